@@ -1,0 +1,54 @@
+"""All custom exceptions of ganpo_geo, in one place.
+
+Each exception subclasses a built-in so that callers who do not know ganpo_geo can still
+catch it (``except ValueError``). Messages are one line: what is wrong, the offending value,
+and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ColumnMappingError",
+    "CoordinateError",
+    "GanpoError",
+    "GeometryColumnError",
+    "LayerFileNotFoundError",
+    "UnknownCRSError",
+    "UnknownLayerError",
+    "ValidationError",
+]
+
+
+class GanpoError(Exception):
+    """Base class of every ganpo_geo error."""
+
+
+class ValidationError(GanpoError, ValueError):
+    """Input data failed a check (values, columns, geometries)."""
+
+
+class CoordinateError(ValidationError):
+    """Coordinates are NaN, non-numeric or outside their valid range."""
+
+
+class UnknownCRSError(ValidationError):
+    """A CRS name or code is neither a known alias nor understood by pyproj."""
+
+
+class ColumnMappingError(ValidationError):
+    """A column mapping names a column that the data does not have."""
+
+
+class GeometryColumnError(ValidationError):
+    """A file or table has no geometry column."""
+
+
+class LayerFileNotFoundError(GanpoError, FileNotFoundError):
+    """A user layer file does not exist."""
+
+
+class UnknownLayerError(GanpoError, KeyError):
+    """A bundled layer name is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -1,0 +1,189 @@
+"""The ``ganpo`` command line (click).
+
+Every data error (bad coordinates, unknown CRS, missing file or column) ends the command with
+one line on stderr, ``Error: <what is wrong and how to fix it>``, and exit code 1; usage errors
+exit with 2, as click does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ganpo_geo import __version__
+from ganpo_geo._errors import GanpoError
+
+__all__ = ["main"]
+
+_REFERENCE_NOTICE = (
+    "Layers marked 'reference' are synthesized for demonstration, not official data; "
+    "load your official layers instead."
+)
+
+
+class _GanpoGroup(click.Group):
+    """Turns ganpo_geo's own errors into one clean line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GanpoError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+@click.group(cls=_GanpoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganpo")
+def main() -> None:
+    """Environmental zoning and watershed analysis for Jiangxi (Gan River, Poyang Lake)."""
+
+
+@main.command("layers")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def layers_cmd(fmt: str) -> None:
+    """List the bundled layers: features, CRS, source and real/reference status."""
+    from ganpo_geo.layers import list_layers
+
+    infos = list_layers()
+    if fmt == "json":
+        _echo_json([info.to_dict() for info in infos])
+        return
+    header = f"{'layer':<14}{'features':>9}  {'crs':<10}{'status':<12}source (licence)"
+    click.echo(header)
+    click.echo("-" * len(header))
+    for info in infos:
+        status = "reference" if info.synthetic else "real"
+        click.echo(
+            f"{info.name:<14}{info.features:>9}  {info.crs:<10}{status:<12}"
+            f"{info.source} ({info.licence})"
+        )
+    if any(info.synthetic for info in infos):
+        click.echo("\n" + _REFERENCE_NOTICE)
+    click.echo("\n`ganpo layers --format json` shows each layer's full derivation.")
+
+
+def _summary() -> dict[str, Any]:
+    from ganpo_geo.layers import list_layers, load_layer
+
+    province = load_layer("province")
+    cities = load_layer("cities")
+    counties = load_layer("counties")
+    lakes = load_layer("lakes")
+    river_lines = load_layer("river_lines")
+    county_counts = counties.groupby("parent_adcode").size()
+    named = lakes[lakes["name_en"] != ""]
+    return {
+        "province": {
+            "name_zh": province["name_zh"].iloc[0],
+            "name_en": province["name_en"].iloc[0],
+            "area_km2": round(float(province["area_km2"].iloc[0]), 1),
+        },
+        "cities": [
+            {
+                "adcode": row.adcode,
+                "name_zh": row.name_zh,
+                "name_en": row.name_en,
+                "counties": int(county_counts.get(row.adcode, 0)),
+                "area_km2": round(float(row.area_km2), 1),
+            }
+            for row in cities.itertuples()
+        ],
+        "counties": len(counties),
+        "river_lines": {
+            "count": len(river_lines),
+            "length_km": round(float(river_lines["length_km"].sum()), 1),
+        },
+        "named_water_bodies": [
+            {"name_zh": r.name_zh, "name_en": r.name_en, "area_km2": round(float(r.area_km2), 1)}
+            for r in named.itertuples()
+        ],
+        "reference_layers": [info.name for info in list_layers() if info.synthetic],
+    }
+
+
+@main.command("summary")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def summary_cmd(fmt: str) -> None:
+    """Report what the bundled data holds: province, cities, counties, rivers, lakes."""
+    data = _summary()
+    if fmt == "json":
+        _echo_json(data)
+        return
+    prov = data["province"]
+    click.echo(
+        f"{prov['name_zh']} {prov['name_en']}: {prov['area_km2']:,.0f} km2 (Albers equal-area)"
+    )
+    click.echo(
+        f"{len(data['cities'])} prefecture cities, {data['counties']} county-level divisions"
+    )
+    for city in data["cities"]:
+        click.echo(
+            f"  {city['adcode']} {city['name_zh']:<5} {city['name_en']:<11}"
+            f"{city['counties']:>3} counties {city['area_km2']:>10,.0f} km2"
+        )
+    rivers = data["river_lines"]
+    click.echo(
+        f"River lines (GSHHG/WDBII, raw): {rivers['count']} lines, {rivers['length_km']:,.0f} km"
+    )
+    for water in data["named_water_bodies"]:
+        click.echo(f"  {water['name_zh']} {water['name_en']}: {water['area_km2']:,.0f} km2")
+    if data["reference_layers"]:
+        click.echo(_REFERENCE_NOTICE)
+    else:
+        click.echo("All bundled layers so far are real data (no synthesized reference layers).")
+
+
+_CRS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09"]
+
+
+@main.command("convert")
+@click.option("--lon", type=float, required=True, help="Longitude in degrees.")
+@click.option("--lat", type=float, required=True, help="Latitude in degrees.")
+@click.option(
+    "--from",
+    "src",
+    type=click.Choice(_CRS_CHOICES, case_sensitive=False),
+    required=True,
+    help="CRS of the input (gcj02 for AMap/Tencent, bd09 for Baidu).",
+)
+@click.option(
+    "--to",
+    "dst",
+    type=click.Choice(_CRS_CHOICES, case_sensitive=False),
+    default="wgs84",
+    show_default=True,
+)
+def convert_cmd(lon: float, lat: float, src: str, dst: str) -> None:
+    """Convert one coordinate between WGS84/CGCS2000, GCJ-02 and BD-09."""
+    from ganpo_geo import crs
+
+    to_wgs = {
+        "wgs84": lambda x, y: (x, y),
+        "cgcs2000": lambda x, y: (x, y),
+        "gcj02": crs.gcj02_to_wgs84,
+        "bd09": crs.bd09_to_wgs84,
+    }
+    from_wgs = {
+        "wgs84": lambda x, y: (x, y),
+        "cgcs2000": lambda x, y: (x, y),
+        "gcj02": crs.wgs84_to_gcj02,
+        "bd09": crs.wgs84_to_bd09,
+    }
+    crs.wgs84_to_gcj02(lon, lat)  # validates the range, with a clear error
+    w_lon, w_lat = to_wgs[src.lower()](lon, lat)
+    out_lon, out_lat = from_wgs[dst.lower()](w_lon, w_lat)
+    click.echo(f"{float(out_lon):.7f} {float(out_lat):.7f}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

