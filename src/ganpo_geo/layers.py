@@ -88,6 +88,10 @@ BUNDLED_LAYERS: Mapping[str, BundledLayer] = MappingProxyType(
             BundledLayer("counties", "boundaries/jiangxi_admin.gpkg", "counties"),
             BundledLayer("river_lines", "rivers/hydrography.gpkg", "river_lines"),
             BundledLayer("lakes", "rivers/hydrography.gpkg", "lakes"),
+            BundledLayer("reaches", "rivers/network.gpkg", "reaches"),
+            BundledLayer("river_nodes", "rivers/network.gpkg", "nodes"),
+            BundledLayer("catchments", "rivers/network.gpkg", "catchments"),
+            BundledLayer("stations", "rivers/network.gpkg", "stations"),
         )
     }
 )

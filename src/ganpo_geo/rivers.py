@@ -1,0 +1,1134 @@
+"""River network: build from lines, orient, name, order, navigate, snap.
+
+The network is a :class:`networkx.DiGraph` whose edges are river reaches (flowing from ``u`` to
+``v``) and whose nodes are junctions, sources, lakes and the outlet. Geometries are stored in
+WGS84; lengths and distances are measured in the Jiangxi Albers equal-area CRS.
+
+Building rules (:func:`network_from_lines`), stated once:
+
+- Lines are split into reaches only where a line *ends* on another line or at another line's
+  end (within ``snap_tolerance_m``). Two lines that cross without either ending there (an
+  aqueduct, a bridge, a canal crossing) are not joined; such crossings are counted in
+  ``G.graph["crossings"]``.
+- A line end within the tolerance of another line's interior splits that line there
+  (T-junction). Line ends within the tolerance of each other become one node.
+- A line that duplicates another (Hausdorff distance within the tolerance) is dropped and
+  listed in ``G.graph["duplicates"]``.
+- Every lake polygon becomes one lake node. Line parts inside a lake are removed; the cut
+  ends, and dangling line ends within ``lake_tolerance_m`` of the lake, join the lake node.
+- Each reach flows toward the end that is nearer the outlet along the network (shortest
+  path). Loops and braids keep all their channels: a closed line is split in three, a second
+  channel between the same two nodes is split at its midpoint, and the distance rule orients
+  them so that the graph stays acyclic; the node where channels part has two downstream
+  reaches (a diversion).
+- Pieces not connected to the outlet are reported with a warning and listed (input row
+  labels) in ``G.graph["disconnected"]``; they are not in the graph.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import warnings
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from ganpo_geo._errors import ValidationError
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_wgs84
+
+__all__ = [
+    "NAVIGATION_MODES",
+    "NetworkBuildWarning",
+    "basin_of",
+    "catchment_of",
+    "catchments",
+    "compute_reach_attributes",
+    "features_along",
+    "navigate",
+    "network_from_gdfs",
+    "network_from_lines",
+    "network_to_gdfs",
+    "reaches_gdf",
+    "river_network",
+    "snap",
+]
+
+logger = logging.getLogger(__name__)
+
+NAVIGATION_MODES = ("UM", "UT", "DM", "DD")
+Mode = Literal["UM", "UT", "DM", "DD"]
+
+
+class NetworkBuildWarning(UserWarning):
+    """Something in the input lines was not used as given (reported, never silent)."""
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass
+class _Pieces:
+    """Working set of line pieces in the metric CRS."""
+
+    geoms: np.ndarray  # LineStrings, metres
+    source: np.ndarray  # input row label of each piece (object array)
+
+
+def _explode(lines: gpd.GeoDataFrame) -> _Pieces:
+    geoms = lines.geometry.to_numpy()
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    kind = shapely.get_type_id(parts)
+    keep = (kind == shapely.GeometryType.LINESTRING) & ~shapely.is_empty(parts)
+    parts, index = parts[keep], index[keep]
+    keep = shapely.length(parts) > 0
+    labels = np.asarray(lines.index, dtype=object)
+    return _Pieces(parts[keep], labels[index[keep]])
+
+
+def _drop_duplicates(pieces: _Pieces, tol: float) -> tuple[_Pieces, list[Hashable]]:
+    """Drop pieces within Hausdorff distance ``tol`` of an earlier piece."""
+    tree = shapely.STRtree(pieces.geoms)
+    left, right = tree.query(pieces.geoms, predicate="dwithin", distance=tol)
+    mask = left < right
+    left, right = left[mask], right[mask]
+    if left.size == 0:
+        return pieces, []
+    close = shapely.hausdorff_distance(pieces.geoms[left], pieces.geoms[right]) <= tol
+    drop = np.unique(right[close])
+    keep = np.ones(len(pieces.geoms), dtype=bool)
+    keep[drop] = False
+    return _Pieces(pieces.geoms[keep], pieces.source[keep]), list(pieces.source[drop])
+
+
+def _cut_lakes(pieces: _Pieces, lake_geoms: np.ndarray) -> _Pieces:
+    """Remove the parts of lines inside lakes."""
+    if lake_geoms.size == 0:
+        return pieces
+    lake_union = shapely.union_all(lake_geoms)
+    hit = shapely.intersects(pieces.geoms, lake_union)
+    if not hit.any():
+        return pieces
+    cut = shapely.difference(pieces.geoms[hit], lake_union)
+    parts, index = shapely.get_parts(cut, return_index=True)
+    parts = shapely.line_merge(parts) if parts.size else parts
+    parts, index2 = shapely.get_parts(parts, return_index=True)
+    index = index[index2]
+    ok = (shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING) & (
+        shapely.length(parts) > 0
+    )
+    src_hit = pieces.source[hit]
+    return _Pieces(
+        np.concatenate([pieces.geoms[~hit], parts[ok]]),
+        np.concatenate([pieces.source[~hit], src_hit[index[ok]]]),
+    )
+
+
+def _split_at(geom: shapely.LineString, positions: Iterable[float]) -> list[shapely.LineString]:
+    from shapely.ops import substring
+
+    cuts = [0.0, *sorted(set(positions)), geom.length]
+    out = []
+    for start, end in itertools.pairwise(cuts):
+        if end - start > 0:
+            out.append(substring(geom, start, end))
+    return out
+
+
+def _split_t_junctions(pieces: _Pieces, tol: float) -> _Pieces:
+    """Split lines where another line's end lies on their interior (within ``tol``)."""
+    n = len(pieces.geoms)
+    ends = np.concatenate([shapely.get_point(pieces.geoms, 0), shapely.get_point(pieces.geoms, -1)])
+    owner = np.concatenate([np.arange(n), np.arange(n)])
+    tree = shapely.STRtree(pieces.geoms)
+    end_idx, line_idx = tree.query(ends, predicate="dwithin", distance=tol)
+    other = owner[end_idx] != line_idx
+    end_idx, line_idx = end_idx[other], line_idx[other]
+    if end_idx.size == 0:
+        return pieces
+    pos = shapely.line_locate_point(pieces.geoms[line_idx], ends[end_idx])
+    length = shapely.length(pieces.geoms[line_idx])
+    interior = (pos > tol) & (pos < length - tol)
+    if not interior.any():
+        return pieces
+    splits = pd.Series(pos[interior]).groupby(line_idx[interior]).agg(list)
+    keep = np.ones(n, dtype=bool)
+    new_geoms, new_src = [], []
+    for i, positions in splits.items():
+        keep[i] = False
+        parts = _split_at(pieces.geoms[i], positions)
+        new_geoms.extend(parts)
+        new_src.extend([pieces.source[i]] * len(parts))
+    return _Pieces(
+        np.concatenate([pieces.geoms[keep], np.array(new_geoms, dtype=object)]),
+        np.concatenate([pieces.source[keep], np.array(new_src, dtype=object)]),
+    )
+
+
+def _split_closed(pieces: _Pieces, tol: float) -> _Pieces:
+    """Split closed lines (loops) in three so that they become ordinary reaches."""
+    closed = shapely.is_closed(pieces.geoms) & (shapely.length(pieces.geoms) > 3 * tol)
+    if not closed.any():
+        return pieces
+    geoms, src = [], []
+    for geom, label in zip(pieces.geoms[closed], pieces.source[closed], strict=True):
+        parts = _split_at(geom, [geom.length / 3, 2 * geom.length / 3])
+        geoms.extend(parts)
+        src.extend([label] * len(parts))
+    return _Pieces(
+        np.concatenate([pieces.geoms[~closed], np.array(geoms, dtype=object)]),
+        np.concatenate([pieces.source[~closed], np.array(src, dtype=object)]),
+    )
+
+
+def _cluster_points(points: np.ndarray, tol: float) -> np.ndarray:
+    """Label points so that points within ``tol`` of each other (transitively) share a label."""
+    tree = shapely.STRtree(points)
+    left, right = tree.query(points, predicate="dwithin", distance=tol)
+    n = len(points)
+    adj = sparse.coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n, n))
+    _, labels = csgraph.connected_components(adj, directed=False)
+    return labels
+
+
+def network_from_lines(
+    lines: gpd.GeoDataFrame,
+    *,
+    outlet: Any,
+    lakes: gpd.GeoDataFrame | None = None,
+    snap_tolerance_m: float = 100.0,
+    lake_tolerance_m: float | None = None,
+    lake_name_col: str = "name_en",
+    max_outlet_distance_m: float = 5000.0,
+) -> nx.DiGraph:
+    """Build a river network (DiGraph) oriented toward an outlet from river lines.
+
+    Parameters
+    ----------
+    lines : geopandas.GeoDataFrame
+        River lines (LineString/MultiLineString) in any CRS: the bundled GSHHG lines, a 1:250k
+        hydrography layer, HydroRIVERS or OSM waterways. Row labels are kept as ``source``.
+    outlet : shapely Point or (lon, lat)
+        The network outlet in WGS84; the nearest node becomes the outlet node.
+    lakes : geopandas.GeoDataFrame, optional
+        Lake polygons; each becomes one lake node (see the module docstring for the rules).
+    snap_tolerance_m : float
+        Line ends closer than this to another line or line end are joined (metres).
+    lake_tolerance_m : float, optional
+        Dangling line ends closer than this to a lake join the lake node (default: the snap
+        tolerance). GSHHG lake outlines and WDBII river ends can be kilometres apart.
+    lake_name_col : str
+        Column of ``lakes`` with the lake name, copied to the lake node.
+    max_outlet_distance_m : float
+        The outlet must lie within this distance of a node.
+
+    Returns
+    -------
+    networkx.DiGraph
+        Nodes have ``x``, ``y`` (WGS84) and ``kind`` (``"outlet"``, ``"lake"``,
+        ``"junction"``, ``"source"``); edges have ``reach_id``, ``geometry`` (WGS84
+        LineString drawn downstream), ``length_km``, ``source`` (input row label) and the
+        attributes of :func:`compute_reach_attributes`. ``G.graph`` holds ``outlet``,
+        ``crs``, ``disconnected``, ``duplicates`` and ``crossings``.
+
+    Raises
+    ------
+    ValidationError
+        No usable lines, or the outlet is too far from every line.
+    """
+    if not isinstance(lines, gpd.GeoDataFrame) or len(lines) == 0:
+        msg = "network_from_lines needs a non-empty GeoDataFrame of river lines"
+        raise ValidationError(msg)
+    tol = float(snap_tolerance_m)
+    lake_tol = tol if lake_tolerance_m is None else float(lake_tolerance_m)
+    metric = to_wgs84(lines).to_crs(JIANGXI_ALBERS)
+    pieces = _explode(metric)
+    if len(pieces.geoms) == 0:
+        msg = "network_from_lines: the lines contain no LineString with a length"
+        raise ValidationError(msg)
+    pieces, duplicates = _drop_duplicates(pieces, tol)
+
+    lake_geoms = np.empty(0, dtype=object)
+    lake_names: list[str] = []
+    if lakes is not None and len(lakes):
+        lakes_m = to_wgs84(lakes).to_crs(JIANGXI_ALBERS)
+        lake_geoms = lakes_m.geometry.to_numpy()
+        if lake_name_col in lakes_m.columns:
+            lake_names = [str(v) for v in lakes_m[lake_name_col]]
+        else:
+            lake_names = [str(v) for v in lakes_m.index]
+        pieces = _cut_lakes(pieces, lake_geoms)
+
+    pieces = _split_t_junctions(pieces, tol)
+    pieces = _split_closed(pieces, tol)
+    geoms = pieces.geoms
+    n = len(geoms)
+
+    # nodes: clusters of line ends
+    ends = np.concatenate([shapely.get_point(geoms, 0), shapely.get_point(geoms, -1)])
+    labels = _cluster_points(ends, tol)
+    _, first = np.unique(labels, return_index=True)
+    node_xy = shapely.get_coordinates(ends[first])  # one representative end per cluster
+    n_nodes = len(node_xy)
+    u, v = labels[:n], labels[n:]
+
+    # lakes: cut ends and dangling ends near a lake join the lake node
+    node_lake = np.full(n_nodes, -1)
+    if lake_geoms.size:
+        degree = np.bincount(np.concatenate([u, v]), minlength=n_nodes)
+        node_pts = shapely.points(node_xy)
+        tree = shapely.STRtree(lake_geoms)
+        nd, lk = tree.query(node_pts, predicate="dwithin", distance=max(lake_tol, tol))
+        dist = shapely.distance(node_pts[nd], lake_geoms[lk])
+        ok = (dist <= tol) | ((degree[nd] == 1) & (dist <= lake_tol))
+        nd, lk, dist = nd[ok], lk[ok], dist[ok]
+        order = np.lexsort((dist, nd))  # nearest lake per node
+        nd, lk = nd[order], lk[order]
+        firsts = np.unique(nd, return_index=True)[1]
+        node_lake[nd[firsts]] = lk[firsts]
+    lake_node_ids = {}
+    remap = np.arange(n_nodes)
+    for lake_idx in np.unique(node_lake[node_lake >= 0]):
+        members = np.flatnonzero(node_lake == lake_idx)
+        lake_node_ids[int(lake_idx)] = int(members[0])
+        remap[members] = members[0]
+    u, v = remap[u], remap[v]
+    lake_point = {}
+    for lake_idx, node in lake_node_ids.items():
+        lake_point[node] = shapely.get_coordinates(lake_geoms[lake_idx].representative_point())[0]
+        node_xy[node] = lake_point[node]
+
+    # drop reaches that collapsed into a point; split parallel channels
+    loops = u == v
+    if loops.any():
+        short = loops & (shapely.length(geoms) <= 3 * tol)
+        if short.any():
+            logger.debug("dropping %d reaches shorter than the snap tolerance", short.sum())
+        geoms, u, v, src = geoms[~short], u[~short], v[~short], pieces.source[~short]
+    else:
+        src = pieces.source
+    geoms, u, v, src, node_xy = _split_parallel(geoms, u, v, src, node_xy)
+    n_nodes = len(node_xy)
+
+    # snap reach ends onto their nodes (lake ends keep the shore point)
+    geoms = _snap_ends(geoms, u, v, node_xy, set(lake_point))
+
+    # outlet and orientation
+    outlet_pt = shapely.Point(outlet) if not isinstance(outlet, shapely.Geometry) else outlet
+    outlet_m = to_wgs84(gpd.GeoSeries([outlet_pt], crs=WGS84)).to_crs(JIANGXI_ALBERS).iloc[0]
+    node_pts = shapely.points(node_xy)
+    d_out = shapely.distance(node_pts, outlet_m)
+    for lake_idx, node in lake_node_ids.items():  # a lake node stands for its whole polygon
+        d_out[node] = shapely.distance(lake_geoms[lake_idx], outlet_m)
+    outlet_node = int(np.argmin(d_out))
+    if d_out[outlet_node] > max_outlet_distance_m:
+        msg = (
+            f"the outlet {outlet_pt.wkt} is {d_out[outlet_node] / 1000:.1f} km from the nearest "
+            f"line end (limit {max_outlet_distance_m / 1000:.1f} km): give an outlet on the network"
+        )
+        raise ValidationError(msg)
+    length = shapely.length(geoms)
+    adj = sparse.coo_matrix((length, (u, v)), shape=(n_nodes, n_nodes)).tocsr()
+    dist = csgraph.dijkstra(adj, directed=False, indices=outlet_node)
+    connected = np.isfinite(dist[u]) & np.isfinite(dist[v])
+    disconnected = sorted({*src[~connected]}, key=str)
+    if disconnected:
+        msg = (
+            f"{len(disconnected)} input line(s) are not connected to the outlet and were left "
+            f"out; their labels are in G.graph['disconnected'] (first: {disconnected[:5]})"
+        )
+        warnings.warn(msg, NetworkBuildWarning, stacklevel=2)
+    if duplicates:
+        msg = f"{len(duplicates)} duplicated line(s) dropped; see G.graph['duplicates']"
+        warnings.warn(msg, NetworkBuildWarning, stacklevel=2)
+    geoms, u, v, src, length = (
+        geoms[connected],
+        u[connected],
+        v[connected],
+        src[connected],
+        length[connected],
+    )
+    flip = (dist[u] < dist[v]) | ((dist[u] == dist[v]) & (u < v))
+    up = np.where(flip, v, u)
+    down = np.where(flip, u, v)
+    geoms = np.where(flip, shapely.reverse(geoms), geoms)
+
+    crossings = _count_crossings(geoms)
+    return _assemble(
+        geoms=geoms,
+        up=up,
+        down=down,
+        src=src,
+        length_m=length,
+        node_xy=node_xy,
+        outlet_node=outlet_node,
+        lake_nodes={
+            node: lake_names[idx] if lake_names else str(idx) for idx, node in lake_node_ids.items()
+        },
+        extra_graph={
+            "disconnected": disconnected,
+            "duplicates": duplicates,
+            "crossings": crossings,
+            "snap_tolerance_m": tol,
+            "lake_tolerance_m": lake_tol,
+        },
+    )
+
+
+def _split_parallel(geoms, u, v, src, node_xy):
+    """Give every second channel between the same two nodes a midpoint node."""
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    key = pd.DataFrame({"a": a, "b": b})
+    dup = key.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return geoms, u, v, src, node_xy
+    geoms, u, v, src = list(geoms), list(u), list(v), list(src)
+    node_xy = [tuple(xy) for xy in node_xy]
+    for i in np.flatnonzero(dup):
+        first, second = _split_at(geoms[i], [geoms[i].length / 2])
+        mid = len(node_xy)
+        node_xy.append(tuple(shapely.get_coordinates(first)[-1]))
+        geoms[i] = first
+        geoms.append(second)
+        src.append(src[i])
+        old_v = v[i]
+        v[i] = mid
+        u.append(mid)
+        v.append(old_v)
+    return (
+        np.array(geoms, dtype=object),
+        np.array(u),
+        np.array(v),
+        np.array(src, dtype=object),
+        np.array(node_xy, dtype=float),
+    )
+
+
+def _snap_ends(geoms, u, v, node_xy, lake_nodes: set[int]) -> np.ndarray:
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    starts = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
+    stops = np.r_[starts[1:], len(index)] - 1
+    is_lake = np.isin(u, list(lake_nodes)) if lake_nodes else np.zeros(len(u), bool)
+    coords[starts[~is_lake]] = node_xy[u[~is_lake]]
+    is_lake = np.isin(v, list(lake_nodes)) if lake_nodes else np.zeros(len(v), bool)
+    coords[stops[~is_lake]] = node_xy[v[~is_lake]]
+    return shapely.linestrings(coords, indices=index)
+
+
+def _count_crossings(geoms: np.ndarray) -> int:
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="crosses")
+    return int((left < right).sum())
+
+
+def _assemble(
+    *,
+    geoms,
+    up,
+    down,
+    src,
+    length_m,
+    node_xy,
+    outlet_node: int,
+    lake_nodes: dict[int, str],
+    extra_graph: dict,
+) -> nx.DiGraph:
+    """Renumber nodes compactly, convert to WGS84 and build the DiGraph."""
+    used = np.unique(np.concatenate([up, down, [outlet_node]]))
+    new_id = np.full(len(node_xy), -1)
+    new_id[used] = np.arange(used.size)
+    wgs = gpd.GeoSeries(geoms, crs=JIANGXI_ALBERS).to_crs(WGS84).to_numpy()
+    node_wgs = gpd.GeoSeries(shapely.points(node_xy[used]), crs=JIANGXI_ALBERS).to_crs(WGS84)
+    node_lonlat = shapely.get_coordinates(node_wgs.to_numpy())
+    order = np.lexsort((new_id[up], new_id[down]))  # deterministic reach ids
+
+    G = nx.DiGraph(crs="EPSG:4326", outlet=int(new_id[outlet_node]), **extra_graph)
+    up_set = set(new_id[up].tolist())
+    down_set = set(new_id[down].tolist())
+    lake_new = {int(new_id[k]): name for k, name in lake_nodes.items() if new_id[k] >= 0}
+    for node in range(used.size):
+        if node in lake_new:
+            kind = "lake"
+        elif node == new_id[outlet_node]:
+            kind = "outlet"
+        elif node in down_set:
+            kind = "junction"
+        else:
+            kind = "source" if node in up_set else "junction"
+        attrs = {"x": float(node_lonlat[node, 0]), "y": float(node_lonlat[node, 1]), "kind": kind}
+        if node in lake_new:
+            attrs["lake_name"] = lake_new[node]
+        G.add_node(node, **attrs)
+    for reach_id, i in enumerate(order, start=1):
+        G.add_edge(
+            int(new_id[up[i]]),
+            int(new_id[down[i]]),
+            reach_id=reach_id,
+            geometry=wgs[i],
+            length_km=float(length_m[i]) / 1000.0,
+            source=src[i],
+        )
+    compute_reach_attributes(G)
+    return G
+
+
+# --------------------------------------------------------------------------- array view
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """Array view of a network: reaches in topological order (upstream first)."""
+
+    nodes: list  # node labels, position = node index
+    node_index: dict
+    up: np.ndarray  # node index of each reach's upstream end
+    down: np.ndarray
+    reach_ids: np.ndarray
+    edges: list  # (u, v) label pairs, in reach order
+    length_km: np.ndarray
+    topo: np.ndarray  # reach positions in topological order (upstream first)
+    node_level: np.ndarray  # topological level of each node (sources 0)
+    reach_pos: dict  # reach_id -> position
+
+
+def _arrays(G: nx.DiGraph) -> _Arrays:
+    """Array view of G, cached on the graph (rebuilt when the graph changes size)."""
+    key = (G.number_of_nodes(), G.number_of_edges())
+    cached = G.graph.get("_arrays")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    nodes = list(G.nodes)
+    node_index = {n: i for i, n in enumerate(nodes)}
+    edges = list(G.edges)
+    up = np.fromiter((node_index[a] for a, _ in edges), dtype=np.int64, count=len(edges))
+    down = np.fromiter((node_index[b] for _, b in edges), dtype=np.int64, count=len(edges))
+    data = G.edges(data=True)
+    reach_ids = np.fromiter(
+        (d.get("reach_id", i + 1) for i, (_, _, d) in enumerate(data)),
+        dtype=np.int64,
+        count=len(edges),
+    )
+    length = np.fromiter(
+        (d.get("length_km", 0.0) for _, _, d in data), dtype=float, count=len(edges)
+    )
+    node_level = _node_levels(up, down, len(nodes))
+    topo = np.argsort(node_level[up], kind="stable")
+    arrays = _Arrays(
+        nodes=nodes,
+        node_index=node_index,
+        up=up,
+        down=down,
+        reach_ids=reach_ids,
+        edges=edges,
+        length_km=length,
+        topo=topo,
+        node_level=node_level,
+        reach_pos={int(r): i for i, r in enumerate(reach_ids)},
+    )
+    G.graph["_arrays"] = (key, arrays)
+    return arrays
+
+
+def _node_levels(up: np.ndarray, down: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Topological level of every node (sources 0), by Kahn's algorithm level by level."""
+    indeg = np.bincount(down, minlength=n_nodes)
+    out_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(up, minlength=n_nodes), out=out_ptr[1:])
+    by_up = np.argsort(up, kind="stable")
+    level = np.full(n_nodes, -1, dtype=np.int64)
+    frontier = np.flatnonzero(indeg == 0)
+    depth = 0
+    while frontier.size:
+        level[frontier] = depth
+        out_edges = by_up[_gather(out_ptr, frontier)]
+        targets = down[out_edges]
+        np.subtract.at(indeg, targets, 1)
+        frontier = np.unique(targets[indeg[targets] == 0])
+        depth += 1
+    if (level < 0).any():
+        msg = "the river network has a cycle: it must be a DAG (see network_from_lines rules)"
+        raise ValidationError(msg)
+    return level
+
+
+def _gather(ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions ptr[r]..ptr[r+1]-1 for every r in rows, concatenated (CSR row gather)."""
+    starts, stops = ptr[rows], ptr[rows + 1]
+    counts = stops - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.repeat(starts - np.r_[0, counts.cumsum()[:-1]], counts) + np.arange(total)
+
+
+def _groups(keys: np.ndarray) -> list[np.ndarray]:
+    """Indices grouped by key, groups in increasing key order."""
+    order = np.argsort(keys, kind="stable")
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    return np.split(order, bounds)
+
+
+def compute_reach_attributes(G: nx.DiGraph) -> nx.DiGraph:
+    """Compute Strahler and Shreve order, upstream length and distance to the outlet.
+
+    Vectorized level by level in topological order. Sets edge attributes ``strahler``,
+    ``shreve`` (upstream source count; at a diversion the count is shared between the
+    channels), ``upstream_length_km`` (the reach plus everything upstream, shared likewise),
+    ``dist_to_outlet_km`` (from the reach's downstream end, along the shortest downstream
+    path) and ``main_down`` (the reach is on that shortest path from its upstream node).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        A river network.
+
+    Returns
+    -------
+    networkx.DiGraph
+        The same graph, updated in place.
+    """
+    a = _arrays(G)
+    n_reach, n_nodes = len(a.edges), len(a.nodes)
+    strahler = np.ones(n_reach, dtype=np.int64)
+    shreve = np.ones(n_reach, dtype=np.int64)
+    up_len = a.length_km.copy()
+    node_max = np.zeros(n_nodes, dtype=np.int64)
+    node_shreve = np.zeros(n_nodes, dtype=np.int64)
+    node_len = np.zeros(n_nodes)
+    n_out = np.bincount(a.up, minlength=n_nodes)
+    in_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a.down, minlength=n_nodes), out=in_ptr[1:])
+    by_down = np.argsort(a.down, kind="stable")
+    levels = a.node_level[a.up]
+    by_level = _groups(levels) if n_reach else []
+    for reaches in by_level:
+        nodes = np.unique(a.up[reaches])
+        incoming = by_down[_gather(in_ptr, nodes)]
+        # Strahler: max of incoming, +1 when two or more incoming share that max
+        is_max = strahler[incoming] == node_max[a.down[incoming]]
+        n_max = np.bincount(a.down[incoming][is_max], minlength=n_nodes)
+        node = a.up[reaches]
+        has_in = node_max[node] > 0
+        strahler[reaches] = np.where(has_in, node_max[node] + (n_max[node] > 1), 1)
+        share = np.maximum(n_out[node], 1)
+        shreve[reaches] = np.where(has_in, np.maximum(1, node_shreve[node] // share), 1)
+        up_len[reaches] += node_len[node] / share
+        d = a.down[reaches]
+        np.maximum.at(node_max, d, strahler[reaches])
+        np.add.at(node_shreve, d, shreve[reaches])
+        np.add.at(node_len, d, up_len[reaches])
+    # distance to the outlet, from the sinks upward
+    dist_node = np.where(n_out == 0, 0.0, np.inf)
+    for reaches in reversed(by_level):
+        cand = a.length_km[reaches] + dist_node[a.down[reaches]]
+        np.minimum.at(dist_node, a.up[reaches], cand)
+    cand = a.length_km + dist_node[a.down]
+    on_best = cand <= dist_node[a.up]
+    # one main downstream reach per node: the first shortest one
+    main_down = np.zeros(n_reach, dtype=bool)
+    best_pos = np.flatnonzero(on_best)
+    _, first = np.unique(a.up[best_pos], return_index=True)
+    main_down[best_pos[first]] = True
+    dist_to_outlet = dist_node[a.down]
+    for k, (uu, vv) in enumerate(a.edges):
+        data = G.edges[uu, vv]
+        data["strahler"] = int(strahler[k])
+        data["shreve"] = int(shreve[k])
+        data["upstream_length_km"] = float(up_len[k])
+        data["dist_to_outlet_km"] = float(dist_to_outlet[k])
+        data["main_down"] = bool(main_down[k])
+    return G
+
+
+# --------------------------------------------------------------------------- converters
+
+
+def network_to_gdfs(G: nx.DiGraph) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Nodes and reaches of a river network as GeoDataFrames.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        A river network (from :func:`network_from_lines` or :func:`river_network`).
+
+    Returns
+    -------
+    (nodes, reaches) : tuple of geopandas.GeoDataFrame
+        ``nodes`` indexed by node id with ``x``, ``y``, ``kind`` and point geometry;
+        ``reaches`` indexed by ``reach_id`` with ``u``, ``v`` and every edge attribute.
+        Graph attributes are kept in ``reaches.attrs["graph"]``.
+    """
+    node_ids = list(G.nodes)
+    node_data = [dict(G.nodes[n]) for n in node_ids]
+    nodes = gpd.GeoDataFrame(
+        node_data,
+        index=pd.Index(node_ids, name="node_id"),
+        geometry=shapely.points([d["x"] for d in node_data], [d["y"] for d in node_data]),
+        crs=WGS84,
+    )
+    rows = []
+    for u, v, data in G.edges(data=True):
+        row = {"u": u, "v": v, **data}
+        rows.append(row)
+    reaches = gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
+    reaches = reaches.set_index("reach_id", drop=False).rename_axis(None).sort_index()
+    reaches.attrs["graph"] = {k: v for k, v in G.graph.items() if not k.startswith("_")}
+    return nodes, reaches
+
+
+def network_from_gdfs(nodes: gpd.GeoDataFrame, reaches: gpd.GeoDataFrame) -> nx.DiGraph:
+    """Rebuild a river network from the GeoDataFrames of :func:`network_to_gdfs`.
+
+    Parameters
+    ----------
+    nodes : geopandas.GeoDataFrame
+        Indexed by node id (or with a ``node_id`` column); point geometry in any CRS.
+    reaches : geopandas.GeoDataFrame
+        With ``u``, ``v`` (node ids, flow from u to v) and ``reach_id`` columns.
+
+    Returns
+    -------
+    networkx.DiGraph
+
+    Raises
+    ------
+    ValidationError
+        Missing columns, reaches naming unknown nodes, or a cycle.
+    """
+    missing = [c for c in ("u", "v", "reach_id") if c not in reaches.columns]
+    if missing:
+        msg = f"reaches need columns u, v and reach_id; missing: {', '.join(missing)}"
+        raise ValidationError(msg)
+    if "node_id" in nodes.columns:
+        nodes = nodes.set_index("node_id")
+    nodes = to_wgs84(nodes) if nodes.crs is not None else nodes
+    reaches = to_wgs84(reaches) if reaches.crs is not None else reaches
+    unknown = set(reaches["u"]).union(reaches["v"]) - set(nodes.index)
+    if unknown:
+        msg = f"reaches name nodes that are not in the node table, e.g. {sorted(unknown)[:5]}"
+        raise ValidationError(msg)
+    graph_attrs = dict(reaches.attrs.get("graph", {}))
+    G = nx.DiGraph(**graph_attrs)
+    xy = shapely.get_coordinates(nodes.geometry.to_numpy())
+    node_cols = [c for c in nodes.columns if c != nodes.geometry.name]
+    for (node, row), (x, y) in zip(nodes[node_cols].iterrows(), xy, strict=True):
+        attrs = {k: _py(v) for k, v in row.items() if not _isna(v)}
+        attrs["x"], attrs["y"] = float(x), float(y)
+        G.add_node(_py(node), **attrs)
+    edge_cols = [c for c in reaches.columns if c not in ("u", "v")]
+    for u, v, *values in zip(
+        reaches["u"], reaches["v"], *(reaches[c] for c in edge_cols), strict=True
+    ):
+        attrs = {k: _py(val) for k, val in zip(edge_cols, values, strict=True) if not _isna(val)}
+        G.add_edge(_py(u), _py(v), **attrs)
+    if not nx.is_directed_acyclic_graph(G):
+        msg = "the reaches form a cycle: a river network must be a DAG"
+        raise ValidationError(msg)
+    return G
+
+
+def _isna(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _py(value: Any) -> Any:
+    """numpy scalars to Python scalars (graph attributes stay plain)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# --------------------------------------------------------------------------- bundled network
+
+
+def _bundled_gdfs() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    from ganpo_geo.layers import load_layer
+
+    nodes = load_layer("river_nodes")
+    reaches = load_layer("reaches")
+    nodes = nodes.set_index("node_id")
+    reaches.index = reaches["reach_id"].to_numpy()
+    meta = reaches.attrs.get("provenance", {})
+    reaches.attrs["graph"] = {
+        "crs": "EPSG:4326",
+        "outlet": int(meta.get("outlet_node", -1)),
+        "name": "Poyang Lake basin (bundled)",
+    }
+    return nodes, reaches
+
+
+def river_network() -> nx.DiGraph:
+    """The bundled Poyang Lake river network, outlet at Hukou.
+
+    Built from the bundled GSHHG/WDBII lines by ``scripts/build_reference_data.py`` with
+    :func:`network_from_lines` and stored in ``rivers/network.gpkg``; every call returns a
+    fresh graph (safe to modify).
+
+    Returns
+    -------
+    networkx.DiGraph
+        See :func:`network_from_lines` for node and edge attributes; reaches also carry
+        ``basin``, ``river_zh``, ``river_en``, ``main_stem`` and ``catchment_km2``.
+    """
+    nodes, reaches = _bundled_gdfs()
+    return network_from_gdfs(nodes, reaches)
+
+
+def reaches_gdf(G: nx.DiGraph) -> gpd.GeoDataFrame:
+    """Reaches of a network as a GeoDataFrame indexed by ``reach_id`` (cached on the graph)."""
+    key = (G.number_of_nodes(), G.number_of_edges())
+    cached = G.graph.get("_reaches")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    _, reaches = network_to_gdfs(G)
+    G.graph["_reaches"] = (key, reaches)
+    return reaches
+
+
+# --------------------------------------------------------------------------- navigation
+
+
+def _resolve_start(G: nx.DiGraph, start: Any) -> tuple[int, float]:
+    """Start reach position and the fraction along it (0 upstream end .. 1 downstream end)."""
+    a = _arrays(G)
+    if isinstance(start, shapely.Geometry) or (
+        isinstance(start, tuple) and len(start) == 2 and all(isinstance(c, float) for c in start)
+    ):
+        point = start if isinstance(start, shapely.Geometry) else shapely.Point(start)
+        hit = snap(gpd.GeoSeries([point], crs=WGS84), G).iloc[0]
+        if pd.isna(hit["reach_id"]):
+            msg = f"the point {point.wkt} is farther than the snap distance from every reach"
+            raise ValidationError(msg)
+        return a.reach_pos[int(hit["reach_id"])], float(hit["fraction"])
+    if isinstance(start, tuple) and len(start) == 2 and start in G.edges:
+        return a.reach_pos[int(G.edges[start]["reach_id"])], 1.0
+    if isinstance(start, int | np.integer) and int(start) in a.reach_pos:
+        return a.reach_pos[int(start)], 1.0
+    if isinstance(start, dict) and "node" in start:
+        start = ("node", start["node"])
+    if isinstance(start, tuple) and len(start) == 2 and start[0] == "node":
+        node = start[1]
+        if node not in G:
+            msg = f"node {node!r} is not in the network"
+            raise ValidationError(msg)
+        # the reaches leaving the node (downstream) or entering it (upstream) are the start
+        outs = [a.reach_pos[int(G.edges[node, w]["reach_id"])] for w in G.successors(node)]
+        ins = [a.reach_pos[int(G.edges[w, node]["reach_id"])] for w in G.predecessors(node)]
+        return (outs or ins)[0], 0.0 if outs else 1.0
+    msg = (
+        f"cannot start a navigation at {start!r}: give a reach id (int), an edge (u, v), "
+        "('node', node_id) or a point"
+    )
+    raise ValidationError(msg)
+
+
+def navigate(
+    G: nx.DiGraph,
+    start: Any,
+    mode: Mode = "UT",
+    distance_km: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Navigate the network NLDI-style from a reach, node or point.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        A river network.
+    start : int, (u, v), ("node", id) or shapely Point / (lon, lat) floats
+        A reach id, an edge, a node, or a WGS84 point snapped to the nearest reach.
+    mode : {"UM", "UT", "DM", "DD"}
+        Upstream main stem (at each junction the branch with the longest upstream length),
+        upstream with tributaries, downstream main stem (the shortest way to the outlet),
+        downstream with diversions.
+    distance_km : float, optional
+        Only reaches that begin within this network distance of the start.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The start reach and the reaches found, indexed by ``reach_id``, with
+        ``distance_km``: network distance from the start to the near end of the reach
+        (0 for the start reach), sorted by it; main-stem walks (UM, DM) keep walk order
+        among reaches at the same distance.
+
+    Raises
+    ------
+    ValidationError
+        Unknown mode or start, or a negative distance.
+    """
+    mode = str(mode).upper()  # type: ignore[assignment]
+    if mode not in NAVIGATION_MODES:
+        msg = f"unknown navigation mode {mode!r}: use one of {', '.join(NAVIGATION_MODES)}"
+        raise ValidationError(msg)
+    if distance_km is not None and not distance_km >= 0:
+        msg = f"distance_km must be a number >= 0, got {distance_km!r}"
+        raise ValidationError(msg)
+    a = _arrays(G)
+    pos, fraction = _resolve_start(G, start)
+    upstream = mode in ("UM", "UT")
+    offset = a.length_km[pos] * (fraction if upstream else 1.0 - fraction)
+    found, dist = _walk(G, a, pos, mode)
+    dist = np.where(found == pos, 0.0, dist + offset)
+    if distance_km is not None:
+        keep = dist <= distance_km
+        found, dist = found[keep], dist[keep]
+    reaches = reaches_gdf(G).loc[a.reach_ids[found]].copy()
+    reaches["distance_km"] = dist
+    # stable: main-stem walks keep their order where neighbouring reaches tie at a junction
+    return reaches.sort_values("distance_km", kind="stable")
+
+
+def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Reach positions reached from ``pos`` and their distance from the start reach's far end."""
+    n_nodes = len(a.nodes)
+    if mode in ("UT", "DD"):
+        # breadth-first over nodes with scipy, then distances by Dijkstra on the subgraph
+        if mode == "UT":
+            adj = sparse.csr_matrix((a.length_km + 1e-12, (a.down, a.up)), shape=(n_nodes, n_nodes))
+            origin = a.up[pos]
+            node_of = a.down  # distance to a reach = distance to its downstream (near) end
+        else:
+            adj = sparse.csr_matrix((a.length_km + 1e-12, (a.up, a.down)), shape=(n_nodes, n_nodes))
+            origin = a.down[pos]
+            node_of = a.up
+        dist_nodes = csgraph.dijkstra(adj, directed=True, indices=origin)
+        reach_mask = np.isfinite(dist_nodes[node_of])
+        reach_mask[pos] = True
+        found = np.flatnonzero(reach_mask)
+        return found, np.where(found == pos, 0.0, dist_nodes[node_of[found]])
+    data = G.edges
+    path, dists, total = [pos], [0.0], 0.0
+    current = pos
+    while True:
+        if mode == "DM":
+            node = a.edges[current][1]
+            nxt = [(w, d) for w, d in G[node].items() if d.get("main_down", True)]
+            if not nxt:
+                nxt = list(G[node].items())
+        else:  # UM: upstream branch with the longest upstream length
+            node = a.edges[current][0]
+            cands = [(w, data[w, node]) for w in G.predecessors(node)]
+            nxt = sorted(
+                cands, key=lambda c: (-c[1].get("upstream_length_km", 0.0), c[1]["reach_id"])
+            )
+        if not nxt:
+            break
+        _, d = nxt[0]
+        current = a.reach_pos[int(d["reach_id"])]
+        if current in path:  # defensive: a DAG never revisits
+            break
+        path.append(current)
+        dists.append(total)
+        total += a.length_km[current]
+    return np.array(path), np.array(dists)
+
+
+def features_along(
+    G: nx.DiGraph,
+    start: Any,
+    features: gpd.GeoDataFrame,
+    mode: Mode = "DM",
+    distance_km: float | None = None,
+    *,
+    max_distance_m: float = 2000.0,
+) -> gpd.GeoDataFrame:
+    """Point features (e.g. monitoring stations) on the reaches of a navigation.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        A river network.
+    start, mode, distance_km
+        As in :func:`navigate`.
+    features : geopandas.GeoDataFrame
+        Point features in any CRS; each is snapped to its nearest reach.
+    max_distance_m : float
+        Features farther than this from every reach are not on the network.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The features whose reach is on the path, with ``reach_id``, ``snap_distance_m`` and
+        ``distance_km`` (network distance from the start), sorted by distance.
+    """
+    path = navigate(G, start, mode, distance_km)
+    snapped = snap(features.geometry, G, max_distance_m=max_distance_m)
+    out = to_wgs84(features).copy()
+    out["reach_id"] = snapped["reach_id"].to_numpy()
+    out["snap_distance_m"] = snapped["distance_m"].to_numpy()
+    on_path = out["reach_id"].isin(path.index)
+    out = out[on_path].copy()
+    length = path["length_km"].reindex(out["reach_id"]).to_numpy()
+    frac = snapped["fraction"].to_numpy()[on_path.to_numpy()]
+    start_dist = path["distance_km"].reindex(out["reach_id"]).to_numpy()
+    # distance to the feature itself: add the part of its reach beyond the reach's near end
+    upstream = str(mode).upper() in ("UM", "UT")
+    out["distance_km"] = start_dist + np.where(upstream, (1 - frac) * length, frac * length) * (
+        start_dist > 0
+    )
+    return out.sort_values("distance_km")
+
+
+# --------------------------------------------------------------------------- snapping
+
+
+def snap(
+    points: Any,
+    G: nx.DiGraph,
+    *,
+    max_distance_m: float = 5000.0,
+) -> pd.DataFrame:
+    """Snap points to their nearest reach (vectorized, one spatial-index query).
+
+    Parameters
+    ----------
+    points : GeoSeries, GeoDataFrame or array of shapely Points
+        In any CRS for Geo* input; plain geometries are taken as WGS84.
+    G : networkx.DiGraph
+        A river network.
+    max_distance_m : float
+        Points farther than this from every reach get no reach (NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned with the input: ``reach_id`` (nullable Int64), ``distance_m``, ``position_km``
+        (along the reach from its upstream end) and ``fraction`` (0 upstream .. 1 downstream).
+    """
+    if isinstance(points, gpd.GeoDataFrame):
+        series = points.geometry
+    elif isinstance(points, gpd.GeoSeries):
+        series = points
+    else:
+        series = gpd.GeoSeries(np.atleast_1d(np.asarray(points, dtype=object)), crs=WGS84)
+    index = series.index
+    metric_pts = to_wgs84(series).to_crs(JIANGXI_ALBERS).to_numpy()
+    tree, reach_ids, metric_lines = _metric_index(G)
+    valid = ~(shapely.is_empty(metric_pts) | shapely.is_missing(metric_pts))
+    pt_idx, line_idx = tree.query_nearest(
+        metric_pts[valid], max_distance=max_distance_m, return_distance=False, all_matches=False
+    )
+    rows = np.flatnonzero(valid)[pt_idx]
+    out = pd.DataFrame(
+        {
+            "reach_id": pd.array([pd.NA] * len(series), dtype="Int64"),
+            "distance_m": np.nan,
+            "position_km": np.nan,
+            "fraction": np.nan,
+        },
+        index=index,
+    )
+    if rows.size:
+        lines = metric_lines[line_idx]
+        pts = metric_pts[rows]
+        along = shapely.line_locate_point(lines, pts)
+        length = shapely.length(lines)
+        out.iloc[rows, 0] = reach_ids[line_idx]
+        out.iloc[rows, 1] = shapely.distance(lines, pts)
+        out.iloc[rows, 2] = along / 1000.0
+        out.iloc[rows, 3] = np.where(length > 0, along / np.where(length > 0, length, 1), 0.0)
+    return out
+
+
+def _metric_index(G: nx.DiGraph) -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
+    key = (G.number_of_nodes(), G.number_of_edges())
+    cached = G.graph.get("_metric_index")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    a = _arrays(G)
+    geoms = np.array([G.edges[e]["geometry"] for e in a.edges], dtype=object)
+    metric = gpd.GeoSeries(geoms, crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
+    value = (shapely.STRtree(metric), a.reach_ids, metric)
+    G.graph["_metric_index"] = (key, value)
+    return value
+
+
+# --------------------------------------------------------------------------- catchments
+
+
+def catchments(G: nx.DiGraph | None = None) -> gpd.GeoDataFrame:
+    """Reach catchments of the bundled network (polygons indexed by ``reach_id``).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph, optional
+        Unused for the bundled layer; reserved for user networks with their own catchments.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``reach_id``, ``basin``, ``area_km2`` and polygon geometry; together they tile the
+        Poyang Lake basin inside Jiangxi.
+    """
+    from ganpo_geo.layers import load_layer
+
+    return load_layer("catchments").set_index("reach_id", drop=False).rename_axis(None)
+
+
+def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:
+    """Reach id of the catchment that holds each geometry (vectorized).
+
+    Points use their location; lines and polygons their representative point.
+
+    Parameters
+    ----------
+    geometries : GeoSeries, GeoDataFrame or array of shapely geometries
+        Any CRS for Geo* input; plain geometries are WGS84.
+    catchments_gdf : geopandas.GeoDataFrame, optional
+        Catchment polygons with ``reach_id``; defaults to the bundled ones (:func:`catchments`).
+
+    Returns
+    -------
+    pandas.Series
+        Nullable ``reach_id`` aligned with the input (NA outside every catchment).
+    """
+    cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
+    series = _as_series(geometries)
+    pts = shapely.point_on_surface(series.to_numpy())
+    tree = shapely.STRtree(cat.geometry.to_numpy())
+    idx_pt, idx_cat = tree.query(pts, predicate="intersects")
+    out = pd.Series(
+        pd.array([pd.NA] * len(series), dtype="Int64"), index=series.index, name="reach_id"
+    )
+    first = np.unique(idx_pt, return_index=True)[1]
+    out.iloc[idx_pt[first]] = cat["reach_id"].to_numpy()[idx_cat[first]]
+    return out
+
+
+def basin_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:
+    """River basin (gan, fu, xin, rao, xiu, lake, yangtze) of each geometry (vectorized).
+
+    Parameters
+    ----------
+    geometries, catchments_gdf
+        As in :func:`catchment_of`.
+
+    Returns
+    -------
+    pandas.Series
+        Basin names aligned with the input; None outside the Poyang basin.
+    """
+    cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
+    reach = catchment_of(geometries, cat)
+    lookup = dict(zip(cat["reach_id"], cat["basin"], strict=True))
+    return pd.Series(
+        [lookup.get(int(r)) if not pd.isna(r) else None for r in reach],
+        index=reach.index,
+        name="basin",
+        dtype=object,
+    )
+
+
+def _as_series(geometries: Any) -> gpd.GeoSeries:
+    if isinstance(geometries, gpd.GeoDataFrame):
+        return to_wgs84(geometries.geometry)
+    if isinstance(geometries, gpd.GeoSeries):
+        return to_wgs84(geometries)
+    arr = np.atleast_1d(np.asarray(geometries, dtype=object))
+    return gpd.GeoSeries(arr, crs=WGS84)
