@@ -101,3 +101,83 @@ def test_subprocess_entry_point() -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.strip().startswith("Error:") and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_river_downstream_json(runner) -> None:
+    result = runner.invoke(
+        main, ["river", "downstream", "--lon", "115.83", "--lat", "28.63", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["mode"] == "DM"
+    rivers = [row["river_en"] for row in data["path"]]
+    assert rivers[0] == "Gan River" and rivers[-1].startswith("Poyang Lake outflow")
+    distances = [row["distance_km"] for row in data["path"]]
+    assert distances == sorted(distances)
+
+
+def test_river_upstream_text_and_geojson(runner) -> None:
+    text = runner.invoke(
+        main, ["river", "upstream", "--lon", "116.82", "--lat", "28.43", "--distance-km", "100"]
+    )
+    assert text.exit_code == 0 and "Xin River" in text.output
+    full = runner.invoke(
+        main, ["river", "upstream", "--lon", "115.83", "--lat", "28.63", "--format", "geojson"]
+    )
+    um = runner.invoke(
+        main,
+        [
+            "river",
+            "upstream",
+            "--lon",
+            "115.83",
+            "--lat",
+            "28.63",
+            "--mode",
+            "UM",
+            "--format",
+            "geojson",
+        ],
+    )
+    n_full = len(json.loads(full.output)["features"])
+    n_um = len(json.loads(um.output)["features"])
+    assert n_full > n_um > 1
+
+
+def test_river_gcj02_input_same_answer(runner) -> None:
+    from ganpo_geo.crs import wgs84_to_gcj02
+
+    g_lon, g_lat = wgs84_to_gcj02(115.83, 28.63)
+    wgs = runner.invoke(
+        main, ["river", "downstream", "--lon", "115.83", "--lat", "28.63", "--format", "json"]
+    )
+    gcj = runner.invoke(
+        main,
+        [
+            "river",
+            "downstream",
+            "--lon",
+            str(float(g_lon)),
+            "--lat",
+            str(float(g_lat)),
+            "--crs",
+            "gcj02",
+            "--format",
+            "json",
+        ],
+    )
+    assert json.loads(wgs.output)["path"] == json.loads(gcj.output)["path"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lon", "113.85", "--lat", "24.3"], "no river reach within"),
+        (["--lon", "115.8", "--lat", "95"], "lat=95"),
+        (["--lon", "115.8", "--lat", "28.6", "--crs", "wgs48"], "unknown CRS"),
+    ],
+)
+def test_river_bad_input(runner, args, message) -> None:
+    result = runner.invoke(main, ["river", "upstream", *args])
+    assert result.exit_code == 1
+    assert message in result.output and len(result.output.strip().splitlines()) == 1

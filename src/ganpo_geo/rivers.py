@@ -794,8 +794,9 @@ def reaches_gdf(G: nx.DiGraph) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- navigation
 
 
-def _resolve_start(G: nx.DiGraph, start: Any) -> tuple[int, float]:
-    """Start reach position and the fraction along it (0 upstream end .. 1 downstream end)."""
+def _resolve_start(G: nx.DiGraph, start: Any, mode: str) -> tuple[int, float, int | None]:
+    """Start reach position, fraction along it (0 upstream end .. 1 downstream end), and the
+    start node's index when the navigation starts at a node (else None)."""
     a = _arrays(G)
     if isinstance(start, shapely.Geometry) or (
         isinstance(start, tuple) and len(start) == 2 and all(isinstance(c, float) for c in start)
@@ -805,22 +806,25 @@ def _resolve_start(G: nx.DiGraph, start: Any) -> tuple[int, float]:
         if pd.isna(hit["reach_id"]):
             msg = f"the point {point.wkt} is farther than the snap distance from every reach"
             raise ValidationError(msg)
-        return a.reach_pos[int(hit["reach_id"])], float(hit["fraction"])
+        return a.reach_pos[int(hit["reach_id"])], float(hit["fraction"]), None
     if isinstance(start, tuple) and len(start) == 2 and start in G.edges:
-        return a.reach_pos[int(G.edges[start]["reach_id"])], 1.0
+        return a.reach_pos[int(G.edges[start]["reach_id"])], 1.0, None
     if isinstance(start, int | np.integer) and int(start) in a.reach_pos:
-        return a.reach_pos[int(start)], 1.0
-    if isinstance(start, dict) and "node" in start:
-        start = ("node", start["node"])
+        return a.reach_pos[int(start)], 1.0, None
     if isinstance(start, tuple) and len(start) == 2 and start[0] == "node":
         node = start[1]
         if node not in G:
             msg = f"node {node!r} is not in the network"
             raise ValidationError(msg)
-        # the reaches leaving the node (downstream) or entering it (upstream) are the start
-        outs = [a.reach_pos[int(G.edges[node, w]["reach_id"])] for w in G.successors(node)]
-        ins = [a.reach_pos[int(G.edges[w, node]["reach_id"])] for w in G.predecessors(node)]
-        return (outs or ins)[0], 0.0 if outs else 1.0
+        outs = [G.edges[node, w] for w in G.successors(node)]
+        ins = [G.edges[w, node] for w in G.predecessors(node)]
+        if mode in ("DM", "DD"):
+            outs.sort(key=lambda d: (not d.get("main_down", True), d["reach_id"]))
+            chosen, fraction = (outs[0], 0.0) if outs else (ins[0], 1.0)
+        else:
+            ins.sort(key=lambda d: (-d.get("upstream_length_km", 0.0), d["reach_id"]))
+            chosen, fraction = (ins[0], 1.0) if ins else (outs[0], 0.0)
+        return a.reach_pos[int(chosen["reach_id"])], fraction, a.node_index[node]
     msg = (
         f"cannot start a navigation at {start!r}: give a reach id (int), an edge (u, v), "
         "('node', node_id) or a point"
@@ -870,10 +874,10 @@ def navigate(
         msg = f"distance_km must be a number >= 0, got {distance_km!r}"
         raise ValidationError(msg)
     a = _arrays(G)
-    pos, fraction = _resolve_start(G, start)
+    pos, fraction, node = _resolve_start(G, start, mode)
     upstream = mode in ("UM", "UT")
     offset = a.length_km[pos] * (fraction if upstream else 1.0 - fraction)
-    found, dist = _walk(G, a, pos, mode)
+    found, dist = _walk(G, a, pos, mode, node)
     dist = np.where(found == pos, 0.0, dist + offset)
     if distance_km is not None:
         keep = dist <= distance_km
@@ -884,9 +888,19 @@ def navigate(
     return reaches.sort_values("distance_km", kind="stable")
 
 
-def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """Reach positions reached from ``pos`` and their distance from the start reach's far end."""
+def _walk(
+    G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reach positions reached from ``pos`` (or from ``node``) and their distance from the
+    start reach's far end (or from the node)."""
     n_nodes = len(a.nodes)
+    if mode in ("UT", "DD") and node is not None:
+        sign = (a.down, a.up) if mode == "UT" else (a.up, a.down)
+        adj = sparse.csr_matrix((a.length_km + 1e-12, sign), shape=(n_nodes, n_nodes))
+        dist_nodes = csgraph.dijkstra(adj, directed=True, indices=node)
+        node_of = a.down if mode == "UT" else a.up
+        found = np.flatnonzero(np.isfinite(dist_nodes[node_of]))
+        return found, dist_nodes[node_of[found]]
     if mode in ("UT", "DD"):
         # breadth-first over nodes with scipy, then distances by Dijkstra on the subgraph
         if mode == "UT":
