@@ -386,9 +386,10 @@ def build_network(out_dir: Path) -> Path:
         "stations",
         {
             **base,
-            "source_package": "ganpo_geo stations.csv (FACTS.md)",
-            "source_version": "FACTS.md",
+            "source_package": "stations.csv",
+            "source_version": "from FACTS.md",
             "licence": "public facts",
+            "approximate": True,
             "description": "Outlet control stations (approximate locations, unverified)",
         },
     )

@@ -60,14 +60,16 @@ def layers_cmd(fmt: str) -> None:
     click.echo(header)
     click.echo("-" * len(header))
     for info in infos:
-        status = "reference" if info.synthetic else "real"
+        status = "reference" if info.synthetic else ("approx." if info.approximate else "real")
         click.echo(
             f"{info.name:<14}{info.features:>9}  {info.crs:<10}{status:<12}"
             f"{info.source} ({info.licence})"
         )
     if any(info.synthetic for info in infos):
         click.echo("\n" + _REFERENCE_NOTICE)
-    click.echo("\n`ganpo layers --format json` shows each layer's full derivation.")
+    if any(info.approximate for info in infos):
+        click.echo("\n'approx.': derived from real data by an approximation (see its derivation).")
+    click.echo("`ganpo layers --format json` shows each layer's full derivation.")
 
 
 def _summary() -> dict[str, Any]:

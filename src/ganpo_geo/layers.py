@@ -139,9 +139,16 @@ class LayerInfo:
     provenance: dict[str, Any] = field(repr=False)
 
     @property
+    def approximate(self) -> bool:
+        """True for real-data layers derived by an approximation (e.g. catchments)."""
+        return bool(self.provenance.get("approximate", False))
+
+    @property
     def status(self) -> str:
-        """``"reference (synthesized)"`` or ``"real"``, for display."""
-        return "reference (synthesized, not official)" if self.synthetic else "real"
+        """``"reference (synthesized, not official)"``, ``"real (approximate)"`` or ``"real"``."""
+        if self.synthetic:
+            return "reference (synthesized, not official)"
+        return "real (approximate)" if self.approximate else "real"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready) of this record."""

@@ -102,6 +102,18 @@ def _drop_duplicates(pieces: _Pieces, tol: float) -> tuple[_Pieces, list[Hashabl
     left, right = left[mask], right[mask]
     if left.size == 0:
         return pieces, []
+    # cheap filters first: a duplicate has about the same length and the same two ends
+    length = shapely.length(pieces.geoms)
+    start, end = shapely.get_point(pieces.geoms, 0), shapely.get_point(pieces.geoms, -1)
+    same_ends = (
+        (shapely.distance(start[left], start[right]) <= tol)
+        & (shapely.distance(end[left], end[right]) <= tol)
+    ) | (
+        (shapely.distance(start[left], end[right]) <= tol)
+        & (shapely.distance(end[left], start[right]) <= tol)
+    )
+    cand = same_ends & (np.abs(length[left] - length[right]) <= 2 * tol)
+    left, right = left[cand], right[cand]
     close = shapely.hausdorff_distance(pieces.geoms[left], pieces.geoms[right]) <= tol
     drop = np.unique(right[close])
     keep = np.ones(len(pieces.geoms), dtype=bool)
@@ -1025,8 +1037,8 @@ def snap(
     metric_pts = to_wgs84(series).to_crs(JIANGXI_ALBERS).to_numpy()
     tree, reach_ids, metric_lines = _metric_index(G)
     valid = ~(shapely.is_empty(metric_pts) | shapely.is_missing(metric_pts))
-    pt_idx, line_idx = tree.query_nearest(
-        metric_pts[valid], max_distance=max_distance_m, return_distance=False, all_matches=False
+    (pt_idx, line_idx), distance = tree.query_nearest(
+        metric_pts[valid], max_distance=max_distance_m, return_distance=True, all_matches=False
     )
     rows = np.flatnonzero(valid)[pt_idx]
     out = pd.DataFrame(
@@ -1044,7 +1056,7 @@ def snap(
         along = shapely.line_locate_point(lines, pts)
         length = shapely.length(lines)
         out.iloc[rows, 0] = reach_ids[line_idx]
-        out.iloc[rows, 1] = shapely.distance(lines, pts)
+        out.iloc[rows, 1] = distance
         out.iloc[rows, 2] = along / 1000.0
         out.iloc[rows, 3] = np.where(length > 0, along / np.where(length > 0, length, 1), 0.0)
     return out
