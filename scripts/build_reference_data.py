@@ -384,6 +384,7 @@ def build_all(out_dir: Path = DEFAULT_OUT) -> list[Path]:
     out_dir = Path(out_dir)
     written = [build_admin(out_dir), build_hydrography(out_dir)]
     written.append(build_network(out_dir))
+    written.append(build_zoning(out_dir))
     return written
 
 

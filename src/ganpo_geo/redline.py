@@ -1,0 +1,278 @@
+"""Ecological protection red lines (生态保护红线): layers and vectorized overlap checks.
+
+The bundled red lines are REFERENCE DATA synthesized for demonstration (41,200 km2 as in the
+2021-2035 plan, by the rules in ``scripts/build_zoning.py``), not the official red lines;
+load the official ones with :func:`load_redlines`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from ganpo_geo._errors import ValidationError
+from ganpo_geo._index import NearestLines, PolygonIndex
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_wgs84
+from ganpo_geo.layers import Layers, bundled_layers, load_layer
+
+__all__ = ["REDLINE_FIELDS", "load_redlines", "redline_overlap", "redlines"]
+
+#: Field names recognised in official red-line files, by standard column.
+REDLINE_FIELDS: dict[str, list[str]] = {
+    "zone_id": ["zone_id", "HXBM", "红线编码", "编码", "BSM", "ID"],
+    "name_zh": ["name_zh", "HXMC", "红线名称", "名称", "MC", "NAME"],
+    "kind": ["kind", "HXLX", "红线类型", "类型", "LX"],
+}
+
+
+def redlines(layers: Layers | None = None) -> gpd.GeoDataFrame:
+    """Red-line zones in use (by default the bundled REFERENCE red lines, not official).
+
+    Parameters
+    ----------
+    layers : Layers, optional
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``zone_id``, ``name_zh``, ``name_en``, ``kind``, ``area_km2`` and geometry.
+    """
+    return (layers or bundled_layers()).red()
+
+
+def load_redlines(
+    path: str | Path,
+    columns: Mapping[str, str] | None = None,
+    *,
+    layer: str | int | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a user's official red-line file and bring it to the standard columns.
+
+    Parameters
+    ----------
+    path : path
+        Shapefile (GBK is detected), GeoPackage, GeoJSON or GeoParquet of red-line polygons.
+    columns : mapping, optional
+        ``{name_in_file: standard_name}`` for ``zone_id``, ``name_zh``, ``kind``.
+    layer, crs, encoding
+        As in :func:`~ganpo_geo.layers.load_layer`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``zone_id`` (generated ``RL0001``... when the file has none), ``name_zh``, ``name_en``,
+        ``kind``, ``area_km2``, ``source``; geometries repaired with ``make_valid``.
+
+    Raises
+    ------
+    ValidationError
+        The file holds no polygons.
+    """
+    from ganpo_geo.zoning import _match_fields
+
+    raw = load_layer(path, layer=layer, columns=columns, crs=crs, encoding=encoding)
+    gdf = raw.rename(columns=_match_fields(list(raw.columns), REDLINE_FIELDS))
+    polygonal = gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    if not polygonal.any():
+        msg = f"{path} holds no polygons (geometry types: {sorted(set(gdf.geometry.geom_type))})"
+        raise ValidationError(msg)
+    gdf = gdf[polygonal].copy()
+    if "zone_id" not in gdf.columns:
+        gdf["zone_id"] = [f"RL{i:04d}" for i in range(1, len(gdf) + 1)]
+    gdf["zone_id"] = gdf["zone_id"].astype(str)
+    for col in ("name_zh", "name_en", "kind"):
+        if col not in gdf.columns:
+            gdf[col] = ""
+    gdf.geometry = shapely.make_valid(gdf.geometry.to_numpy())
+    gdf["area_km2"] = np.round(area_km2(gdf.geometry), 3)
+    gdf["source"] = str(path)
+    gdf.attrs["provenance"] = {"source": str(path), "synthetic": False, "user_supplied": True}
+    return gdf
+
+
+#: Vertex spacing of the nearest-distance index: ``nearest_m`` is at most half of it above
+#: the exact distance (measured: 7 m at worst over 20,000 random points, exact to 1 cm for
+#: 99.97% of them).
+NEAREST_SPACING_M = 100.0
+
+
+@cache
+def _to_albers() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
+
+
+def _redline_parts(
+    layers: Layers,
+) -> tuple[shapely.STRtree, np.ndarray, np.ndarray, NearestLines, PolygonIndex]:
+    """Red lines exploded into single polygons (metric CRS), their zone positions, a tree,
+    a nearest-border index and a point index (WGS84)."""
+
+    def build():
+        wgs = layers.red().geometry.to_numpy()
+        wgs_parts = shapely.get_parts(wgs)
+        metric = layers.red().geometry.to_crs(JIANGXI_ALBERS).to_numpy()
+        parts, zone = shapely.get_parts(metric, return_index=True)
+        shapely.prepare(parts)
+        return (
+            shapely.STRtree(parts),
+            parts,
+            zone,
+            NearestLines.build(shapely.boundary(parts), NEAREST_SPACING_M),
+            PolygonIndex.build(wgs_parts),
+        )
+
+    return layers.cached("redline_parts", build)
+
+
+def redline_overlap(
+    geometries: Any,
+    *,
+    buffer_m: float = 0.0,
+    crs: Any = None,
+    layers: Layers | None = None,
+    max_search_m: float = 50_000.0,
+) -> pd.DataFrame:
+    """Overlap of sites (points, lines, polygons) with red lines, and the nearest distance.
+
+    Parameters
+    ----------
+    geometries : GeoSeries, GeoDataFrame or array of shapely geometries
+        Any CRS for Geo* input (or ``crs=``); plain geometries default to WGS84.
+    buffer_m : float
+        Screening buffer around each site (metres); 0 tests the site itself.
+    crs : optional
+        CRS of the coordinates.
+    layers : Layers, optional
+        Default: the bundled reference red lines.
+    max_search_m : float
+        Distances beyond this are reported as NaN (nothing near).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned with the input: ``overlaps`` (bool), ``overlap_km2`` (of the buffered site),
+        ``share`` (of the buffered site's area; for a point without buffer 1.0 inside, else
+        0), ``nearest_m`` (distance of the site itself: 0 when it touches a red line; from a
+        KD-tree of border vertices every ``NEAREST_SPACING_M``, at most half that above the
+        exact distance; for lines and polygons measured from their vertices), ``zone_ids``
+        and ``zone_names`` (``;``-joined).
+
+    Raises
+    ------
+    ValidationError
+        A negative buffer.
+    """
+    if not buffer_m >= 0:
+        msg = f"buffer_m must be >= 0, got {buffer_m!r}"
+        raise ValidationError(msg)
+    layers = layers or bundled_layers()
+    zones = layers.red()
+    if isinstance(geometries, gpd.GeoDataFrame):
+        geometries = geometries.geometry
+    if isinstance(geometries, gpd.GeoSeries):
+        series = to_wgs84(geometries, crs=crs)
+    else:
+        arr = np.atleast_1d(np.asarray(geometries, dtype=object))
+        series = gpd.GeoSeries(to_wgs84(arr, crs=crs), crs=WGS84)
+    n = len(series)
+    wgs = series.to_numpy()
+    valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
+    tree, parts, zone_of_part, borders, point_index = _redline_parts(layers)
+    overlap_km2 = np.zeros(n)
+    touching = np.zeros(n, dtype=bool)  # the site itself touches a red line
+    is_point = valid & (shapely.get_type_id(wgs) == shapely.GeometryType.POINT)
+
+    # points: the grid index (exact near borders)
+    point_pos = np.flatnonzero(is_point)
+    xy = shapely.get_coordinates(wgs[point_pos])
+    p_in, p_part = point_index.query_points(xy[:, 0], xy[:, 1])
+    touching[point_pos[p_in]] = True
+    pair_site, pair_part = [point_pos[p_in]], [p_part]
+
+    # everything else, and every site when buffered: exact overlaps in the metric CRS
+    metric = np.full(n, None, dtype=object)
+    need_metric = valid & (~is_point | (buffer_m > 0))
+    convert = np.flatnonzero(need_metric)
+    if convert.size:
+        metric[convert] = gpd.GeoSeries(wgs[convert], crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
+    other = np.flatnonzero(valid & ~is_point)
+    if other.size:
+        o_in, _ = tree.query(metric[other], predicate="intersects")
+        touching[other[o_in]] = True
+    exact_sites = np.flatnonzero(need_metric)
+    if exact_sites.size:
+        sites = metric[exact_sites]
+        if buffer_m > 0:
+            sites = shapely.buffer(sites, buffer_m)
+        s_idx, e_part = tree.query(sites, predicate="intersects")
+        rows = exact_sites[s_idx]
+        inter = shapely.area(shapely.intersection(sites[s_idx], parts[e_part])) / 1e6
+        overlap_km2 = np.bincount(rows, weights=inter, minlength=n)
+        site_area = np.zeros(n)
+        site_area[exact_sites] = shapely.area(sites) / 1e6
+        overlaps = np.zeros(n, dtype=bool)
+        overlaps[rows] = True
+        if buffer_m > 0:  # the buffered sites decide which zones are in play
+            pair_site, pair_part = [rows], [e_part]
+        else:
+            pair_site.append(rows)
+            pair_part.append(e_part)
+            overlaps |= touching
+    else:
+        site_area = np.zeros(n)
+        overlaps = touching.copy()
+    share = np.divide(overlap_km2, site_area, out=np.zeros(n), where=site_area > 0)
+    share[(site_area == 0) & overlaps] = 1.0
+
+    # distance of the site itself: 0 when it touches a red line, else to the nearest border
+    nearest = np.full(n, np.nan)
+    nearest[touching] = 0.0
+    away = np.flatnonzero(valid & ~touching)
+    if away.size:
+        # for lines and polygons: the distance from their nearest vertex (points: as is);
+        # only coordinates are projected, not geometries
+        coords, owner = shapely.get_coordinates(wgs[away], return_index=True)
+        x, y = _to_albers().transform(coords[:, 0], coords[:, 1])
+        _, d, _ = borders.query(x, y, max_search_m)
+        if len(owner) == away.size:  # one vertex per site: points
+            nearest[away] = d
+        else:
+            nearest[away] = pd.Series(d).groupby(owner).min().reindex(range(away.size)).to_numpy()
+    rows = np.concatenate(pair_site) if pair_site else np.empty(0, dtype=np.int64)
+    p_idx = np.concatenate(pair_part) if pair_part else np.empty(0, dtype=np.int64)
+
+    ids = zones["zone_id"].astype(str).to_numpy()
+    names = (zones["name_zh"].astype(str) + " " + zones.get("name_en", "").astype(str)).str.strip()
+    names = names.to_numpy()
+    zone_ids = np.full(n, "", dtype=object)
+    zone_names = np.full(n, "", dtype=object)
+    if rows.size:
+        pairs = pd.DataFrame({"site": rows, "zone": zone_of_part[p_idx]}).drop_duplicates()
+        counts = pairs["site"].value_counts()
+        single = pairs[pairs["site"].map(counts) == 1]
+        zone_ids[single["site"].to_numpy()] = ids[single["zone"].to_numpy()]
+        zone_names[single["site"].to_numpy()] = names[single["zone"].to_numpy()]
+        for site, zones_here in pairs[pairs["site"].map(counts) > 1].groupby("site")["zone"]:
+            zone_ids[site] = ";".join(ids[zones_here.to_numpy()])
+            zone_names[site] = ";".join(names[zones_here.to_numpy()])
+    return pd.DataFrame(
+        {
+            "overlaps": overlaps,
+            "overlap_km2": overlap_km2,
+            "share": share,
+            "nearest_m": nearest,
+            "zone_ids": zone_ids,
+            "zone_names": zone_names,
+        },
+        index=series.index,
+    )
