@@ -298,8 +298,11 @@ def build_catchments(
         ],
         dtype=object,
     )
+    # densified before reprojection so that shared Voronoi edges stay shared (see build_zoning)
     out = gpd.GeoDataFrame(
-        {"reach_id": dissolved["reach_id"].to_numpy()}, geometry=polys, crs=JIANGXI_ALBERS
+        {"reach_id": dissolved["reach_id"].to_numpy()},
+        geometry=shapely.segmentize(polys, 2_000.0),
+        crs=JIANGXI_ALBERS,
     ).to_crs(WGS84)
     out = out[~out.geometry.is_empty].reset_index(drop=True)
     return out

@@ -380,6 +380,7 @@ def _shore_or_river(river_lines: gpd.GeoDataFrame, lakes: gpd.GeoDataFrame) -> n
 def build_all(out_dir: Path = DEFAULT_OUT) -> list[Path]:
     """Build every reference layer into ``out_dir``; return the files written."""
     from build_network import build_network
+    from build_zoning import build_zoning
 
     out_dir = Path(out_dir)
     written = [build_admin(out_dir), build_hydrography(out_dir)]

@@ -37,8 +37,8 @@ Control units (``control_units``), county by county:
   1093. A county's priority area is split into its allocated number of units by k-means
   seeds and Voronoi cells, and so is its general area; parts of a region smaller than
   ``MIN_UNIT_KM2`` are first handed to the neighbouring region they share most border with.
-- Internal borders are simplified per county (``shapely.coverage_simplify`` with the county
-  outline fixed), so units tile their county exactly.
+- Units are made a clean coverage: each loses what the units before it in its county hold
+  (no overlaps from float noise), and coordinates are snapped to a 1e-7-degree grid.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ GRID_DEG = 0.01
 SMOOTH_M = 1_500.0
 MIN_PATCH_KM2 = 20.0
 MIN_UNIT_KM2 = 2.0
-SIMPLIFY_DEG = 0.002
+PRECISION_DEG = 1e-7
+DENSIFY_M = 1_000.0
 SEED = 20_201_017  # for k-means initialisation (deterministic)
 
 CATEGORY_ZH = {1: "优先保护单元", 2: "重点管控单元", 3: "一般管控单元"}
@@ -585,35 +586,63 @@ def _rebalance(
     return counts
 
 
-def _fix_count(parts: list, n: int, region: shapely.Geometry, rng) -> list:
-    """Exactly n parts: merge the smallest into its neighbour, or split the largest."""
-    parts = [shapely.make_valid(p) for p in parts if p.area > 0]
-    while len(parts) > n:
-        parts.sort(key=lambda g: g.area)
-        small = parts.pop(0)
-        shared = [
-            shapely.length(shapely.intersection(small.boundary, shapely.buffer(p, 1.0)))
-            for p in parts
-        ]
-        j = int(np.argmax(shared))
-        parts[j] = shapely.union(parts[j], small)
-    while len(parts) < n:
-        parts.sort(key=lambda g: -g.area)
-        big = parts.pop(0)
-        halves = _split(big, 2, rng)
-        if len(halves) < 2:
-            parts.append(big)
-            break
-        parts.extend(halves)
+def _merge_smallest(parts: list) -> list:
+    parts = sorted(parts, key=lambda g: g.area)
+    small = parts.pop(0)
+    shared = [
+        shapely.length(shapely.intersection(small.boundary, shapely.buffer(p, 1.0))) for p in parts
+    ]
+    j = int(np.argmax(shared))
+    parts[j] = shapely.union(parts[j], small)
     return parts
 
 
-def _simplify_per_county(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = units.copy()
-    geoms = out.geometry.to_numpy().copy()
+def _split_largest(parts: list, rng) -> list:
+    parts = sorted(parts, key=lambda g: -g.area)
+    halves = _split(parts[0], 2, rng)
+    return [*parts[1:], *halves] if len(halves) == 2 else parts
+
+
+def _fix_count(parts: list, n: int, region: shapely.Geometry, rng) -> list:
+    """Exactly n parts, none under MIN_UNIT_KM2 where the region has room: merge the smallest
+    into the neighbour it shares most border with, or split the largest in two."""
+    parts = [shapely.make_valid(p) for p in parts if p.area > 0]
+    min_m2 = MIN_UNIT_KM2 * 1e6
+    for _ in range(4 * n + 10):
+        if len(parts) > n or (len(parts) > 1 and min(p.area for p in parts) < min_m2):
+            parts = _merge_smallest(parts)
+        elif len(parts) < n and max(p.area for p in parts) >= 2.5 * min_m2:
+            before = len(parts)
+            parts = _split_largest(parts, rng)
+            if len(parts) == before:
+                break
+        else:
+            break
+    return parts
+
+
+def _clean_coverage(units_m: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Units as a clean coverage in the storage CRS (WGS84): densified, reprojected, repaired, snapped
+    to a 1e-7-degree grid (``set_precision`` collapses needle-thin spikes), and then each unit
+    loses what the units before it in its county hold, so that no overlap survives."""
+    # densify first: a long straight edge in one CRS is not straight in the other, and where
+    # a neighbour has a vertex on that edge the two would part or overlap by metres
+    out = units_m.copy()
+    out.geometry = shapely.segmentize(out.geometry.to_numpy(), DENSIFY_M)
+    out = out.to_crs(WGS84)
+    repaired = np.array(
+        [_polygonal(g) for g in shapely.make_valid(out.geometry.to_numpy())], dtype=object
+    )
+    geoms = np.array(
+        [_polygonal(g) for g in shapely.set_precision(repaired, PRECISION_DEG)], dtype=object
+    )
     for _, idx in out.groupby("county_adcode").indices.items():
-        geoms[idx] = shapely.coverage_simplify(geoms[idx], SIMPLIFY_DEG, simplify_boundary=False)
-    out.geometry = [_polygonal(g) for g in geoms]
+        taken = shapely.Polygon()
+        for k in idx:
+            clean = _polygonal(shapely.difference(geoms[k], taken))
+            geoms[k] = clean
+            taken = shapely.union(taken, clean)
+    out.geometry = geoms
     return out
 
 
@@ -660,12 +689,14 @@ def build_zoning(out_dir: Path) -> Path:
         transform,
         mountain_threshold,
     )
-    units = _simplify_per_county(units_m.to_crs(WGS84))
+    units = _clean_coverage(units_m)
     units["area_km2"] = np.round(area_km2(units.geometry), 3)
     units["source"] = _SYNTHETIC_SOURCE
     units["derivation"] = "see layer metadata (rules of scripts/build_zoning.py)"
     units = units.sort_values("unit_code").reset_index(drop=True)
 
+    redlines_m = redlines_m.copy()
+    redlines_m.geometry = shapely.segmentize(redlines_m.geometry.to_numpy(), DENSIFY_M)
     redlines = redlines_m.to_crs(WGS84)
     # simplified together so that neighbouring zones keep shared borders (no overlaps)
     redlines["geometry"] = [

@@ -47,6 +47,8 @@ __all__ = [
     "gcj02_to_wgs84",
     "in_china",
     "parse_crs",
+    "polygonal",
+    "to_albers",
     "to_wgs84",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
@@ -551,3 +553,65 @@ def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray:
     if series.crs is None:
         series = series.set_crs(WGS84)
     return series.to_crs(JIANGXI_ALBERS).area.to_numpy() / 1e6
+
+
+def polygonal(geometries: Any) -> Any:
+    """Keep only the polygon parts of each geometry (make_valid can add lines and points).
+
+    Parameters
+    ----------
+    geometries : shapely geometry or array of them
+
+    Returns
+    -------
+    Same shape as the input: Polygon, MultiPolygon or empty Polygon per item.
+    """
+    arr = np.atleast_1d(np.asarray(geometries, dtype=object))
+    out = np.empty(arr.shape, dtype=object)
+    for i, geom in enumerate(arr):
+        parts = shapely.get_parts(geom)
+        kinds = shapely.get_type_id(parts)
+        keep = parts[kinds == shapely.GeometryType.POLYGON]
+        multi = parts[kinds == shapely.GeometryType.MULTIPOLYGON]
+        flat = np.concatenate([keep, shapely.get_parts(multi)]) if multi.size else keep
+        if flat.size == 0:
+            out[i] = shapely.Polygon()
+        elif flat.size == 1:
+            out[i] = flat[0]
+        else:
+            out[i] = shapely.MultiPolygon(list(flat))
+    return out if np.ndim(geometries) else out[0]
+
+
+def to_albers(geometries: Any) -> np.ndarray:
+    """Project WGS84 geometries to :data:`JIANGXI_ALBERS`, repairing what projection breaks.
+
+    Polygons valid in WGS84 can self-intersect by floating-point noise once projected (parts
+    that touch at a point); those few are repaired with ``make_valid``, keeping their
+    polygonal parts.
+
+    Parameters
+    ----------
+    geometries : GeoSeries or array of shapely geometries (WGS84)
+
+    Returns
+    -------
+    numpy.ndarray
+        Geometries in metres.
+    """
+    import geopandas as gpd
+
+    series = (
+        geometries
+        if isinstance(geometries, gpd.GeoSeries)
+        else gpd.GeoSeries(np.atleast_1d(np.asarray(geometries, dtype=object)), crs=WGS84)
+    )
+    if series.crs is None:
+        series = series.set_crs(WGS84)
+    out = series.to_crs(JIANGXI_ALBERS).to_numpy().copy()
+    kinds = shapely.get_type_id(out)
+    areal = (kinds == shapely.GeometryType.POLYGON) | (kinds == shapely.GeometryType.MULTIPOLYGON)
+    bad = np.flatnonzero(areal & ~shapely.is_valid(out))
+    if bad.size:
+        out[bad] = polygonal(shapely.make_valid(out[bad]))
+    return out

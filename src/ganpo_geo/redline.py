@@ -20,7 +20,7 @@ import shapely
 
 from ganpo_geo._errors import ValidationError
 from ganpo_geo._index import NearestLines, PolygonIndex
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_wgs84
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_albers, to_wgs84
 from ganpo_geo.layers import Layers, bundled_layers, load_layer
 
 __all__ = ["REDLINE_FIELDS", "load_redlines", "redline_overlap", "redlines"]
@@ -120,7 +120,7 @@ def _redline_parts(
     def build():
         wgs = layers.red().geometry.to_numpy()
         wgs_parts = shapely.get_parts(wgs)
-        metric = layers.red().geometry.to_crs(JIANGXI_ALBERS).to_numpy()
+        metric = to_albers(layers.red().geometry)
         parts, zone = shapely.get_parts(metric, return_index=True)
         shapely.prepare(parts)
         return (
@@ -204,7 +204,7 @@ def redline_overlap(
     need_metric = valid & (~is_point | (buffer_m > 0))
     convert = np.flatnonzero(need_metric)
     if convert.size:
-        metric[convert] = gpd.GeoSeries(wgs[convert], crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
+        metric[convert] = to_albers(wgs[convert])
     other = np.flatnonzero(valid & ~is_point)
     if other.size:
         o_in, _ = tree.query(metric[other], predicate="intersects")

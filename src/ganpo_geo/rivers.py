@@ -43,7 +43,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from ganpo_geo._errors import ValidationError
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_wgs84
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
 
 __all__ = [
     "NAVIGATION_MODES",
@@ -271,8 +271,8 @@ def network_from_lines(
     lake_geoms = np.empty(0, dtype=object)
     lake_names: list[str] = []
     if lakes is not None and len(lakes):
-        lakes_m = to_wgs84(lakes).to_crs(JIANGXI_ALBERS)
-        lake_geoms = lakes_m.geometry.to_numpy()
+        lakes_m = to_wgs84(lakes)
+        lake_geoms = to_albers(lakes_m.geometry)
         if lake_name_col in lakes_m.columns:
             lake_names = [str(v) for v in lakes_m[lake_name_col]]
         else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import shapely
 
 from ganpo_geo._errors import ColumnMappingError, ValidationError
 from ganpo_geo._index import PolygonIndex
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_wgs84
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_albers, to_wgs84
 from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
 
 __all__ = [
@@ -44,6 +45,9 @@ __all__ = [
     "resolve_industry",
     "rules_for",
     "units_at",
+    "validate_control_units",
+    "Problem",
+    "ValidationReport",
 ]
 
 CATEGORY_ZH = {1: "优先保护单元", 2: "重点管控单元", 3: "一般管控单元"}
@@ -308,9 +312,7 @@ def _unit_index(layers: Layers) -> PolygonIndex:
 
 
 def _unit_metric(layers: Layers) -> np.ndarray:
-    return layers.cached(
-        "unit_metric", lambda: layers.units().geometry.to_crs(JIANGXI_ALBERS).to_numpy()
-    )
+    return layers.cached("unit_metric", lambda: to_albers(layers.units().geometry))
 
 
 def _as_series(geometries: Any, crs: Any) -> gpd.GeoSeries:
@@ -373,7 +375,7 @@ def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) 
     if other_pos.size:
         o_in, o_unit = index.tree.query(geoms[other_pos], predicate="intersects")
         pos = other_pos[o_in]
-        metric_in = gpd.GeoSeries(geoms[pos], crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
+        metric_in = to_albers(geoms[pos])
         inter = shapely.intersection(metric_in, _unit_metric(layers)[o_unit])
         area = shapely.area(inter) / 1e6
         length = shapely.length(inter) / 1e3
@@ -520,3 +522,296 @@ def load_control_units(
     gdf["source"] = str(path)
     gdf.attrs["provenance"] = {"source": str(path), "synthetic": False, "user_supplied": True}
     return gdf
+
+
+# --------------------------------------------------------------------------- validation
+
+#: Gaps and overlaps smaller than these are numerical noise, not problems (km2).
+GAP_TOLERANCE_KM2 = 0.01
+OVERLAP_TOLERANCE_KM2 = 0.0001
+
+
+@dataclass
+class Problem:
+    """One problem found by :func:`validate_control_units`.
+
+    Attributes
+    ----------
+    kind : str
+        ``missing_field``, ``duplicate_code``, ``malformed_code``, ``code_category_mismatch``,
+        ``unknown_category``, ``empty_geometry``, ``invalid_geometry``, ``outside_jiangxi``,
+        ``gap`` or ``overlap``.
+    message : str
+        One line: what is wrong, where, and the fix where there is one.
+    unit_code : str, optional
+    lon, lat : float, optional
+        Where it is (WGS84).
+    area_km2 : float, optional
+    """
+
+    kind: str
+    message: str
+    unit_code: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    area_km2: float | None = None
+
+
+@dataclass
+class ValidationReport:
+    """Result of :func:`validate_control_units`.
+
+    Attributes
+    ----------
+    source : str
+    units : int
+        Number of features read.
+    counts : dict
+        Units per category (``"1"``, ``"2"``, ``"3"``, ``"unknown"``).
+    coverage_share : float
+        Share of Jiangxi's area covered by the units (information, not a problem).
+    problems : list of Problem
+    """
+
+    source: str
+    units: int
+    counts: dict[str, int]
+    coverage_share: float
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        out = asdict(self)
+        out["ok"] = self.ok
+        return out
+
+
+def _where(geom: shapely.Geometry) -> tuple[float, float]:
+    point = shapely.point_on_surface(geom) if not geom.is_empty else shapely.Point(np.nan, np.nan)
+    return round(float(point.x), 5), round(float(point.y), 5)
+
+
+def validate_control_units(
+    data: str | Path | gpd.GeoDataFrame,
+    columns: Mapping[str, str] | None = None,
+    *,
+    layer: str | int | None = None,
+    crs: Any = None,
+) -> ValidationReport:
+    """Check a zoning (control-unit) file and report every problem found.
+
+    Parameters
+    ----------
+    data : path or geopandas.GeoDataFrame
+        The user's unit file (or a GeoDataFrame already read).
+    columns : mapping, optional
+        Column mapping as in :func:`load_control_units`.
+    layer, crs
+        As in :func:`~ganpo_geo.layers.load_layer`.
+
+    Returns
+    -------
+    ValidationReport
+        ``ok`` only when nothing is wrong: all fields present, unit codes unique and well
+        formed, categories known, geometries valid and non-empty, every unit inside
+        Jiangxi, no gaps inside the area the units cover and no overlaps between units.
+    """
+    source = "<GeoDataFrame>" if isinstance(data, gpd.GeoDataFrame) else str(data)
+    raw = (
+        to_wgs84(data, crs=crs)
+        if isinstance(data, gpd.GeoDataFrame)
+        else load_layer(data, layer=layer, crs=crs)
+    )
+    mapping = _match_fields(list(raw.columns), UNIT_FIELDS)
+    if columns:
+        mapping = {k: v for k, v in mapping.items() if v not in columns.values()}
+        mapping.update({k: v for k, v in columns.items() if k in raw.columns})
+    gdf = raw.rename(columns=mapping).reset_index(drop=True)
+    problems: list[Problem] = []
+    found = ", ".join(str(c) for c in raw.columns if c != raw.geometry.name)
+    for name in _REQUIRED_UNIT_FIELDS:
+        if name not in gdf.columns:
+            looked = ", ".join(UNIT_FIELDS[name][1:5])
+            problems.append(
+                Problem(
+                    "missing_field",
+                    f"no {name} field (looked for {looked}, ...); fields found: {found}",
+                )
+            )
+    codes = (
+        gdf["unit_code"].astype(str).str.strip()
+        if "unit_code" in gdf
+        else pd.Series([""] * len(gdf))
+    )
+    label = codes.where(codes != "", "row " + pd.Series(range(len(gdf))).astype(str))
+    geoms = gdf.geometry.to_numpy()
+
+    if "unit_code" in gdf:
+        counts = codes.value_counts()
+        for code, n in counts[counts > 1].items():
+            rows = list(np.flatnonzero(codes.to_numpy() == code))
+            lon, lat = _where(geoms[rows[0]]) if geoms[rows[0]] is not None else (None, None)
+            problems.append(
+                Problem(
+                    "duplicate_code",
+                    f"unit code {code} is used by {n} units (rows {rows}); codes must be unique",
+                    code,
+                    lon,
+                    lat,
+                )
+            )
+        parsed = codes.str.extract(UNIT_CODE_PATTERN)
+        for i in np.flatnonzero(parsed[0].isna().to_numpy()):
+            problems.append(
+                Problem(
+                    "malformed_code",
+                    f"unit code {codes.iloc[i]!r} (row {i}) is not ZH + 6-digit county code + category digit + 4-digit serial",
+                    codes.iloc[i],
+                )
+            )
+    cats = (
+        gdf["category"].map(parse_category) if "category" in gdf else pd.Series([None] * len(gdf))
+    )
+    if "category" in gdf:
+        for i in np.flatnonzero(cats.isna().to_numpy()):
+            problems.append(
+                Problem(
+                    "unknown_category",
+                    f"{label.iloc[i]}: unknown category {gdf['category'].iloc[i]!r}; use 1/2/3 or 优先保护单元/重点管控单元/一般管控单元",
+                    codes.iloc[i],
+                )
+            )
+        if "unit_code" in gdf:
+            digit = codes.str.extract(UNIT_CODE_PATTERN)[1]
+            mismatch = digit.notna() & cats.notna() & (digit != cats.astype("Int64").astype(str))
+            for i in np.flatnonzero(mismatch.to_numpy()):
+                problems.append(
+                    Problem(
+                        "code_category_mismatch",
+                        f"unit {codes.iloc[i]}: category digit {digit.iloc[i]} in the code but category {int(cats.iloc[i])}",
+                        codes.iloc[i],
+                    )
+                )
+
+    missing_geom = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing_geom):
+        problems.append(
+            Problem("empty_geometry", f"{label.iloc[i]} has no geometry", codes.iloc[i])
+        )
+    usable = np.flatnonzero(~missing_geom)
+    reasons = shapely.is_valid_reason(geoms[usable])
+    fixed = geoms.copy()
+    for i, reason in zip(usable, reasons, strict=True):
+        if reason == "Valid Geometry":
+            continue
+        repaired = shapely.make_valid(geoms[i])
+        polys = [
+            p for p in shapely.get_parts(repaired) if p.geom_type in ("Polygon", "MultiPolygon")
+        ]
+        fixed[i] = shapely.union_all(polys) if polys else repaired
+        before = area_km2([shapely.buffer(geoms[i], 0)])[0]
+        after = area_km2([fixed[i]])[0]
+        lon, lat = _where(fixed[i])
+        problems.append(
+            Problem(
+                "invalid_geometry",
+                f"{label.iloc[i]}: {reason}; make_valid would give a {fixed[i].geom_type} of "
+                f"{len(shapely.get_parts(fixed[i]))} part(s), {after:.3f} km2 (buffer(0) gives {before:.3f} km2)",
+                codes.iloc[i],
+                lon,
+                lat,
+                round(after, 4),
+            )
+        )
+
+    province = load_layer("province").geometry.iloc[0]
+    good = usable
+    metric = to_albers(fixed[good])
+    province_m = to_albers([province])[0]
+    unit_area = shapely.area(metric) / 1e6
+    inside_area = shapely.area(shapely.intersection(metric, province_m)) / 1e6
+    for j, i in enumerate(good):
+        outside = unit_area[j] - inside_area[j]
+        if unit_area[j] > 0 and inside_area[j] / unit_area[j] < 0.5:
+            lon, lat = _where(fixed[i])
+            dist = shapely.distance(shapely.point_on_surface(metric[j]), province_m) / 1000
+            problems.append(
+                Problem(
+                    "outside_jiangxi",
+                    f"{label.iloc[i]} lies outside Jiangxi: its centre ({lon}, {lat}) is {dist:.1f} km from the province border (check its coordinates or CRS)",
+                    codes.iloc[i],
+                    lon,
+                    lat,
+                    round(unit_area[j], 4),
+                )
+            )
+        elif outside > GAP_TOLERANCE_KM2 * 100:
+            lon, lat = _where(fixed[i])
+            problems.append(
+                Problem(
+                    "outside_jiangxi",
+                    f"{label.iloc[i]} extends {outside:.2f} km2 beyond Jiangxi's border",
+                    codes.iloc[i],
+                    lon,
+                    lat,
+                    round(outside, 4),
+                )
+            )
+
+    # overlaps between units (pairs found with the spatial index)
+    tree = shapely.STRtree(metric)
+    left, right = tree.query(metric, predicate="intersects")
+    pair = left < right
+    left, right = left[pair], right[pair]
+    if left.size:
+        inter = shapely.intersection(metric[left], metric[right])
+        area = shapely.area(inter) / 1e6
+        for a, b, geom, km2 in zip(left, right, inter, area, strict=True):
+            if km2 > OVERLAP_TOLERANCE_KM2:
+                lon, lat = _where(gpd.GeoSeries([geom], crs=JIANGXI_ALBERS).to_crs(WGS84).iloc[0])
+                problems.append(
+                    Problem(
+                        "overlap",
+                        f"units {label.iloc[good[a]]} and {label.iloc[good[b]]} overlap by {km2:.4f} km2 near ({lon}, {lat})",
+                        codes.iloc[good[a]],
+                        lon,
+                        lat,
+                        round(km2, 4),
+                    )
+                )
+    # gaps: holes inside the area the units cover
+    union = shapely.union_all(metric) if metric.size else shapely.Polygon()
+    for poly in shapely.get_parts(union):
+        for ring in (
+            shapely.get_parts(
+                shapely.get_interior_ring(poly, range(shapely.get_num_interior_rings(poly)))
+            )
+            if shapely.get_num_interior_rings(poly)
+            else []
+        ):
+            hole = shapely.Polygon(ring)
+            km2 = hole.area / 1e6
+            if km2 > GAP_TOLERANCE_KM2:
+                lon, lat = _where(gpd.GeoSeries([hole], crs=JIANGXI_ALBERS).to_crs(WGS84).iloc[0])
+                problems.append(
+                    Problem(
+                        "gap",
+                        f"gap of {km2:.3f} km2 between units near ({lon}, {lat})",
+                        None,
+                        lon,
+                        lat,
+                        round(km2, 4),
+                    )
+                )
+    counts_by_cat = {str(k): int(v) for k, v in cats.value_counts(dropna=True).sort_index().items()}
+    if cats.isna().any():
+        counts_by_cat["unknown"] = int(cats.isna().sum())
+    coverage = float(
+        shapely.area(shapely.intersection(union, province_m)) / shapely.area(province_m)
+    )
+    return ValidationReport(source, len(gdf), counts_by_cat, round(coverage, 4), problems)
