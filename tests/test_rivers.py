@@ -118,9 +118,7 @@ def test_crossing_without_touching_is_not_a_junction() -> None:
     G = _build([MAIN, TRIB, canal])
     _assert_drains(G)
     assert G.graph["crossings"] == 1
-    assert not any(
-        abs(d["x"] - 116.07) < 1e-6 and abs(d["y"] - 28.0) < 1e-6 for _, d in G.nodes(data=True)
-    )
+    assert not any(abs(d["x"] - 116.07) < 1e-6 and abs(d["y"] - 28.0) < 1e-6 for _, d in G.nodes(data=True))
     assert G.number_of_edges() == 4  # main in two, tributary, canal
     canal_edge = [d for *_, d in G.edges(data=True) if d["source"] == "l2"]
     assert len(canal_edge) == 1
@@ -136,9 +134,7 @@ def test_loop_and_braid_resolved_acyclic() -> None:
     total_km = sum(d["length_km"] for *_, d in G.edges(data=True))
     expected = area_km2  # noqa: F841 (documenting that lengths are metric)
     lengths = gpd.GeoSeries([LineString(c) for c in (MAIN, loop, braid)], crs=4326)
-    assert total_km == pytest.approx(
-        lengths.to_crs(3857).length.sum() / 1000 * np.cos(np.radians(28)), rel=0.01
-    )
+    assert total_km == pytest.approx(lengths.to_crs(3857).length.sum() / 1000 * np.cos(np.radians(28)), rel=0.01)
     diversions = [n for n in G if G.out_degree(n) == 2]
     assert diversions  # where the braid parts from the main channel
     dd = navigate(G, ("node", diversions[0]), "DD")
@@ -155,9 +151,7 @@ def test_disconnected_piece_reported_not_silent() -> None:
 
 
 def test_lake_becomes_one_node() -> None:
-    lake = gpd.GeoDataFrame(
-        {"name_en": ["Test Lake"]}, geometry=[shapely.box(116.03, 27.98, 116.06, 28.02)], crs=4326
-    )
+    lake = gpd.GeoDataFrame({"name_en": ["Test Lake"]}, geometry=[shapely.box(116.03, 27.98, 116.06, 28.02)], crs=4326)
     G = _build([MAIN, [(116.045, 28.10), (116.045, 28.023)]], lakes=lake, tol=500)
     lakes = [n for n, d in G.nodes(data=True) if d["kind"] == "lake"]
     assert len(lakes) == 1 and G.nodes[lakes[0]]["lake_name"] == "Test Lake"
@@ -280,9 +274,7 @@ def test_stations_on_their_own_rivers(G, reaches) -> None:
     # the Liao has no line at this data's scale: Wanjiabu snaps to nothing and is left so
     assert pd.isna(snapped.loc["wanjiabu", "reach_id"])
     main_stations = ["waizhou", "lijiadu", "meigang", "hushan", "qiujin"]
-    assert (
-        reaches.loc[snapped.loc[main_stations, "reach_id"].astype(int), "main_stem"] != ""
-    ).all()
+    assert (reaches.loc[snapped.loc[main_stations, "reach_id"].astype(int), "main_stem"] != "").all()
 
 
 def test_named_tributaries(reaches) -> None:
@@ -323,9 +315,7 @@ def test_upstream_of_mouth_is_the_basin_by_the_join_rule(G, reaches, river) -> N
     for other in basins - {river}:
         # a joining river comes in through its mouth or through one of its distributaries
         theirs = [r for r in found if reaches.loc[r, "basin"] == other]
-        assert _mouth(reaches, other) in found or any(
-            _is_distributary(G, reaches, r, other) for r in theirs
-        )
+        assert _mouth(reaches, other) in found or any(_is_distributary(G, reaches, r, other) for r in theirs)
     for reach_id in own - found:  # each one is below a split of this river's network
         assert _is_distributary(G, reaches, reach_id, river)
 
@@ -398,9 +388,7 @@ def test_features_along_stations(G) -> None:
 
 
 def test_snap_vectorized(G) -> None:
-    pts = gpd.GeoSeries(
-        [Point(115.83, 28.63), Point(100.0, 40.0), Point(116.82, 28.43)], crs=4326, index=[5, 6, 7]
-    )
+    pts = gpd.GeoSeries([Point(115.83, 28.63), Point(100.0, 40.0), Point(116.82, 28.43)], crs=4326, index=[5, 6, 7])
     out = snap(pts, G)
     assert list(out.index) == [5, 6, 7]
     assert pd.isna(out.loc[6, "reach_id"]) and np.isnan(out.loc[6, "distance_m"])

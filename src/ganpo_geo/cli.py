@@ -19,8 +19,7 @@ from ganpo_geo._errors import GanpoError
 __all__ = ["main"]
 
 _REFERENCE_NOTICE = (
-    "Layers marked 'reference' are synthesized for demonstration, not official data; "
-    "load your official layers instead."
+    "Layers marked 'reference' are synthesized for demonstration, not official data; load your official layers instead."
 )
 
 
@@ -45,9 +44,7 @@ def main() -> None:
 
 
 @main.command("layers")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def layers_cmd(fmt: str) -> None:
     """List the bundled layers: features, CRS, source and real/reference status."""
     from ganpo_geo.layers import list_layers
@@ -61,10 +58,7 @@ def layers_cmd(fmt: str) -> None:
     click.echo("-" * len(header))
     for info in infos:
         status = "reference" if info.synthetic else ("approx." if info.approximate else "real")
-        click.echo(
-            f"{info.name:<14}{info.features:>9}  {info.crs:<10}{status:<12}"
-            f"{info.source} ({info.licence})"
-        )
+        click.echo(f"{info.name:<14}{info.features:>9}  {info.crs:<10}{status:<12}{info.source} ({info.licence})")
     if any(info.synthetic for info in infos):
         click.echo("\n" + _REFERENCE_NOTICE)
     if any(info.approximate for info in infos):
@@ -112,9 +106,7 @@ def _summary() -> dict[str, Any]:
 
 
 @main.command("summary")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def summary_cmd(fmt: str) -> None:
     """Report what the bundled data holds: province, cities, counties, rivers, lakes."""
     data = _summary()
@@ -122,21 +114,15 @@ def summary_cmd(fmt: str) -> None:
         _echo_json(data)
         return
     prov = data["province"]
-    click.echo(
-        f"{prov['name_zh']} {prov['name_en']}: {prov['area_km2']:,.0f} km2 (Albers equal-area)"
-    )
-    click.echo(
-        f"{len(data['cities'])} prefecture cities, {data['counties']} county-level divisions"
-    )
+    click.echo(f"{prov['name_zh']} {prov['name_en']}: {prov['area_km2']:,.0f} km2 (Albers equal-area)")
+    click.echo(f"{len(data['cities'])} prefecture cities, {data['counties']} county-level divisions")
     for city in data["cities"]:
         click.echo(
             f"  {city['adcode']} {city['name_zh']:<5} {city['name_en']:<11}"
             f"{city['counties']:>3} counties {city['area_km2']:>10,.0f} km2"
         )
     rivers = data["river_lines"]
-    click.echo(
-        f"River lines (GSHHG/WDBII, raw): {rivers['count']} lines, {rivers['length_km']:,.0f} km"
-    )
+    click.echo(f"River lines (GSHHG/WDBII, raw): {rivers['count']} lines, {rivers['length_km']:,.0f} km")
     for water in data["named_water_bodies"]:
         click.echo(f"  {water['name_zh']} {water['name_en']}: {water['area_km2']:,.0f} km2")
     if data["reference_layers"]:
@@ -185,6 +171,61 @@ def convert_cmd(lon: float, lat: float, src: str, dst: str) -> None:
     w_lon, w_lat = to_wgs[src.lower()](lon, lat)
     out_lon, out_lat = from_wgs[dst.lower()](w_lon, w_lat)
     click.echo(f"{float(out_lon):.7f} {float(out_lat):.7f}")
+
+
+def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
+    from ganpo_geo._errors import ValidationError
+
+    mapping = {}
+    for pair in pairs:
+        if "=" not in pair:
+            msg = f"--column takes FILE_COLUMN=STANDARD_NAME (e.g. DYBM=unit_code), got {pair!r}"
+            raise ValidationError(msg)
+        src, dst = pair.split("=", 1)
+        mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+@main.command("validate")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--layer", default=None, help="Layer inside a GeoPackage.")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="FILE=STD",
+    help="Map a file column to a standard name (unit_code, category, name_zh); repeatable.",
+)
+@click.option("--crs", "crs_name", default=None, help="CRS of the coordinates if the file does not say.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
+    """Check a zoning (control-unit) file; exit 0 only if nothing is wrong.
+
+    Reports missing fields, duplicate or malformed unit codes, unknown categories, invalid
+    geometries (with the fix make_valid would make), units outside Jiangxi, gaps and
+    overlaps between units (area and location), and the count per category.
+    """
+    from ganpo_geo.zoning import validate_control_units
+
+    report = validate_control_units(path, _parse_columns(columns), layer=layer, crs=crs_name)
+    if fmt == "json":
+        _echo_json(report.to_dict())
+    else:
+        click.echo(
+            f"{report.source}: {report.units} units; per category: "
+            + ", ".join(f"{k}: {v}" for k, v in report.counts.items())
+            + f"; covers {report.coverage_share:.1%} of Jiangxi"
+        )
+        if report.ok:
+            click.echo("OK: no problems found")
+        else:
+            kinds: dict[str, int] = {}
+            for problem in report.problems:
+                kinds[problem.kind] = kinds.get(problem.kind, 0) + 1
+                click.echo(f"  [{problem.kind}] {problem.message}")
+            click.echo(f"{len(report.problems)} problem(s): " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+    if not report.ok:
+        raise SystemExit(1)
 
 
 @main.group("river")
@@ -255,9 +296,7 @@ def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> Non
         f"{start['reach_id']} ({start['snap_distance_m']:.0f} m away)"
         + (f", within {distance_km} km" if distance_km is not None else "")
     )
-    click.echo(
-        f"{'reach':>6} {'river':<28} {'basin':<8} {'order':>5} {'len km':>8} {'from start km':>14}"
-    )
+    click.echo(f"{'reach':>6} {'river':<28} {'basin':<8} {'order':>5} {'len km':>8} {'from start km':>14}")
     for row in table.itertuples():
         name = f"{row.river_zh} {row.river_en}".strip() or "-"
         click.echo(
@@ -283,9 +322,7 @@ def _nav_options(default_mode: str, modes: list[str]):
             show_default=True,
             help="Farthest a point may be from a reach.",
         )(func)
-        func = click.option(
-            "--distance-km", type=float, default=None, help="Stop after this network distance."
-        )(func)
+        func = click.option("--distance-km", type=float, default=None, help="Stop after this network distance.")(func)
         func = click.option(
             "--mode",
             type=click.Choice(modes, case_sensitive=False),

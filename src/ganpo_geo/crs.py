@@ -61,8 +61,7 @@ CGCS2000 = pyproj.CRS.from_epsg(4490)
 #: Equal-area Albers for Jiangxi (standard parallels 25N and 30N, central meridian 116E, GRS80):
 #: every area and length in ganpo_geo is measured in this CRS.
 JIANGXI_ALBERS = pyproj.CRS.from_proj4(
-    "+proj=aea +lat_0=0 +lon_0=116 +lat_1=25 +lat_2=30 +x_0=0 +y_0=0 +ellps=GRS80 "
-    "+units=m +no_defs +type=crs"
+    "+proj=aea +lat_0=0 +lon_0=116 +lat_1=25 +lat_2=30 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs +type=crs"
 )
 
 # Krasovsky 1940 ellipsoid, as in the original GCJ-02 algorithm.
@@ -148,13 +147,9 @@ def _gcj_delta(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
     sqrt_abs_x = np.sqrt(np.abs(x))
     xy = 0.1 * x * y
     dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + xy + 0.2 * sqrt_abs_x
-    dlat += (
-        common + 20.0 * sy + 40.0 * sy3 + 160.0 * np.sin(y_pi / 12.0) + 320.0 * np.sin(y_pi / 30.0)
-    ) * (2.0 / 3.0)
+    dlat += (common + 20.0 * sy + 40.0 * sy3 + 160.0 * np.sin(y_pi / 12.0) + 320.0 * np.sin(y_pi / 30.0)) * (2.0 / 3.0)
     dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + xy + 0.1 * sqrt_abs_x
-    dlon += (
-        common + 20.0 * sx + 40.0 * sx3 + 150.0 * np.sin(x_pi / 12.0) + 300.0 * np.sin(x_pi / 30.0)
-    ) * (2.0 / 3.0)
+    dlon += (common + 20.0 * sx + 40.0 * sx3 + 150.0 * np.sin(x_pi / 12.0) + 300.0 * np.sin(x_pi / 30.0)) * (2.0 / 3.0)
     sin_lat = np.sin(np.radians(lat))
     magic = 1.0 - _GCJ_EE * sin_lat * sin_lat
     sqrt_magic = np.sqrt(magic)
@@ -170,9 +165,7 @@ def _finish(lon: NDArray, lat: NDArray, bad: NDArray) -> tuple[NDArray, NDArray]
     return lon, lat
 
 
-def wgs84_to_gcj02(
-    lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise"
-) -> tuple[NDArray, NDArray]:
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
     """Convert WGS84 (or CGCS2000) longitude/latitude to GCJ-02.
 
     Parameters
@@ -225,9 +218,7 @@ def _invert(
     return lon, lat
 
 
-def gcj02_to_wgs84(
-    lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise"
-) -> tuple[NDArray, NDArray]:
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
     """Convert GCJ-02 longitude/latitude to WGS84 by iterative inversion.
 
     The forward offset is inverted by fixed-point iteration with an error bound of 1e-9
@@ -265,9 +256,7 @@ def _bd_offset(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
     return b_lon - lon, b_lat - lat
 
 
-def gcj02_to_bd09(
-    lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise"
-) -> tuple[NDArray, NDArray]:
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
     """Convert GCJ-02 longitude/latitude to Baidu BD-09.
 
     Parameters
@@ -288,9 +277,7 @@ def gcj02_to_bd09(
     return _finish(lon_arr, lat_arr, bad)
 
 
-def bd09_to_gcj02(
-    lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise"
-) -> tuple[NDArray, NDArray]:
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
     """Convert Baidu BD-09 longitude/latitude to GCJ-02.
 
     Inverts :func:`gcj02_to_bd09` by fixed-point iteration (error under 1e-9 degrees),
@@ -314,9 +301,7 @@ def bd09_to_gcj02(
     return _finish(lon_arr, lat_arr, bad)
 
 
-def wgs84_to_bd09(
-    lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise"
-) -> tuple[NDArray, NDArray]:
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
     """Convert WGS84 longitude/latitude to BD-09 (through GCJ-02).
 
     Parameters
@@ -335,9 +320,7 @@ def wgs84_to_bd09(
     return gcj02_to_bd09(g_lon, g_lat, errors="coerce")
 
 
-def bd09_to_wgs84(
-    lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise"
-) -> tuple[NDArray, NDArray]:
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
     """Convert BD-09 longitude/latitude to WGS84 (through GCJ-02).
 
     Parameters
@@ -430,8 +413,7 @@ def parse_crs(crs: Any) -> CRSSpec:
         parsed = pyproj.CRS.from_user_input(crs)
     except (pyproj.exceptions.CRSError, TypeError, ValueError):
         msg = (
-            f"unknown CRS {name!r}: use wgs84, cgcs2000, gcj02, bd09, an EPSG code such as "
-            "EPSG:4549, or a PROJ string"
+            f"unknown CRS {name!r}: use wgs84, cgcs2000, gcj02, bd09, an EPSG code such as EPSG:4549, or a PROJ string"
         )
         raise UnknownCRSError(msg) from None
     ellipsoid = parsed.ellipsoid
@@ -441,9 +423,7 @@ def parse_crs(crs: Any) -> CRSSpec:
             "(for Mars coordinates of Chinese web maps), bd09 or an EPSG code"
         )
         raise UnknownCRSError(msg)
-    if parsed.equals(WGS84, ignore_axis_order=True) or parsed.equals(
-        CGCS2000, ignore_axis_order=True
-    ):
+    if parsed.equals(WGS84, ignore_axis_order=True) or parsed.equals(CGCS2000, ignore_axis_order=True):
         return CRSSpec("wgs84", WGS84, name)
     return CRSSpec("proj", parsed, name)
 
@@ -545,11 +525,7 @@ def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray:
     """
     import geopandas as gpd
 
-    series = (
-        geometries
-        if isinstance(geometries, gpd.GeoSeries)
-        else gpd.GeoSeries(geometries, crs=WGS84)
-    )
+    series = geometries if isinstance(geometries, gpd.GeoSeries) else gpd.GeoSeries(geometries, crs=WGS84)
     if series.crs is None:
         series = series.set_crs(WGS84)
     return series.to_crs(JIANGXI_ALBERS).area.to_numpy() / 1e6

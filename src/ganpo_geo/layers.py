@@ -248,9 +248,7 @@ def _shapefile_encoding(path: Path) -> str | None:
     """
     if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
         return None
-    dbf = next(
-        (p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None
-    )
+    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
     if dbf is None:
         return None
     raw = dbf.read_bytes()
@@ -287,16 +285,11 @@ def _read_file(path: Path, layer: str | int | None, encoding: str | None) -> pd.
         raise ValidationError(msg) from None
 
 
-def _apply_columns(
-    gdf: gpd.GeoDataFrame, columns: Mapping[str, str], source: str
-) -> gpd.GeoDataFrame:
+def _apply_columns(gdf: gpd.GeoDataFrame, columns: Mapping[str, str], source: str) -> gpd.GeoDataFrame:
     missing = [col for col in columns if col not in gdf.columns]
     if missing:
         found = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
-        msg = (
-            f"column {missing[0]!r} named in the column mapping is not in {source}; "
-            f"columns found: {found}"
-        )
+        msg = f"column {missing[0]!r} named in the column mapping is not in {source}; columns found: {found}"
         raise ColumnMappingError(msg)
     return gdf.rename(columns=dict(columns))
 
@@ -450,9 +443,7 @@ class Layers:
             control_units=None
             if control_units is None
             else load_control_units(control_units, columns=unit_columns, crs=crs),
-            redlines=None
-            if redlines is None
-            else load_redlines(redlines, columns=redline_columns, crs=crs),
+            redlines=None if redlines is None else load_redlines(redlines, columns=redline_columns, crs=crs),
             rules=None if rules is None else read_rules(rules),
         )
 
@@ -475,9 +466,7 @@ class Layers:
     def reference_layers(self) -> list[str]:
         """Names of the layers in use that are synthesized reference data."""
         names = []
-        if self.control_units is None or self.control_units.attrs.get("provenance", {}).get(
-            "synthetic"
-        ):
+        if self.control_units is None or self.control_units.attrs.get("provenance", {}).get("synthetic"):
             names.append("control_units")
         if self.redlines is None or self.redlines.attrs.get("provenance", {}).get("synthetic"):
             names.append("redlines")

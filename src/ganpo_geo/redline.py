@@ -252,7 +252,9 @@ def redline_overlap(
     p_idx = np.concatenate(pair_part) if pair_part else np.empty(0, dtype=np.int64)
 
     ids = zones["zone_id"].astype(str).to_numpy()
-    names = (zones["name_zh"].astype(str) + " " + zones.get("name_en", "").astype(str)).str.strip()
+    name_en = zones["name_en"].astype(str) if "name_en" in zones else ""
+    name_zh = zones["name_zh"].astype(str) if "name_zh" in zones else ""
+    names = (name_zh + " " + name_en).str.strip() if len(zones) else pd.Series([], dtype=str)
     names = names.to_numpy()
     zone_ids = np.full(n, "", dtype=object)
     zone_names = np.full(n, "", dtype=object)

@@ -106,12 +106,8 @@ def _drop_duplicates(pieces: _Pieces, tol: float) -> tuple[_Pieces, list[Hashabl
     length = shapely.length(pieces.geoms)
     start, end = shapely.get_point(pieces.geoms, 0), shapely.get_point(pieces.geoms, -1)
     same_ends = (
-        (shapely.distance(start[left], start[right]) <= tol)
-        & (shapely.distance(end[left], end[right]) <= tol)
-    ) | (
-        (shapely.distance(start[left], end[right]) <= tol)
-        & (shapely.distance(end[left], start[right]) <= tol)
-    )
+        (shapely.distance(start[left], start[right]) <= tol) & (shapely.distance(end[left], end[right]) <= tol)
+    ) | ((shapely.distance(start[left], end[right]) <= tol) & (shapely.distance(end[left], start[right]) <= tol))
     cand = same_ends & (np.abs(length[left] - length[right]) <= 2 * tol)
     left, right = left[cand], right[cand]
     close = shapely.hausdorff_distance(pieces.geoms[left], pieces.geoms[right]) <= tol
@@ -134,9 +130,7 @@ def _cut_lakes(pieces: _Pieces, lake_geoms: np.ndarray) -> _Pieces:
     parts = shapely.line_merge(parts) if parts.size else parts
     parts, index2 = shapely.get_parts(parts, return_index=True)
     index = index[index2]
-    ok = (shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING) & (
-        shapely.length(parts) > 0
-    )
+    ok = (shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING) & (shapely.length(parts) > 0)
     src_hit = pieces.source[hit]
     return _Pieces(
         np.concatenate([pieces.geoms[~hit], parts[ok]]),
@@ -382,9 +376,7 @@ def network_from_lines(
         length_m=length,
         node_xy=node_xy,
         outlet_node=outlet_node,
-        lake_nodes={
-            node: lake_names[idx] if lake_names else str(idx) for idx, node in lake_node_ids.items()
-        },
+        lake_nodes={node: lake_names[idx] if lake_names else str(idx) for idx, node in lake_node_ids.items()},
         extra_graph={
             "disconnected": disconnected,
             "duplicates": duplicates,
@@ -537,9 +529,7 @@ def _arrays(G: nx.DiGraph) -> _Arrays:
         dtype=np.int64,
         count=len(edges),
     )
-    length = np.fromiter(
-        (d.get("length_km", 0.0) for _, _, d in data), dtype=float, count=len(edges)
-    )
+    length = np.fromiter((d.get("length_km", 0.0) for _, _, d in data), dtype=float, count=len(edges))
     node_level = _node_levels(up, down, len(nodes))
     topo = np.argsort(node_level[up], kind="stable")
     arrays = _Arrays(
@@ -745,9 +735,7 @@ def network_from_gdfs(nodes: gpd.GeoDataFrame, reaches: gpd.GeoDataFrame) -> nx.
         attrs["x"], attrs["y"] = float(x), float(y)
         G.add_node(_py(node), **attrs)
     edge_cols = [c for c in reaches.columns if c not in ("u", "v")]
-    for u, v, *values in zip(
-        reaches["u"], reaches["v"], *(reaches[c] for c in edge_cols), strict=True
-    ):
+    for u, v, *values in zip(reaches["u"], reaches["v"], *(reaches[c] for c in edge_cols), strict=True):
         attrs = {k: _py(val) for k, val in zip(edge_cols, values, strict=True) if not _isna(val)}
         G.add_edge(_py(u), _py(v), **attrs)
     if not nx.is_directed_acyclic_graph(G):
@@ -846,10 +834,7 @@ def _resolve_start(G: nx.DiGraph, start: Any, mode: str) -> tuple[int, float, in
             ins.sort(key=lambda d: (-d.get("upstream_length_km", 0.0), d["reach_id"]))
             chosen, fraction = (ins[0], 1.0) if ins else (outs[0], 0.0)
         return a.reach_pos[int(chosen["reach_id"])], fraction, a.node_index[node]
-    msg = (
-        f"cannot start a navigation at {start!r}: give a reach id (int), an edge (u, v), "
-        "('node', node_id) or a point"
-    )
+    msg = f"cannot start a navigation at {start!r}: give a reach id (int), an edge (u, v), ('node', node_id) or a point"
     raise ValidationError(msg)
 
 
@@ -909,9 +894,7 @@ def navigate(
     return reaches.sort_values("distance_km", kind="stable")
 
 
-def _walk(
-    G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Reach positions reached from ``pos`` (or from ``node``) and their distance from the
     start reach's far end (or from the node)."""
     n_nodes = len(a.nodes)
@@ -949,9 +932,7 @@ def _walk(
         else:  # UM: upstream branch with the longest upstream length
             node = a.edges[current][0]
             cands = [(w, data[w, node]) for w in G.predecessors(node)]
-            nxt = sorted(
-                cands, key=lambda c: (-c[1].get("upstream_length_km", 0.0), c[1]["reach_id"])
-            )
+            nxt = sorted(cands, key=lambda c: (-c[1].get("upstream_length_km", 0.0), c[1]["reach_id"]))
         if not nxt:
             break
         _, d = nxt[0]
@@ -1004,9 +985,7 @@ def features_along(
     start_dist = path["distance_km"].reindex(out["reach_id"]).to_numpy()
     # distance to the feature itself: add the part of its reach beyond the reach's near end
     upstream = str(mode).upper() in ("UM", "UT")
-    out["distance_km"] = start_dist + np.where(upstream, (1 - frac) * length, frac * length) * (
-        start_dist > 0
-    )
+    out["distance_km"] = start_dist + np.where(upstream, (1 - frac) * length, frac * length) * (start_dist > 0)
     return out.sort_values("distance_km")
 
 
@@ -1128,9 +1107,7 @@ def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None
     pts = shapely.point_on_surface(series.to_numpy())
     tree = shapely.STRtree(cat.geometry.to_numpy())
     idx_pt, idx_cat = tree.query(pts, predicate="intersects")
-    out = pd.Series(
-        pd.array([pd.NA] * len(series), dtype="Int64"), index=series.index, name="reach_id"
-    )
+    out = pd.Series(pd.array([pd.NA] * len(series), dtype="Int64"), index=series.index, name="reach_id")
     first = np.unique(idx_pt, return_index=True)[1]
     out.iloc[idx_pt[first]] = cat["reach_id"].to_numpy()[idx_cat[first]]
     return out

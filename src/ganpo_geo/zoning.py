@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -37,6 +38,8 @@ __all__ = [
     "CATEGORY_ZH",
     "DIMENSIONS",
     "UNIT_CODE_PATTERN",
+    "Problem",
+    "ValidationReport",
     "control_units",
     "industries",
     "load_control_units",
@@ -46,8 +49,6 @@ __all__ = [
     "rules_for",
     "units_at",
     "validate_control_units",
-    "Problem",
-    "ValidationReport",
 ]
 
 CATEGORY_ZH = {1: "优先保护单元", 2: "重点管控单元", 3: "一般管控单元"}
@@ -72,7 +73,9 @@ _CATEGORY_TEXT = {
 UNIT_FIELDS: dict[str, list[str]] = {
     "unit_code": ["unit_code", "HJZHGKDYBM", "环境管控单元编码", "管控单元编码", "单元编码", "DYBM", "编码"],
     "name_zh": ["name_zh", "HJZHGKDYMC", "环境管控单元名称", "管控单元名称", "单元名称", "DYMC", "名称"],
-    "category": ["category", "ZHGKDYFL", "环境管控单元分类", "管控单元分类", "单元分类", "管控分类", "GKDYFL", "类别", "分类"],
+    "category": [
+        "category", "ZHGKDYFL", "环境管控单元分类", "管控单元分类", "单元分类", "管控分类", "GKDYFL", "类别", "分类",
+    ],
     "province": ["PROV", "省", "省份"],
     "city": ["CITY", "市", "地市"],
     "county": ["AREA", "区县", "县区"],
@@ -259,15 +262,12 @@ def rules_for(unit_code: str, industry: str, *, layers: Layers | None = None) ->
         hint = f"; close matches: {', '.join(close)}" if close else ""
         msg = f"unknown unit code {unit_code!r}{hint}"
         raise ValidationError(msg)
-    unit = units.loc[unit_code]
+    unit = units.loc[[unit_code]].iloc[0]  # a duplicated code (see validate) takes its first row
     rules = layers.access_rules()
     scope_ok = (
         (rules["level"] == "province")
         | ((rules["level"] == "city") & (rules["scope"] == str(unit["city_adcode"])))
-        | (
-            (rules["level"] == "unit")
-            & rules["scope"].isin([str(int(unit["category"])), unit_code])
-        )
+        | ((rules["level"] == "unit") & rules["scope"].isin([str(int(unit["category"])), unit_code]))
     )
     industry_ok = rules["industries"].map(lambda spec: _applies(spec, key))
     out = rules[scope_ok & industry_ok].copy()
@@ -306,9 +306,7 @@ def control_units(layers: Layers | None = None) -> gpd.GeoDataFrame:
 
 
 def _unit_index(layers: Layers) -> PolygonIndex:
-    return layers.cached(
-        "unit_index", lambda: PolygonIndex.build(layers.units().geometry.to_numpy())
-    )
+    return layers.cached("unit_index", lambda: PolygonIndex.build(layers.units().geometry.to_numpy()))
 
 
 def _unit_metric(layers: Layers) -> np.ndarray:
@@ -357,9 +355,7 @@ def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) 
     is_point = kind == shapely.GeometryType.POINT
     point_pos = np.flatnonzero(is_point)
     xy = shapely.get_coordinates(geoms[point_pos]) if point_pos.size else np.empty((0, 2))
-    p_in, p_unit = (
-        index.query_points(xy[:, 0], xy[:, 1]) if point_pos.size else (np.empty(0, int),) * 2
-    )
+    p_in, p_unit = index.query_points(xy[:, 0], xy[:, 1]) if point_pos.size else (np.empty(0, int),) * 2
     pieces = [
         pd.DataFrame(
             {
@@ -379,9 +375,7 @@ def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) 
         inter = shapely.intersection(metric_in, _unit_metric(layers)[o_unit])
         area = shapely.area(inter) / 1e6
         length = shapely.length(inter) / 1e3
-        polygonal = np.isin(
-            kind[pos], [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]
-        )
+        polygonal = np.isin(kind[pos], [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
         total = np.where(polygonal, shapely.area(metric_in) / 1e6, shapely.length(metric_in) / 1e3)
         part = np.where(polygonal, area, length)
         share = np.divide(part, total, out=np.zeros_like(part), where=total > 0)
@@ -511,6 +505,13 @@ def load_control_units(
         )
         raise ValidationError(msg)
     gdf["unit_code"] = gdf["unit_code"].astype(str).str.strip()
+    dup = gdf["unit_code"][gdf["unit_code"].duplicated()]
+    if len(dup):
+        msg = (
+            f"{path}: {dup.nunique()} unit code(s) are used more than once (first: {dup.iloc[0]}); "
+            "rules for them use the first unit; run `ganpo validate` for details"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
     gdf["category"] = cats.astype(int)
     gdf["category_zh"] = gdf["category"].map(CATEGORY_ZH)
     if "name_zh" not in gdf.columns:
@@ -622,11 +623,7 @@ def validate_control_units(
         Jiangxi, no gaps inside the area the units cover and no overlaps between units.
     """
     source = "<GeoDataFrame>" if isinstance(data, gpd.GeoDataFrame) else str(data)
-    raw = (
-        to_wgs84(data, crs=crs)
-        if isinstance(data, gpd.GeoDataFrame)
-        else load_layer(data, layer=layer, crs=crs)
-    )
+    raw = to_wgs84(data, crs=crs) if isinstance(data, gpd.GeoDataFrame) else load_layer(data, layer=layer, crs=crs)
     mapping = _match_fields(list(raw.columns), UNIT_FIELDS)
     if columns:
         mapping = {k: v for k, v in mapping.items() if v not in columns.values()}
@@ -643,11 +640,7 @@ def validate_control_units(
                     f"no {name} field (looked for {looked}, ...); fields found: {found}",
                 )
             )
-    codes = (
-        gdf["unit_code"].astype(str).str.strip()
-        if "unit_code" in gdf
-        else pd.Series([""] * len(gdf))
-    )
+    codes = gdf["unit_code"].astype(str).str.strip() if "unit_code" in gdf else pd.Series([""] * len(gdf))
     label = codes.where(codes != "", "row " + pd.Series(range(len(gdf))).astype(str))
     geoms = gdf.geometry.to_numpy()
 
@@ -670,19 +663,19 @@ def validate_control_units(
             problems.append(
                 Problem(
                     "malformed_code",
-                    f"unit code {codes.iloc[i]!r} (row {i}) is not ZH + 6-digit county code + category digit + 4-digit serial",
+                    f"unit code {codes.iloc[i]!r} (row {i}) is not ZH + 6-digit county code + category digit + "
+                    "4-digit serial",
                     codes.iloc[i],
                 )
             )
-    cats = (
-        gdf["category"].map(parse_category) if "category" in gdf else pd.Series([None] * len(gdf))
-    )
+    cats = gdf["category"].map(parse_category) if "category" in gdf else pd.Series([None] * len(gdf))
     if "category" in gdf:
         for i in np.flatnonzero(cats.isna().to_numpy()):
             problems.append(
                 Problem(
                     "unknown_category",
-                    f"{label.iloc[i]}: unknown category {gdf['category'].iloc[i]!r}; use 1/2/3 or 优先保护单元/重点管控单元/一般管控单元",
+                    f"{label.iloc[i]}: unknown category {gdf['category'].iloc[i]!r}; "
+                    "use 1/2/3 or 优先保护单元/重点管控单元/一般管控单元",
                     codes.iloc[i],
                 )
             )
@@ -693,16 +686,15 @@ def validate_control_units(
                 problems.append(
                     Problem(
                         "code_category_mismatch",
-                        f"unit {codes.iloc[i]}: category digit {digit.iloc[i]} in the code but category {int(cats.iloc[i])}",
+                        f"unit {codes.iloc[i]}: category digit {digit.iloc[i]} in the code "
+                        f"but category {int(cats.iloc[i])}",
                         codes.iloc[i],
                     )
                 )
 
     missing_geom = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing_geom):
-        problems.append(
-            Problem("empty_geometry", f"{label.iloc[i]} has no geometry", codes.iloc[i])
-        )
+        problems.append(Problem("empty_geometry", f"{label.iloc[i]} has no geometry", codes.iloc[i]))
     usable = np.flatnonzero(~missing_geom)
     reasons = shapely.is_valid_reason(geoms[usable])
     fixed = geoms.copy()
@@ -710,9 +702,7 @@ def validate_control_units(
         if reason == "Valid Geometry":
             continue
         repaired = shapely.make_valid(geoms[i])
-        polys = [
-            p for p in shapely.get_parts(repaired) if p.geom_type in ("Polygon", "MultiPolygon")
-        ]
+        polys = [p for p in shapely.get_parts(repaired) if p.geom_type in ("Polygon", "MultiPolygon")]
         fixed[i] = shapely.union_all(polys) if polys else repaired
         before = area_km2([shapely.buffer(geoms[i], 0)])[0]
         after = area_km2([fixed[i]])[0]
@@ -743,7 +733,8 @@ def validate_control_units(
             problems.append(
                 Problem(
                     "outside_jiangxi",
-                    f"{label.iloc[i]} lies outside Jiangxi: its centre ({lon}, {lat}) is {dist:.1f} km from the province border (check its coordinates or CRS)",
+                    f"{label.iloc[i]} lies outside Jiangxi: its centre ({lon}, {lat}) is {dist:.1f} km from "
+                    "the province border (check its coordinates or CRS)",
                     codes.iloc[i],
                     lon,
                     lat,
@@ -777,7 +768,8 @@ def validate_control_units(
                 problems.append(
                     Problem(
                         "overlap",
-                        f"units {label.iloc[good[a]]} and {label.iloc[good[b]]} overlap by {km2:.4f} km2 near ({lon}, {lat})",
+                        f"units {label.iloc[good[a]]} and {label.iloc[good[b]]} overlap by {km2:.4f} km2 "
+                        f"near ({lon}, {lat})",
                         codes.iloc[good[a]],
                         lon,
                         lat,
@@ -788,9 +780,7 @@ def validate_control_units(
     union = shapely.union_all(metric) if metric.size else shapely.Polygon()
     for poly in shapely.get_parts(union):
         for ring in (
-            shapely.get_parts(
-                shapely.get_interior_ring(poly, range(shapely.get_num_interior_rings(poly)))
-            )
+            shapely.get_parts(shapely.get_interior_ring(poly, range(shapely.get_num_interior_rings(poly))))
             if shapely.get_num_interior_rings(poly)
             else []
         ):
@@ -811,7 +801,5 @@ def validate_control_units(
     counts_by_cat = {str(k): int(v) for k, v in cats.value_counts(dropna=True).sort_index().items()}
     if cats.isna().any():
         counts_by_cat["unknown"] = int(cats.isna().sum())
-    coverage = float(
-        shapely.area(shapely.intersection(union, province_m)) / shapely.area(province_m)
-    )
+    coverage = float(shapely.area(shapely.intersection(union, province_m)) / shapely.area(province_m))
     return ValidationReport(source, len(gdf), counts_by_cat, round(coverage, 4), problems)
