@@ -32,6 +32,7 @@ import logging
 import warnings
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -43,6 +44,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from ganpo_geo._errors import ValidationError
+from ganpo_geo._index import NearestLines
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
 
 __all__ = [
@@ -998,7 +1000,11 @@ def snap(
     *,
     max_distance_m: float = 5000.0,
 ) -> pd.DataFrame:
-    """Snap points to their nearest reach (vectorized, one spatial-index query).
+    """Snap points to their nearest reach (vectorized, exact).
+
+    A KD-tree of densified reach vertices gives each point an upper bound on its distance
+    to the network; one STRtree query then returns every reach within that bound, and the
+    exact nearest among them is kept. Ties go to the lower reach id.
 
     Parameters
     ----------
@@ -1021,36 +1027,63 @@ def snap(
         series = points
     else:
         series = gpd.GeoSeries(np.atleast_1d(np.asarray(points, dtype=object)), crs=WGS84)
-    index = series.index
-    metric_pts = to_wgs84(series).to_crs(JIANGXI_ALBERS).to_numpy()
-    tree, reach_ids, metric_lines = _metric_index(G)
-    valid = ~(shapely.is_empty(metric_pts) | shapely.is_missing(metric_pts))
-    (pt_idx, line_idx), distance = tree.query_nearest(
-        metric_pts[valid], max_distance=max_distance_m, return_distance=True, all_matches=False
-    )
-    rows = np.flatnonzero(valid)[pt_idx]
+    series = to_wgs84(series)
+    n = len(series)
+    tree, reach_ids, metric_lines, nearest = _metric_index(G)
+    geoms = series.to_numpy()
+    valid = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
     out = pd.DataFrame(
         {
-            "reach_id": pd.array([pd.NA] * len(series), dtype="Int64"),
+            "reach_id": pd.array([pd.NA] * n, dtype="Int64"),
             "distance_m": np.nan,
             "position_km": np.nan,
             "fraction": np.nan,
         },
-        index=index,
+        index=series.index,
     )
-    if rows.size:
-        lines = metric_lines[line_idx]
-        pts = metric_pts[rows]
-        along = shapely.line_locate_point(lines, pts)
-        length = shapely.length(lines)
-        out.iloc[rows, 0] = reach_ids[line_idx]
-        out.iloc[rows, 1] = distance
-        out.iloc[rows, 2] = along / 1000.0
-        out.iloc[rows, 3] = np.where(length > 0, along / np.where(length > 0, length, 1), 0.0)
+    rows = np.flatnonzero(valid)
+    if rows.size == 0:
+        return out
+    sel = geoms[rows]
+    is_point = shapely.get_type_id(sel) == shapely.GeometryType.POINT
+    if not is_point.all():  # lines and polygons snap by their centroid
+        sel = np.where(is_point, sel, shapely.centroid(sel))
+    lonlat = shapely.get_coordinates(sel)
+    x, y = _albers_transformer().transform(lonlat[:, 0], lonlat[:, 1])
+    kd_line, bound, kd_along = nearest.query(x, y, max_distance_m + nearest.spacing)
+    has = np.isfinite(bound)
+    rows, x, y, bound, kd_line, kd_along = rows[has], x[has], y[has], bound[has], kd_line[has], kd_along[has]
+    pts = shapely.points(x, y)
+    p_idx, l_idx = tree.query(pts, predicate="dwithin", distance=bound + 1e-6)
+    dist = shapely.distance(pts[p_idx], metric_lines[l_idx])
+    order = np.lexsort((reach_ids[l_idx], dist, p_idx))  # per point: nearest, then lowest id
+    p_idx, l_idx, dist = p_idx[order], l_idx[order], dist[order]
+    first = np.unique(p_idx, return_index=True)[1]
+    p_idx, l_idx, dist = p_idx[first], l_idx[first], dist[first]
+    keep = dist <= max_distance_m
+    p_idx, l_idx, dist = p_idx[keep], l_idx[keep], dist[keep]
+    lines = metric_lines[l_idx]
+    # the KD-tree's position is exact where it found the same reach at the same distance
+    along = kd_along[p_idx].copy()
+    redo = (kd_line[p_idx] != l_idx) | (np.abs(bound[p_idx] - dist) > 1e-6)
+    along[redo] = shapely.line_locate_point(lines[redo], pts[p_idx[redo]])
+    length = shapely.length(lines)
+    target = rows[p_idx]
+    out.iloc[target, 0] = reach_ids[l_idx]
+    out.iloc[target, 1] = dist
+    out.iloc[target, 2] = along / 1000.0
+    out.iloc[target, 3] = np.divide(along, length, out=np.zeros_like(along), where=length > 0)
     return out
 
 
-def _metric_index(G: nx.DiGraph) -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
+@cache
+def _albers_transformer():
+    import pyproj
+
+    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
+
+
+def _metric_index(G: nx.DiGraph) -> tuple[shapely.STRtree, np.ndarray, np.ndarray, NearestLines]:
     key = _graph_key(G)
     cached = G.graph.get("_metric_index")
     if cached is not None and cached[0] == key:
@@ -1058,7 +1091,7 @@ def _metric_index(G: nx.DiGraph) -> tuple[shapely.STRtree, np.ndarray, np.ndarra
     a = _arrays(G)
     geoms = np.array([G.edges[e]["geometry"] for e in a.edges], dtype=object)
     metric = gpd.GeoSeries(geoms, crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
-    value = (shapely.STRtree(metric), a.reach_ids, metric)
+    value = (shapely.STRtree(metric), a.reach_ids, metric, NearestLines.build(metric, 50.0))
     G.graph["_metric_index"] = (key, value)
     return value
 
