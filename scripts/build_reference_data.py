@@ -365,6 +365,7 @@ def _shore_or_river(river_lines: gpd.GeoDataFrame, lakes: gpd.GeoDataFrame) -> n
 
 def build_all(out_dir: Path = DEFAULT_OUT) -> list[Path]:
     """Build every reference layer into ``out_dir``; return the files written."""
+    from build_loads import build_loads
     from build_network import build_network
     from build_zoning import build_zoning
 
@@ -372,6 +373,7 @@ def build_all(out_dir: Path = DEFAULT_OUT) -> list[Path]:
     written = [build_admin(out_dir), build_hydrography(out_dir)]
     written.append(build_network(out_dir))
     written.append(build_zoning(out_dir))
+    written.append(build_loads(out_dir))
     return written
 
 
@@ -381,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for path in build_all(args.out):
         size_kb = os.path.getsize(path) / 1024
+        if path.suffix != ".gpkg":
+            print(f"wrote {path.parent / 'tp_*.csv'} ({size_kb:.0f} KB)")
+            continue
         layers = ", ".join(
             f"{name} ({pyogrio.read_info(path, layer=name)['features']})" for name, _ in pyogrio.list_layers(path)
         )

@@ -85,3 +85,14 @@ def test_source_city_polygons_agree_with_dissolved_counties() -> None:
     assert np.all(np.abs(ours - theirs) / theirs < 0.005)
     province = to_wgs84(shapely.from_geojson((root / "360000.geojson").read_text()), crs="gcj02")
     assert abs(area_km2([province])[0] - area_km2(load_layer("province").geometry)[0]) < 0.005 * 166_900
+
+
+@pytest.mark.parametrize("name", ["tp_sources.csv", "tp_export_coefficients.csv", "tp_station_loads.csv"])
+def test_committed_tp_inputs_match_fresh_build(fresh_builds, name) -> None:
+    import pandas as pd
+    from pandas.testing import assert_frame_equal
+
+    first, second = fresh_builds
+    fresh = pd.read_csv(first / "rivers" / name)
+    assert_frame_equal(fresh, pd.read_csv(second / "rivers" / name))
+    assert_frame_equal(fresh, pd.read_csv(data_path("rivers") / name))

@@ -1,0 +1,140 @@
+"""Build the bundled ILLUSTRATIVE TP inputs (``rivers/tp_*.csv``), deterministically.
+
+ILLUSTRATIVE DATA, SYNTHESIZED FOR DEMONSTRATION: per-river TP loads of Poyang Lake are not
+published here (FACTS.md). These inputs only give a lake inflow load of a plausible order of
+magnitude: the lake's outflow is about 145 km3/yr (FACTS.md) and lake TP is around the Class IV
+limit of 0.1 mg/L, so an inflow load of the order of 10^4 t/yr.
+
+- ``tp_export_coefficients.csv``: diffuse export by control-unit category (kg/km2/yr):
+  priority 10 (mostly forest), key 90 (urban and industrial), general 45 (farmland and
+  villages); within the ranges usually quoted for forest, urban and agricultural land.
+- ``tp_sources.csv``: wastewater plants at the 11 city centres (from the cities' key units;
+  the 8 centres in FACTS.md at their stated coordinates), loads from an assumed treated flow
+  and 0.5 mg/L effluent TP; industrial parks on every 15th key unit and livestock farms on
+  every 6th general unit (representative points), loads drawn with a fixed seed.
+- ``tp_station_loads.csv``: SYNTHETIC "observations" at the outlet stations: the model's
+  loads with multipliers ``TRUE_MULTIPLIERS`` and decay ``TRUE_K_PER_KM``, times lognormal
+  noise (sigma ``NOISE_SIGMA``, fixed seed). They exist to demonstrate calibration only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SEED = 5_301
+TRUE_MULTIPLIERS = {"diffuse": 1.1, "wastewater_plant": 0.9, "industrial_park": 1.25, "livestock_farm": 1.3}
+TRUE_K_PER_KM = 0.001
+NOISE_SIGMA = 0.08
+EXPORT = {1: 10.0, 2: 90.0, 3: 45.0}
+CITY_CENTRES = {  # FACTS.md
+    "360100": ("南昌", "Nanchang", 115.89, 28.68, 1_500_000),
+    "360700": ("赣州", "Ganzhou", 114.93, 25.83, 500_000),
+    "360800": ("吉安", "Ji'an", 114.99, 27.11, 250_000),
+    "360200": ("景德镇", "Jingdezhen", 117.18, 29.27, 300_000),
+    "361100": ("上饶", "Shangrao", 117.94, 28.45, 300_000),
+    "360600": ("鹰潭", "Yingtan", 117.07, 28.26, 150_000),
+    "361000": ("抚州", "Fuzhou", 116.36, 27.95, 250_000),
+    "360400": ("九江", "Jiujiang", 116.00, 29.71, 400_000),
+}
+OTHER_CITIES = {"360300": ("萍乡", "Pingxiang", 200_000), "360500": ("新余", "Xinyu", 200_000),
+                "360900": ("宜春", "Yichun", 250_000)}  # fmt: skip
+EFFLUENT_TP_MG_L = 0.5
+
+
+def build_loads(out_dir: Path) -> Path:
+    """Write the three CSVs into ``out_dir/rivers``; return the sources path.
+
+    The units and network are read through the library, i.e. from the package's data folder,
+    which is where ``build_reference_data.py`` writes them by default; building into another
+    folder uses the committed layers (which ``tests/test_build.py`` shows equal a fresh build).
+    """
+    import warnings
+
+    from ganpo_geo import loads
+    from ganpo_geo.layers import load_layer
+    from ganpo_geo.rivers import river_network
+
+    rng = np.random.default_rng(SEED)
+    rivers = out_dir / "rivers"
+    pd.DataFrame(
+        {
+            "category": list(EXPORT),
+            "export_kg_km2_yr": list(EXPORT.values()),
+            "note": [
+                "priority protection (mostly forest)",
+                "key control (urban, industrial)",
+                "general control (farmland, villages)",
+            ],
+            "source": "ILLUSTRATIVE (scripts/build_loads.py), not measured",
+        }
+    ).to_csv(rivers / "tp_export_coefficients.csv", index=False)
+    units = load_layer("control_units")
+    rows = []
+    for code, (zh, en, lon, lat, flow) in CITY_CENTRES.items():
+        rows.append(
+            (
+                f"WWTP-{code}",
+                f"{zh}城市污水处理厂",
+                lon,
+                lat,
+                flow * 365 * EFFLUENT_TP_MG_L / 1000,
+                "wastewater_plant",
+                en,
+            )
+        )
+    for code, (zh, en, flow) in OTHER_CITIES.items():
+        key = units[(units["city_adcode"] == code) & (units["category"] == 2)].iloc[0]
+        pt = key.geometry.representative_point()
+        rows.append((f"WWTP-{code}", f"{zh}城市污水处理厂", round(pt.x, 5), round(pt.y, 5),
+                     flow * 365 * EFFLUENT_TP_MG_L / 1000, "wastewater_plant", en))  # fmt: skip
+    key_units = units[units["category"] == 2].iloc[::15]
+    for i, unit in enumerate(key_units.itertuples(), start=1):
+        pt = unit.geometry.representative_point()
+        rows.append((f"IND-{i:03d}", f"{unit.name_zh}工业园区", round(pt.x, 5), round(pt.y, 5),
+                     float(np.round(rng.lognormal(np.log(30_000), 0.6), 0)), "industrial_park", ""))  # fmt: skip
+    general = units[units["category"] == 3].iloc[::6]
+    for i, unit in enumerate(general.itertuples(), start=1):
+        pt = unit.geometry.representative_point()
+        rows.append((f"FARM-{i:03d}", f"{unit.name_zh}规模化养殖场", round(pt.x, 5), round(pt.y, 5),
+                     float(np.round(rng.lognormal(np.log(15_000), 0.7), 0)), "livestock_farm", ""))  # fmt: skip
+    sources = pd.DataFrame(rows, columns=["source_id", "name", "lon", "lat", "tp_kg_yr", "kind", "note"])
+    sources["tp_kg_yr"] = sources["tp_kg_yr"].round(0)
+    sources["source"] = "ILLUSTRATIVE (scripts/build_loads.py): synthesized, not measured"
+    path = rivers / "tp_sources.csv"
+    sources.to_csv(path, index=False)
+
+    # synthetic observations from the model with known multipliers and decay
+    G = river_network()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        points = loads.point_sources(path, G)
+    all_sources = loads._finish_sources(
+        pd.concat([points, loads.diffuse_sources(rivers / "tp_export_coefficients.csv")], ignore_index=True), G
+    )
+    scaled = all_sources.copy()
+    scaled["tp_kg_yr"] = all_sources["tp_kg_yr"] * all_sources["kind"].map(TRUE_MULTIPLIERS).to_numpy()
+    params = loads.RoutingParams(k_per_km=TRUE_K_PER_KM)
+    stations = load_layer("stations")
+    obs = []
+    for st in stations["station_id"]:
+        try:
+            target = loads._resolve_target(G, st)
+        except Exception:  # a station not on the network (e.g. Wanjiabu): no observation
+            continue
+        if target.kind == "outlet":
+            continue
+        true_load = float(loads._delivered(G, scaled, target, params).sum())
+        obs.append((st, round(true_load * float(rng.lognormal(0.0, NOISE_SIGMA)), 0), 1.0))
+    pd.DataFrame(obs, columns=["station_id", "load_kg_yr", "weight"]).assign(
+        source="SYNTHETIC observations (model x lognormal noise, scripts/build_loads.py): demonstration only"
+    ).to_csv(rivers / "tp_station_loads.csv", index=False)
+    return path
+
+
+if __name__ == "__main__":
+    from build_reference_data import DEFAULT_OUT
+
+    print(build_loads(DEFAULT_OUT))
