@@ -375,6 +375,32 @@ def _finish_sources(sources: gpd.GeoDataFrame, G: nx.DiGraph, layers: Layers | N
 
 
 @dataclass(frozen=True)
+class _Level:
+    """One topological level: its reaches, grouped for scatter-free sums.
+
+    ``by_down`` orders the level's reaches by downstream node, ``down_nodes``/``down_starts``
+    give each distinct node and where its group starts (for ``np.add.reduceat``); the same
+    by upstream node in ``by_up``/``up_nodes``/``up_starts``.
+    """
+
+    reaches: np.ndarray
+    by_down: np.ndarray
+    down_nodes: np.ndarray
+    down_starts: np.ndarray
+    by_up: np.ndarray
+    up_nodes: np.ndarray
+    up_starts: np.ndarray
+
+
+def _level(reaches: np.ndarray, up: np.ndarray, down: np.ndarray) -> _Level:
+    by_down = reaches[np.argsort(down[reaches], kind="stable")]
+    d_nodes, d_starts = np.unique(down[by_down], return_index=True)
+    by_up = reaches[np.argsort(up[reaches], kind="stable")]
+    u_nodes, u_starts = np.unique(up[by_up], return_index=True)
+    return _Level(reaches, by_down, d_nodes, d_starts, by_up, u_nodes, u_starts)
+
+
+@dataclass(frozen=True)
 class _Routing:
     """Per-graph arrays for routing (cached in ``G.graph``)."""
 
@@ -384,8 +410,7 @@ class _Routing:
     length: np.ndarray
     lake_node: np.ndarray  # bool per node
     share: np.ndarray  # diversion share of each reach (1 / number of channels leaving its node)
-    by_level: list  # reaches grouped by their upstream node's level (upstream first)
-    node_level: np.ndarray
+    levels: list  # _Level per topological level of the reaches' upstream nodes, upstream first
 
 
 def _routing(G: nx.DiGraph) -> _Routing:
@@ -396,6 +421,7 @@ def _routing(G: nx.DiGraph) -> _Routing:
     n_nodes = len(a.nodes)
     lake = np.array([G.nodes[n].get("kind") == "lake" for n in a.nodes], dtype=bool)
     n_out = np.bincount(a.up, minlength=n_nodes)
+    groups = _groups(a.node_level[a.up]) if len(a.up) else []
     value = _Routing(
         n_nodes=n_nodes,
         up=a.up,
@@ -403,8 +429,7 @@ def _routing(G: nx.DiGraph) -> _Routing:
         length=a.length_km,
         lake_node=lake,
         share=1.0 / np.maximum(n_out[a.up], 1),
-        by_level=_groups(a.node_level[a.up]) if len(a.up) else [],
-        node_level=a.node_level,
+        levels=[_level(g, a.up, a.down) for g in groups],
     )
     G.graph["_routing"] = (a, value)
     return value
@@ -426,12 +451,13 @@ def _forward(r: _Routing, local: np.ndarray, params: RoutingParams) -> tuple[np.
     """Load at each reach's downstream end and the inflow to each node (before retention)."""
     whole, half = _attenuation(r, params)
     keep = _node_retention(r, params)
+    carry = keep[r.up] * r.share * whole  # what a reach passes on of its upstream node's inflow
+    own = local * half
     inflow = np.zeros(r.n_nodes)
     out = np.zeros(len(r.up))
-    for reaches in r.by_level:
-        u = r.up[reaches]
-        out[reaches] = inflow[u] * keep[u] * r.share[reaches] * whole[reaches] + local[reaches] * half[reaches]
-        np.add.at(inflow, r.down[reaches], out[reaches])
+    for lv in r.levels:
+        out[lv.by_down] = inflow[r.up[lv.by_down]] * carry[lv.by_down] + own[lv.by_down]
+        inflow[lv.down_nodes] += np.add.reduceat(out[lv.by_down], lv.down_starts)
     return out, inflow
 
 
@@ -439,21 +465,18 @@ def _delivery_factors(r: _Routing, target: _Target, params: RoutingParams) -> np
     """Per reach: the fraction of a source's load on it that reaches the target."""
     whole, half = _attenuation(r, params)
     keep = _node_retention(r, params)
+    pass_on = r.share * whole
     g = np.zeros(r.n_nodes)  # fraction of a node's inflow that reaches the target
     if target.reach is None:
-        g[target.node] = 1.0
+        fixed = 1.0
     else:  # inflow at the reach's top, its share of the node, part of the reach to the point
         t = target.reach
-        partial = np.exp(-params.k_per_km * _time(r, params)[t] * target.p)
-        g[target.node] = keep[target.node] * r.share[t] * partial
-    for reaches in reversed(r.by_level):  # downstream first
-        u = r.up[reaches]
-        contrib = r.share[reaches] * whole[reaches] * g[r.down[reaches]]
-        acc = np.zeros(r.n_nodes)
-        np.add.at(acc, u, contrib)
-        nodes = np.unique(u)
-        nodes = nodes[nodes != target.node]
-        g[nodes] = keep[nodes] * acc[nodes]
+        fixed = keep[target.node] * r.share[t] * np.exp(-params.k_per_km * _time(r, params)[t] * target.p)
+    g[target.node] = fixed
+    for lv in reversed(r.levels):  # downstream first
+        contrib = pass_on[lv.by_up] * g[r.down[lv.by_up]]
+        g[lv.up_nodes] = keep[lv.up_nodes] * np.add.reduceat(contrib, lv.up_starts)
+        g[target.node] = fixed
     factor = half * g[r.down]
     if target.reach is not None:
         t = target.reach
@@ -537,15 +560,44 @@ def route(
     return result
 
 
+def _reach_positions(G: nx.DiGraph, reach_ids: np.ndarray) -> np.ndarray:
+    """Positions of reach ids in the graph's arrays (vectorized); -1 for unknown ids.
+
+    Dense ids (the usual 1..n) use a cached lookup table; sparse ones a cached sort.
+    """
+    a = _arrays(G)
+    cached = G.graph.get("_reach_lookup")
+    if cached is None or cached[0] is not a:
+        lo, hi = int(a.reach_ids.min()), int(a.reach_ids.max())
+        if hi - lo + 1 <= 4 * len(a.reach_ids):
+            table = np.full(hi - lo + 1, -1, dtype=np.int64)
+            table[a.reach_ids - lo] = np.arange(len(a.reach_ids))
+            lookup = ("table", lo, table)
+        else:
+            order = np.argsort(a.reach_ids)
+            lookup = ("sorted", order, a.reach_ids[order])
+        G.graph["_reach_lookup"] = (a, lookup)
+    kind, first, second = G.graph["_reach_lookup"][1]
+    ids = np.asarray(reach_ids, dtype=np.int64)
+    if kind == "table":
+        idx = ids - first
+        inside = (idx >= 0) & (idx < len(second))
+        out = np.full(ids.shape, -1, dtype=np.int64)
+        out[inside] = second[idx[inside]]
+        return out
+    where = np.clip(np.searchsorted(second, ids), 0, len(second) - 1)
+    return np.where(second[where] == ids, first[where], -1)
+
+
 def _local_loads(G: nx.DiGraph, sources: pd.DataFrame) -> np.ndarray:
     a = _arrays(G)
     ok = sources["reach_id"].notna().to_numpy()
-    pos = np.array([a.reach_pos.get(int(rid), -1) for rid in sources["reach_id"][ok]], dtype=np.int64)
+    pos = _reach_positions(G, sources["reach_id"].to_numpy()[ok].astype(np.int64))
     if (pos < 0).any():
-        bad = sources.loc[ok, "reach_id"].to_numpy()[pos < 0][0]
+        bad = sources["reach_id"].to_numpy()[ok][pos < 0][0]
         msg = f"a source names reach {bad}, which is not in the network"
         raise ValidationError(msg)
-    return np.bincount(pos, weights=sources.loc[ok, "tp_kg_yr"].to_numpy(dtype=float), minlength=len(a.edges))
+    return np.bincount(pos, weights=sources["tp_kg_yr"].to_numpy(dtype=float)[ok], minlength=len(a.edges))
 
 
 # --------------------------------------------------------------------------- targets
@@ -634,12 +686,14 @@ def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
 
 def _delivered(G: nx.DiGraph, sources: pd.DataFrame, target: _Target, params: RoutingParams) -> np.ndarray:
     """Delivered load (kg/yr) of each source at the target; 0 for sources not upstream."""
-    a = _arrays(G)
     factor = _delivery_factors(_routing(G), target, params)
     delivered = np.zeros(len(sources))
     ok = sources["reach_id"].notna().to_numpy()
-    pos = np.array([a.reach_pos[int(x)] for x in sources["reach_id"][ok]], dtype=np.int64)
-    delivered[ok] = sources.loc[ok, "tp_kg_yr"].to_numpy(dtype=float) * factor[pos]
+    pos = _reach_positions(G, sources["reach_id"].to_numpy()[ok].astype(np.int64))
+    if (pos < 0).any():
+        msg = "a source names a reach that is not in the network"
+        raise ValidationError(msg)
+    delivered[ok] = sources["tp_kg_yr"].to_numpy(dtype=float)[ok] * factor[pos]
     return delivered
 
 
@@ -1128,12 +1182,13 @@ def _monitoring_adjusted(G, sources, beta, groups, group_of, targets, obs, param
                     local[other.reach] * half[other.reach] if other.p < 0.5 else 0.0
                 )
         inflow = np.zeros(r.n_nodes)
-        for reaches in r.by_level:
+        for lv in r.levels:
+            reaches = lv.by_down
             u = r.up[reaches]
             out = inflow[u] * keep[u] * r.share[reaches] * whole[reaches] + local[reaches] * half[reaches]
             sub = ~np.isnan(fixed[reaches])
             out[sub] = fixed[reaches][sub]
-            np.add.at(inflow, r.down[reaches], out)
+            inflow[lv.down_nodes] += np.add.reduceat(out, lv.down_starts)
         if tgt.reach is None:
             adjusted[j] = inflow[tgt.node]
         else:
