@@ -23,7 +23,7 @@ import shapely
 
 from ganpo_geo.crs import JIANGXI_ALBERS
 from ganpo_geo.layers import bundled_layers, load_layer
-from ganpo_geo.redline import NEAREST_SPACING_M, _redline_parts, redline_overlap
+from ganpo_geo.redline import NEAREST_SPACING_M, _redline_fast, _redline_parts, redline_overlap
 from ganpo_geo.zoning import _unit_index, units_at
 
 
@@ -55,8 +55,8 @@ def main() -> None:
     red = load_layer("redlines")
     layers = bundled_layers()
 
-    _, t_unit_index = _timed(lambda: _unit_index(layers))
-    _, t_red_index = _timed(lambda: _redline_parts(layers))
+    _, t_unit_index = _timed(lambda: _unit_index(layers, args.points))
+    _, t_red_index = _timed(lambda: (_redline_parts(layers), _redline_fast(layers, args.points)))
     ours, t_units = _timed(lambda: units_at(pts))
     pts_gdf = gpd.GeoDataFrame(geometry=pts)
     ref, t_sjoin = _timed(lambda: gpd.sjoin(pts_gdf, units[["unit_code", "geometry"]], predicate="intersects"))

@@ -12,6 +12,8 @@ limit of 0.1 mg/L, so an inflow load of the order of 10^4 t/yr.
   the 8 centres in FACTS.md at their stated coordinates), loads from an assumed treated flow
   and 0.5 mg/L effluent TP; industrial parks on every 15th key unit and livestock farms on
   every 6th general unit (representative points), loads drawn with a fixed seed.
+- ``tp_reach_loads.csv``: each reach's routed load and its share of the lake inflow, from the
+  model with default parameters (read by the siting check).
 - ``tp_station_loads.csv``: SYNTHETIC "observations" at the outlet stations: the model's
   loads with multipliers ``TRUE_MULTIPLIERS`` and decay ``TRUE_K_PER_KM``, times lognormal
   noise (sigma ``NOISE_SIGMA``, fixed seed). They exist to demonstrate calibration only.
@@ -128,6 +130,25 @@ def build_loads(out_dir: Path) -> Path:
             continue
         true_load = float(loads._delivered(G, scaled, target, params).sum())
         obs.append((st, round(true_load * float(rng.lognormal(0.0, NOISE_SIGMA)), 0), 1.0))
+    # per reach: routed load and its share of the lake inflow (read by the siting check)
+    base = loads.RoutingParams()
+    routed = loads.route(G, all_sources, base)
+    r = loads._routing(G)
+    lake = loads._resolve_target(G, "poyang")
+    factor = loads._delivery_factors(r, lake, base)
+    _, half = loads._attenuation(r, base)
+    to_lake = routed["load_kg_yr"].to_numpy() * np.divide(factor, half, out=np.zeros_like(factor), where=half > 0)
+    inflow = loads.target_load(G, "poyang", all_sources, base)
+    pd.DataFrame(
+        {
+            "reach_id": routed["reach_id"].to_numpy(),
+            "local_kg_yr": routed["local_kg_yr"].round(1).to_numpy(),
+            "load_kg_yr": routed["load_kg_yr"].round(1).to_numpy(),
+            "delivered_to_lake_kg_yr": np.round(to_lake, 1),
+            "share_of_lake_inflow_pct": np.round(to_lake / inflow * 100, 3),
+            "source": "ILLUSTRATIVE: bundled TP model with default parameters (scripts/build_loads.py)",
+        }
+    ).sort_values("reach_id").to_csv(rivers / "tp_reach_loads.csv", index=False)
     pd.DataFrame(obs, columns=["station_id", "load_kg_yr", "weight"]).assign(
         source="SYNTHETIC observations (model x lognormal noise, scripts/build_loads.py): demonstration only"
     ).to_csv(rivers / "tp_station_loads.csv", index=False)

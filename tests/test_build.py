@@ -87,7 +87,9 @@ def test_source_city_polygons_agree_with_dissolved_counties() -> None:
     assert abs(area_km2([province])[0] - area_km2(load_layer("province").geometry)[0]) < 0.005 * 166_900
 
 
-@pytest.mark.parametrize("name", ["tp_sources.csv", "tp_export_coefficients.csv", "tp_station_loads.csv"])
+@pytest.mark.parametrize(
+    "name", ["tp_sources.csv", "tp_export_coefficients.csv", "tp_station_loads.csv", "tp_reach_loads.csv"]
+)
 def test_committed_tp_inputs_match_fresh_build(fresh_builds, name) -> None:
     import pandas as pd
     from pandas.testing import assert_frame_equal

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import rasterio.features
 import shapely
 from affine import Affine
 
-__all__ = ["NearestLines", "PolygonIndex"]
+__all__ = ["GRID_MIN_POINTS", "LineChunks", "NearestLines", "PolygonIndex", "snap_to_lines"]
+
+#: Below this many points a query uses the tree alone (building a grid costs ~1 s).
+GRID_MIN_POINTS = 20_000
 
 _GRID_DEG = 0.002  # ~200 m: border cells cover ~13% of the province with 1093 units
 
@@ -44,11 +46,19 @@ class PolygonIndex:
     transform: Affine
 
     @classmethod
-    def build(cls, geoms: np.ndarray, grid_deg: float = _GRID_DEG) -> PolygonIndex:
-        """Index polygons; the grid covers their extent at ``grid_deg``."""
+    def build(cls, geoms: np.ndarray, grid_deg: float | None = _GRID_DEG) -> PolygonIndex:
+        """Index polygons; the grid covers their extent at ``grid_deg``.
+
+        ``grid_deg=None`` builds the tree only (every point tested exactly): the cheap choice
+        for a handful of points, where rasterizing the grid would cost more than it saves.
+        """
         geoms = np.asarray(geoms, dtype=object)
         shapely.prepare(geoms)
+        if grid_deg is None:
+            return cls(geoms, shapely.STRtree(geoms), np.full((1, 1), -1, dtype=np.int32), Affine.identity())
         west, south, east, north = shapely.total_bounds(geoms)
+        import rasterio.features  # only when a grid is built: importing rasterio costs 0.15 s
+
         ncol = max(1, int(np.ceil((east - west) / grid_deg)))
         nrow = max(1, int(np.ceil((north - south) / grid_deg)))
         transform = Affine(grid_deg, 0.0, west, 0.0, -grid_deg, north)
@@ -243,3 +253,106 @@ class NearestLines:
         dist[rows[keep]] = best_d[keep]
         along[rows[keep]] = best_along[keep]
         return line, dist, along
+
+
+@dataclass(frozen=True)
+class LineChunks:
+    """Lines (metric CRS) cut into short pieces for exact nearest queries.
+
+    Distances to a long line with thousands of vertices are slow to compute; to short pieces
+    they are cheap, and the nearest piece belongs to the nearest line.
+
+    Attributes
+    ----------
+    pieces : numpy.ndarray
+        LineStrings of at most ``_CHUNK_VERTICES`` vertices.
+    owner : numpy.ndarray
+        Position of each piece's line.
+    offset : numpy.ndarray
+        Distance along the line where each piece starts (metres).
+    tree : shapely.STRtree
+    """
+
+    pieces: np.ndarray
+    owner: np.ndarray
+    offset: np.ndarray
+    tree: shapely.STRtree
+
+    @classmethod
+    def build(cls, lines: np.ndarray, vertices: int = 16) -> LineChunks:
+        """Cut LineStrings (one per line; MultiLineStrings are taken part by part) into pieces."""
+        coords_all, pieces_idx, owner, offset = [], [], [], []
+        count = 0
+        for pos, line in enumerate(np.asarray(lines, dtype=object)):
+            start = 0.0
+            for part in shapely.get_parts(line):
+                xy = shapely.get_coordinates(part)
+                seg = np.hypot(*np.diff(xy, axis=0).T)
+                cum = np.concatenate([[0.0], np.cumsum(seg)])
+                for s in range(0, max(len(xy) - 1, 1), vertices - 1):
+                    chunk = xy[s : s + vertices]
+                    if len(chunk) < 2:
+                        continue
+                    coords_all.append(chunk)
+                    pieces_idx.append(np.full(len(chunk), count))
+                    owner.append(pos)
+                    offset.append(start + cum[s])
+                    count += 1
+                start += cum[-1]
+        pieces = shapely.linestrings(np.concatenate(coords_all), indices=np.concatenate(pieces_idx))
+        return cls(pieces, np.array(owner), np.array(offset), shapely.STRtree(pieces))
+
+
+def snap_to_lines(
+    x: np.ndarray,
+    y: np.ndarray,
+    chunks: LineChunks,
+    line_ids: np.ndarray,
+    line_lengths: np.ndarray,
+    max_distance_m: float,
+    nearest: NearestLines | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact nearest line of each point (metric CRS): id, distance, position and fraction along it.
+
+    Without ``nearest`` the STRtree of short line pieces answers directly (exact). With it (a
+    KD-tree, for large batches) each point first gets an upper bound on its distance, and one
+    ``dwithin`` query at that bound returns every piece that could be nearer; the exact nearest
+    is kept. Ties go to the lower line id.
+
+    Returns
+    -------
+    (ids, distance, along, fraction) : tuple of numpy.ndarray
+        ``ids`` as float (NaN where no line is within ``max_distance_m``).
+    """
+    n = len(x)
+    ids = np.full(n, np.nan)
+    dist_out = np.full(n, np.nan)
+    along_out = np.full(n, np.nan)
+    frac_out = np.full(n, np.nan)
+    if n == 0:
+        return ids, dist_out, along_out, frac_out
+    pts = shapely.points(x, y)
+    if nearest is None:
+        (p_idx, c_idx), dist = chunks.tree.query_nearest(
+            pts, max_distance=max_distance_m, return_distance=True, all_matches=True
+        )
+    else:
+        _, bound, _ = nearest.query(x, y, max_distance_m + nearest.spacing)
+        rows = np.flatnonzero(np.isfinite(bound))
+        p_sub, c_idx = chunks.tree.query(pts[rows], predicate="dwithin", distance=bound[rows] + 1e-6)
+        p_idx = rows[p_sub]
+        dist = shapely.distance(pts[p_idx], chunks.pieces[c_idx])
+    line = chunks.owner[c_idx]
+    order = np.lexsort((line_ids[line], dist, p_idx))  # per point: nearest, then lowest id
+    p_idx, c_idx, dist, line = p_idx[order], c_idx[order], dist[order], line[order]
+    first = np.unique(p_idx, return_index=True)[1]
+    p_idx, c_idx, dist, line = p_idx[first], c_idx[first], dist[first], line[first]
+    keep = dist <= max_distance_m
+    p_idx, c_idx, dist, line = p_idx[keep], c_idx[keep], dist[keep], line[keep]
+    along = chunks.offset[c_idx] + shapely.line_locate_point(chunks.pieces[c_idx], pts[p_idx])
+    length = line_lengths[line]
+    ids[p_idx] = line_ids[line]
+    dist_out[p_idx] = dist
+    along_out[p_idx] = along
+    frac_out[p_idx] = np.divide(along, length, out=np.zeros_like(along), where=length > 0)
+    return ids, dist_out, along_out, frac_out

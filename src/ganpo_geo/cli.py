@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -226,6 +227,198 @@ def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
             click.echo(f"{len(report.problems)} problem(s): " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
     if not report.ok:
         raise SystemExit(1)
+
+
+@main.command("site-check")
+@click.option("--lon", type=float, default=None, help="Longitude of one site.")
+@click.option("--lat", type=float, default=None, help="Latitude of one site.")
+@click.option("--wkt", default=None, help="One site as WKT: POINT, LINESTRING (pipeline), POLYGON (footprint).")
+@click.option(
+    "--geojson",
+    "geojson_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="One site as a GeoJSON file (a geometry or a single feature).",
+)
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Many sites: CSV (lon/lat or wkt columns), GeoJSON, GeoPackage, GeoParquet, Shapefile.",
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Batch output: .csv, .geojson, .gpkg or .parquet (default: CSV on stdout).",
+)
+@click.option("--crs", "crs_name", default=None, help="wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:xxxx.")
+@click.option("--industry", default=None, help="Industry for every site (Chinese or English name).")
+@click.option("--industry-col", default="industry", show_default=True, help="Per-row industry column of --input.")
+@click.option("--buffer-m", type=float, default=1000.0, show_default=True, help="Screening buffer in metres.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "geojson"]),
+    default=None,
+    help="One site's report format (default: text on a terminal, json otherwise).",
+)
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write a one-page HTML report."
+)
+@click.option("--engine", type=click.Choice(["default", "dask"]), default="default", show_default=True)
+@click.option("--workers", type=int, default=None, help="Workers for --engine dask.")
+@click.option("--lon-col", default=None, help="CSV longitude column if not recognised.")
+@click.option("--lat-col", default=None, help="CSV latitude column if not recognised.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def site_check_cmd(
+    lon,
+    lat,
+    wkt,
+    geojson_path,
+    input_path,
+    output_path,
+    crs_name,
+    industry,
+    industry_col,
+    buffer_m,
+    lang,
+    fmt,
+    html_path,
+    engine,
+    workers,
+    lon_col,
+    lat_col,
+    quiet,
+) -> None:
+    """May a project go here? Unit, rules, red line, river, phosphorus and a verdict.
+
+    One site: --lon/--lat, --wkt or --geojson (report on stdout; exit 1 with one line on
+    stderr if the site cannot be checked). Many sites: --input FILE [--output FILE]: one output
+    row per input row, the input's columns kept, an error column for rows that could not be
+    checked.
+    """
+    from ganpo_geo._errors import ValidationError
+
+    singles = sum([lon is not None or lat is not None, wkt is not None, geojson_path is not None])
+    if singles + (input_path is not None) != 1:
+        msg = "give exactly one of --lon/--lat, --wkt, --geojson or --input"
+        raise ValidationError(msg)
+    if input_path is not None:
+        _site_batch(
+            input_path,
+            output_path,
+            crs_name,
+            industry,
+            industry_col,
+            buffer_m,
+            engine,
+            workers,
+            lon_col,
+            lat_col,
+            quiet,
+        )
+        return
+    if industry is None:
+        msg = "--industry is required for one site (e.g. --industry 化工 or --industry garment)"
+        raise ValidationError(msg)
+    from ganpo_geo.siting import check_site, site_html
+
+    if lon is not None or lat is not None:
+        if lon is None or lat is None:
+            msg = "give both --lon and --lat"
+            raise ValidationError(msg)
+        geometry = (lon, lat)
+    elif wkt is not None:
+        geometry = wkt
+    else:
+        geometry = _read_geojson_site(geojson_path)
+    report = check_site(geometry, industry=industry, crs=crs_name or "wgs84", buffer_m=buffer_m)
+    fmt = fmt or ("text" if sys.stdout.isatty() else "json")
+    if fmt == "text":
+        click.echo(report.to_text(lang))
+    elif fmt == "json":
+        click.echo(report.to_json(indent=2))
+    else:
+        click.echo(report.to_geojson())
+    if html_path:
+        Path(html_path).write_text(site_html(report), encoding="utf-8")
+
+
+def _read_geojson_site(path: str):
+    import shapely
+
+    from ganpo_geo._errors import ValidationError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"GeoJSON file not found: {path}"
+        raise ValidationError(msg) from None
+    except json.JSONDecodeError as exc:
+        msg = f"{path} is not valid JSON: {exc}"
+        raise ValidationError(msg) from None
+    if data.get("type") == "FeatureCollection":
+        features = data.get("features", [])
+        if len(features) != 1:
+            msg = f"{path} holds {len(features)} features: use --input for many sites"
+            raise ValidationError(msg)
+        data = features[0]
+    if data.get("type") == "Feature":
+        data = data.get("geometry")
+    try:
+        return shapely.geometry.shape(data)
+    except Exception as exc:
+        msg = f"{path} holds no valid GeoJSON geometry: {exc}"
+        raise ValidationError(msg) from None
+
+
+def _site_batch(
+    input_path, output_path, crs_name, industry, industry_col, buffer_m, engine, workers, lon_col, lat_col, quiet
+) -> None:
+    from ganpo_geo.siting import check_sites, read_sites
+
+    sites = read_sites(input_path, crs=crs_name, lon_col=lon_col, lat_col=lat_col)
+    result = check_sites(
+        sites,
+        industry=industry,
+        industry_col=industry_col,
+        crs="wgs84",
+        buffer_m=buffer_m,
+        engine=engine,
+        workers=workers,
+        progress=False if quiet else None,
+    )
+    counts = result.loc[result["error"] == "", "verdict"].value_counts().to_dict()
+    bad = int((result["error"] != "").sum())
+    summary = f"{len(result)} sites: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f", {bad} with errors"
+    if output_path is None:
+        click.echo(result.drop(columns=result.geometry.name).to_csv(index=False), nl=False)
+    else:
+        _write_table(result, output_path)
+        summary += f"; written to {output_path}"
+    click.echo(summary, err=True)
+    click.echo(result["data_notice"].iloc[0] if len(result) else "", err=True)
+
+
+def _write_table(result, path: str) -> None:
+    from ganpo_geo._errors import ValidationError
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        result.drop(columns=result.geometry.name).to_csv(path, index=False)
+    elif suffix in (".geojson", ".json"):
+        result.to_file(path, driver="GeoJSON")
+    elif suffix == ".gpkg":
+        result.to_file(path, driver="GPKG", layer="site_check")
+    elif suffix in (".parquet", ".geoparquet"):
+        result.to_parquet(path)
+    else:
+        msg = f"unknown output format {suffix!r}: use .csv, .geojson, .gpkg or .parquet"
+        raise ValidationError(msg)
 
 
 @main.group("river")

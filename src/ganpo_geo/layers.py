@@ -88,6 +88,7 @@ BUNDLED_LAYERS: Mapping[str, BundledLayer] = MappingProxyType(
             BundledLayer("province", "boundaries/jiangxi_admin.gpkg", "province"),
             BundledLayer("cities", "boundaries/jiangxi_admin.gpkg", "cities"),
             BundledLayer("counties", "boundaries/jiangxi_admin.gpkg", "counties"),
+            BundledLayer("china_provinces", "boundaries/china_provinces.gpkg", "provinces"),
             BundledLayer("river_lines", "rivers/hydrography.gpkg", "river_lines"),
             BundledLayer("lakes", "rivers/hydrography.gpkg", "lakes"),
             BundledLayer("control_units", "boundaries/zoning.gpkg", "control_units"),

@@ -19,7 +19,7 @@ import pyproj
 import shapely
 
 from ganpo_geo._errors import ValidationError
-from ganpo_geo._index import NearestLines, PolygonIndex
+from ganpo_geo._index import GRID_MIN_POINTS, NearestLines, PolygonIndex
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_albers, to_wgs84
 from ganpo_geo.layers import Layers, bundled_layers, load_layer
 
@@ -111,27 +111,28 @@ def _to_albers() -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
 
 
-def _redline_parts(
-    layers: Layers,
-) -> tuple[shapely.STRtree, np.ndarray, np.ndarray, NearestLines, PolygonIndex]:
-    """Red lines exploded into single polygons (metric CRS), their zone positions, a tree,
-    a nearest-border index and a point index (WGS84)."""
+def _redline_parts(layers: Layers) -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
+    """Red lines exploded into single polygons (metric CRS), their zone positions, a tree."""
 
     def build():
-        wgs = layers.red().geometry.to_numpy()
-        wgs_parts = shapely.get_parts(wgs)
         metric = to_albers(layers.red().geometry)
         parts, zone = shapely.get_parts(metric, return_index=True)
         shapely.prepare(parts)
-        return (
-            shapely.STRtree(parts),
-            parts,
-            zone,
-            NearestLines.build(shapely.boundary(parts), NEAREST_SPACING_M),
-            PolygonIndex.build(wgs_parts),
-        )
+        return shapely.STRtree(parts), parts, zone
 
     return layers.cached("redline_parts", build)
+
+
+def _redline_fast(layers: Layers, n_sites: int) -> tuple[NearestLines | None, PolygonIndex]:
+    """Indexes for large batches (KD-tree of borders, point grid), or the tree alone for small."""
+    wgs_parts = lambda: shapely.get_parts(layers.red().geometry.to_numpy())  # noqa: E731
+    if n_sites >= GRID_MIN_POINTS or "redline_grid" in layers._cache:
+        _, parts, _ = _redline_parts(layers)
+        borders = layers.cached(
+            "redline_borders", lambda: NearestLines.build(shapely.boundary(parts), NEAREST_SPACING_M)
+        )
+        return borders, layers.cached("redline_grid", lambda: PolygonIndex.build(wgs_parts()))
+    return None, layers.cached("redline_tree", lambda: PolygonIndex.build(wgs_parts(), None))
 
 
 def redline_overlap(
@@ -187,7 +188,8 @@ def redline_overlap(
     n = len(series)
     wgs = series.to_numpy()
     valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
-    tree, parts, zone_of_part, borders, point_index = _redline_parts(layers)
+    tree, parts, zone_of_part = _redline_parts(layers)
+    borders, point_index = _redline_fast(layers, n)
     overlap_km2 = np.zeros(n)
     touching = np.zeros(n, dtype=bool)  # the site itself touches a red line
     is_point = valid & (shapely.get_type_id(wgs) == shapely.GeometryType.POINT)
@@ -243,7 +245,14 @@ def redline_overlap(
         # only coordinates are projected, not geometries
         coords, owner = shapely.get_coordinates(wgs[away], return_index=True)
         x, y = _to_albers().transform(coords[:, 0], coords[:, 1])
-        _, d, _ = borders.query(x, y, max_search_m)
+        if borders is not None:
+            _, d, _ = borders.query(x, y, max_search_m)
+        else:  # a small batch: exact distances from the tree
+            (v_idx, _), dist = tree.query_nearest(
+                shapely.points(x, y), max_distance=max_search_m, return_distance=True, all_matches=False
+            )
+            d = np.full(len(x), np.nan)
+            d[v_idx] = dist
         if len(owner) == away.size:  # one vertex per site: points
             nearest[away] = d
         else:

@@ -40,11 +40,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from ganpo_geo._errors import ValidationError
-from ganpo_geo._index import NearestLines
+from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, snap_to_lines
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
 
 __all__ = [
@@ -199,6 +197,9 @@ def _split_closed(pieces: _Pieces, tol: float) -> _Pieces:
 
 def _cluster_points(points: np.ndarray, tol: float) -> np.ndarray:
     """Label points so that points within ``tol`` of each other (transitively) share a label."""
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
     tree = shapely.STRtree(points)
     left, right = tree.query(points, predicate="dwithin", distance=tol)
     n = len(points)
@@ -252,6 +253,9 @@ def network_from_lines(
     ValidationError
         No usable lines, or the outlet is too far from every line.
     """
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
     if not isinstance(lines, gpd.GeoDataFrame) or len(lines) == 0:
         msg = "network_from_lines needs a non-empty GeoDataFrame of river lines"
         raise ValidationError(msg)
@@ -899,6 +903,9 @@ def navigate(
 def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Reach positions reached from ``pos`` (or from ``node``) and their distance from the
     start reach's far end (or from the node)."""
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
     n_nodes = len(a.nodes)
     if mode in ("UT", "DD") and node is not None:
         sign = (a.down, a.up) if mode == "UT" else (a.up, a.down)
@@ -1029,7 +1036,7 @@ def snap(
         series = gpd.GeoSeries(np.atleast_1d(np.asarray(points, dtype=object)), crs=WGS84)
     series = to_wgs84(series)
     n = len(series)
-    tree, reach_ids, metric_lines, nearest = _metric_index(G)
+    chunks, reach_ids, metric_lines = _metric_index(G)
     geoms = series.to_numpy()
     valid = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
     out = pd.DataFrame(
@@ -1050,29 +1057,16 @@ def snap(
         sel = np.where(is_point, sel, shapely.centroid(sel))
     lonlat = shapely.get_coordinates(sel)
     x, y = _albers_transformer().transform(lonlat[:, 0], lonlat[:, 1])
-    kd_line, bound, kd_along = nearest.query(x, y, max_distance_m + nearest.spacing)
-    has = np.isfinite(bound)
-    rows, x, y, bound, kd_line, kd_along = rows[has], x[has], y[has], bound[has], kd_line[has], kd_along[has]
-    pts = shapely.points(x, y)
-    p_idx, l_idx = tree.query(pts, predicate="dwithin", distance=bound + 1e-6)
-    dist = shapely.distance(pts[p_idx], metric_lines[l_idx])
-    order = np.lexsort((reach_ids[l_idx], dist, p_idx))  # per point: nearest, then lowest id
-    p_idx, l_idx, dist = p_idx[order], l_idx[order], dist[order]
-    first = np.unique(p_idx, return_index=True)[1]
-    p_idx, l_idx, dist = p_idx[first], l_idx[first], dist[first]
-    keep = dist <= max_distance_m
-    p_idx, l_idx, dist = p_idx[keep], l_idx[keep], dist[keep]
-    lines = metric_lines[l_idx]
-    # the KD-tree's position is exact where it found the same reach at the same distance
-    along = kd_along[p_idx].copy()
-    redo = (kd_line[p_idx] != l_idx) | (np.abs(bound[p_idx] - dist) > 1e-6)
-    along[redo] = shapely.line_locate_point(lines[redo], pts[p_idx[redo]])
-    length = shapely.length(lines)
-    target = rows[p_idx]
-    out.iloc[target, 0] = reach_ids[l_idx]
-    out.iloc[target, 1] = dist
-    out.iloc[target, 2] = along / 1000.0
-    out.iloc[target, 3] = np.divide(along, length, out=np.zeros_like(along), where=length > 0)
+    nearest = _nearest_index(G) if rows.size >= GRID_MIN_POINTS else None
+    ids, dist, along, frac = snap_to_lines(
+        x, y, chunks, reach_ids, shapely.length(metric_lines), max_distance_m, nearest
+    )
+    found = np.isfinite(ids)
+    target = rows[found]
+    out.iloc[target, 0] = ids[found].astype(np.int64)
+    out.iloc[target, 1] = dist[found]
+    out.iloc[target, 2] = along[found] / 1000.0
+    out.iloc[target, 3] = frac[found]
     return out
 
 
@@ -1083,7 +1077,8 @@ def _albers_transformer():
     return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
 
 
-def _metric_index(G: nx.DiGraph) -> tuple[shapely.STRtree, np.ndarray, np.ndarray, NearestLines]:
+def _metric_index(G: nx.DiGraph) -> tuple[LineChunks, np.ndarray, np.ndarray]:
+    """Reach pieces for exact nearest queries, reach ids, and reach geometries (metric CRS)."""
     key = _graph_key(G)
     cached = G.graph.get("_metric_index")
     if cached is not None and cached[0] == key:
@@ -1091,8 +1086,19 @@ def _metric_index(G: nx.DiGraph) -> tuple[shapely.STRtree, np.ndarray, np.ndarra
     a = _arrays(G)
     geoms = np.array([G.edges[e]["geometry"] for e in a.edges], dtype=object)
     metric = gpd.GeoSeries(geoms, crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
-    value = (shapely.STRtree(metric), a.reach_ids, metric, NearestLines.build(metric, 50.0))
+    value = (LineChunks.build(metric), a.reach_ids, metric)
     G.graph["_metric_index"] = (key, value)
+    return value
+
+
+def _nearest_index(G: nx.DiGraph) -> NearestLines:
+    """KD-tree of densified reach vertices (built on first large batch, kept in the graph)."""
+    key = _graph_key(G)
+    cached = G.graph.get("_nearest_index")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    value = NearestLines.build(_metric_index(G)[2], 200.0)
+    G.graph["_nearest_index"] = (key, value)
     return value
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 
 from ganpo_geo._errors import ColumnMappingError, ValidationError
-from ganpo_geo._index import PolygonIndex
+from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_albers, to_wgs84
 from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
 
@@ -305,8 +305,11 @@ def control_units(layers: Layers | None = None) -> gpd.GeoDataFrame:
     return (layers or bundled_layers()).units()
 
 
-def _unit_index(layers: Layers) -> PolygonIndex:
-    return layers.cached("unit_index", lambda: PolygonIndex.build(layers.units().geometry.to_numpy()))
+def _unit_index(layers: Layers, n_points: int = GRID_MIN_POINTS) -> PolygonIndex:
+    """The units' point index: with the grid for large batches, the tree alone for small ones."""
+    if n_points >= GRID_MIN_POINTS or "unit_index" in layers._cache:
+        return layers.cached("unit_index", lambda: PolygonIndex.build(layers.units().geometry.to_numpy()))
+    return layers.cached("unit_tree", lambda: PolygonIndex.build(layers.units().geometry.to_numpy(), None))
 
 
 def _unit_metric(layers: Layers) -> np.ndarray:
@@ -350,8 +353,8 @@ def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) 
     series = _as_series(geometries, crs)
     geoms = series.to_numpy()
     units = layers.units()
-    index = _unit_index(layers)
     kind = shapely.get_type_id(geoms)
+    index = _unit_index(layers, int((kind == shapely.GeometryType.POINT).sum()))
     is_point = kind == shapely.GeometryType.POINT
     point_pos = np.flatnonzero(is_point)
     xy = shapely.get_coordinates(geoms[point_pos]) if point_pos.size else np.empty((0, 2))

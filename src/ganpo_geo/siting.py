@@ -1,0 +1,1179 @@
+"""Project siting checks: one site or a million, with verdicts that cite their rules.
+
+For each site (a point, a line such as a pipeline, or a polygon such as a plant footprint):
+the county and city; every control unit it touches; the province, city and unit rules for the
+project's industry; red-line overlap and distance; the nearest river reach, the 1 km
+Yangtze-tributary test and the way down to Poyang Lake and Hukou; the phosphorus situation;
+and a verdict.
+
+Verdict table (the only place verdicts are decided; see :data:`VERDICT_TABLE`). The rules that
+apply are the province, city and unit rules for the industry whose spatial condition holds
+(``near_yangtze_or_tributary_1km``: within 1 km of the Yangtze or a river of the network;
+``in_redline``: the site overlaps a red line; ``tp_exceeding_basin``: the site drains to
+Poyang Lake, whose TP exceeds its target; no condition: always):
+
+====================================================================  ==============
+an applicable rule ...                                                 verdict
+====================================================================  ==============
+prohibits                                                              ``prohibited``
+restricts, or requires something specific (named industries or a      ``conditional``
+spatial condition)
+only allows, or sets general requirements (all industries, no          ``allowed``
+condition)
+====================================================================  ==============
+
+A site touching several units takes the strictest verdict of them. Every reason names the
+rule (``rule_id``) or layer that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
+from ganpo_geo._index import LineChunks, snap_to_lines
+from ganpo_geo.crs import WGS84, parse_crs, to_albers, to_wgs84
+from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
+
+__all__ = [
+    "NEAR_RIVER_M",
+    "POYANG_BASINS",
+    "VERDICT_TABLE",
+    "SiteReport",
+    "check_site",
+    "check_sites",
+    "read_sites",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Distance of the Yangtze-tributary rule (Yangtze River Protection Law art. 26).
+NEAR_RIVER_M = 1000.0
+#: Basins that drain to Poyang Lake, whose TP exceeds its target (FACTS.md): TP offsetting applies.
+POYANG_BASINS = frozenset({"gan", "fu", "xin", "rao", "xiu", "lake"})
+#: Nearest reach searched up to this distance.
+MAX_SNAP_M = 20_000.0
+#: Severity -> verdict.
+VERDICT_TABLE = {3: "prohibited", 2: "conditional", 1: "allowed", 0: "allowed"}
+_CONDITIONS = ("near_yangtze_or_tributary_1km", "in_redline", "tp_exceeding_basin")
+_RESULT_COLUMNS = [
+    "error",
+    "warnings",
+    "verdict",
+    "reasons",
+    "industry_key",
+    "province",
+    "city_adcode",
+    "city_name",
+    "county_adcode",
+    "county_name",
+    "unit_code",
+    "unit_name",
+    "unit_category",
+    "units_touched",
+    "redline_overlap",
+    "redline_overlap_km2",
+    "redline_share",
+    "redline_nearest_m",
+    "redline_zones",
+    "river_reach_id",
+    "river_name",
+    "river_basin",
+    "river_distance_m",
+    "near_river_1km",
+    "dist_to_poyang_km",
+    "dist_to_hukou_km",
+    "stations_downstream",
+    "tp_exceeding_basin",
+    "tp_offset_required",
+    "reach_share_of_lake_inflow_pct",
+    "data_notice",
+]
+_FLOAT_COLUMNS = [
+    "redline_overlap_km2",
+    "redline_share",
+    "redline_nearest_m",
+    "river_distance_m",
+    "dist_to_poyang_km",
+    "dist_to_hukou_km",
+    "reach_share_of_lake_inflow_pct",
+]
+_BOOL_COLUMNS = ["redline_overlap", "near_river_1km", "tp_exceeding_basin", "tp_offset_required"]
+_TEXT_COLUMNS = [
+    "error",
+    "warnings",
+    "verdict",
+    "reasons",
+    "industry_key",
+    "province",
+    "city_adcode",
+    "city_name",
+    "county_adcode",
+    "county_name",
+    "unit_code",
+    "unit_name",
+    "redline_zones",
+    "river_name",
+    "river_basin",
+    "stations_downstream",
+    "data_notice",
+]
+_LON_NAMES = ("lon", "lng", "longitude", "long", "x", "经度", "東經", "东经")
+_LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class SiteReport:
+    """The full check of one site (see the README for the JSON schema).
+
+    Attributes
+    ----------
+    site : dict
+        ``wkt`` (WGS84), ``geometry_type``, ``crs`` given, ``industry`` and its key, ``buffer_m``.
+    admin : dict
+        ``province``, ``city_adcode``, ``city_name``, ``county_adcode``, ``county_name``.
+    units : list of dict
+        Every unit touched: ``unit_code``, ``name_zh``, ``category``, ``share``.
+    rules : dict
+        By dimension: lists of ``rule_id``, ``level``, ``effect``, ``condition``,
+        ``applies`` (condition met), ``text_zh``, ``text_en``, ``basis``, ``reference``.
+    redline : dict
+        ``overlaps``, ``overlap_km2``, ``share``, ``nearest_m``, ``zones``, ``within_buffer``.
+    river : dict
+        Nearest reach (``reach_id``, ``name_zh``, ``name_en``, ``basin``, ``distance_m``),
+        ``near_river_1km``, ``dist_to_poyang_km``, ``dist_to_hukou_km``, ``stations_downstream``.
+    phosphorus : dict
+        ``basin``, ``tp_exceeding_basin``, ``status``, ``discharges_tp``, ``offset_required``,
+        ``reach_share_of_lake_inflow_pct``.
+    verdict : str
+        ``prohibited``, ``conditional`` or ``allowed``.
+    reasons : list of dict
+        ``source`` (rule id or layer), ``effect``, ``text_zh``, ``text_en``.
+    warnings : list of str
+    data_notice : list of str
+        Which layers were reference (synthesized) or illustrative data.
+    """
+
+    site: dict[str, Any]
+    admin: dict[str, Any]
+    units: list[dict[str, Any]]
+    rules: dict[str, list[dict[str, Any]]]
+    redline: dict[str, Any]
+    river: dict[str, Any]
+    phosphorus: dict[str, Any]
+    verdict: str
+    reasons: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+    data_notice: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return _jsonable(asdict(self))
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The report as JSON (UTF-8 text, Chinese kept)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    def to_geojson(self) -> str:
+        """The site as a GeoJSON Feature with the report in its properties."""
+        props = self.to_dict()
+        geom = shapely.geometry.mapping(shapely.from_wkt(self.site["wkt"]))
+        return json.dumps({"type": "Feature", "geometry": geom, "properties": props}, ensure_ascii=False)
+
+    def to_text(self, lang: str = "zh") -> str:
+        """A readable bilingual summary (``lang`` puts Chinese or English first)."""
+        zh = lang == "zh"
+        verdicts = {"prohibited": "禁止 prohibited", "conditional": "有条件 conditional", "allowed": "允许 allowed"}
+        a, r, rl, p = self.admin, self.river, self.redline, self.phosphorus
+        lines = [
+            f"{'选址结论' if zh else 'Verdict'}: {verdicts[self.verdict]}  "
+            f"({self.site['industry']} -> {self.site['industry_key']}, {self.site['geometry_type']})",
+            f"{'位置' if zh else 'Where'}: 江西省 Jiangxi / {a['city_name']} / "
+            f"{a['county_name']} ({a['county_adcode']})",
+        ]
+        for u in self.units:
+            lines.append(
+                f"  {'管控单元' if zh else 'Unit'}: {u['unit_code']} {u['name_zh']} "
+                f"(category {u['category']}, share {u['share']:.0%})"
+            )
+        red = f"{'生态保护红线' if zh else 'Red line'}: " + (
+            "overlaps 压占 " + rl["zones"] if rl["overlaps"] else f"no overlap 不压占; nearest {rl['nearest_m']:.0f} m"
+        )
+        lines.append(red)
+        if r.get("reach_id") is not None:
+            lines.append(
+                f"{'河流' if zh else 'River'}: {r['name_zh'] or '-'} {r['name_en'] or ''} ({r['basin']}), "
+                f"{r['distance_m']:.0f} m; within 1 km 一公里内: {'yes 是' if r['near_river_1km'] else 'no 否'}; "
+                f"to Poyang Lake 至鄱阳湖 {_km(r['dist_to_poyang_km'])}, to Hukou 至湖口 {_km(r['dist_to_hukou_km'])}"
+            )
+            if r["stations_downstream"]:
+                lines.append(f"  {'下游断面' if zh else 'Stations downstream'}: {', '.join(r['stations_downstream'])}")
+        lines.append(
+            f"{'总磷' if zh else 'Phosphorus'}: {p['status']}; offset required 需总磷替代: "
+            f"{'yes 是' if p['offset_required'] else 'no 否'}; "
+            f"reach share of lake inflow {p['reach_share_of_lake_inflow_pct']}%"
+        )
+        lines.append(f"{'理由' if zh else 'Reasons'}:")
+        for reason in self.reasons:
+            first, second = (reason["text_zh"], reason["text_en"]) if zh else (reason["text_en"], reason["text_zh"])
+            lines.append(f"  [{reason['source']}] {reason['effect']}: {first} / {second}")
+        for dim, rules in self.rules.items():
+            applied = [x for x in rules if x["applies"]]
+            if applied:
+                lines.append(f"{dim}: " + "; ".join(f"{x['rule_id']} {x['effect']}" for x in applied))
+        for w in self.warnings:
+            lines.append(f"{'注意' if zh else 'Warning'}: {w}")
+        for notice in self.data_notice:
+            lines.append(f"NOTICE: {notice}")
+        return "\n".join(lines)
+
+
+def _km(value: Any) -> str:
+    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.1f} km"
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and np.isnan(obj):
+        return None
+    if obj is pd.NA:
+        return None
+    return obj
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lower = {str(c).strip().lower(): c for c in columns}
+    for name in names:
+        if name in lower:
+            return lower[name]
+    return None
+
+
+def read_sites(
+    path: str | Path,
+    *,
+    crs: Any = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a batch of sites: CSV (lon/lat or WKT column), GeoJSON, GeoPackage, GeoParquet, Shapefile.
+
+    Rows whose coordinates are missing or bad are kept with an empty geometry and their problem
+    in ``_input_error`` (so that output rows = input rows).
+
+    Parameters
+    ----------
+    path : path
+    crs : optional
+        The coordinates' CRS (``wgs84``, ``gcj02``, ``bd09``, EPSG ...); default: the file's, or
+        WGS84 for a CSV.
+    lon_col, lat_col : str, optional
+        CSV coordinate columns when they are not recognised (lon/lng/longitude/x/经度 ...).
+    layer : optional
+        Layer of a GeoPackage.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The input's own columns, WGS84 geometry, and ``_input_error``.
+
+    Raises
+    ------
+    ValidationError
+        A missing or empty file, or a CSV without recognisable coordinate columns.
+    """
+    path = Path(path)
+    if not path.exists():
+        msg = f"input file not found: {path}"
+        raise ValidationError(msg)
+    if path.suffix.lower() in (".csv", ".txt"):
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            msg = f"{path} is empty: give a CSV with a header and one row per site"
+            raise ValidationError(msg) from None
+        if table.empty:
+            msg = f"{path} has a header but no rows"
+            raise ValidationError(msg)
+        return sites_from_table(table, crs=crs, lon_col=lon_col, lat_col=lat_col)
+    from ganpo_geo.layers import _read_file
+
+    frame = _read_file(path, layer, None)
+    if len(frame) == 0:
+        msg = f"{path} holds no features"
+        raise ValidationError(msg)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return sites_from_table(pd.DataFrame(frame), crs=crs, lon_col=lon_col, lat_col=lat_col)
+    return _sites_from_geometries(frame, crs)
+
+
+def sites_from_table(
+    table: pd.DataFrame, *, crs: Any = None, lon_col: str | None = None, lat_col: str | None = None
+) -> gpd.GeoDataFrame:
+    """Sites from a table with lon/lat columns (or a ``wkt`` column); bad rows keep an error.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+    crs, lon_col, lat_col
+        See :func:`read_sites`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    cols = [str(c) for c in table.columns]
+    lon_name = lon_col or _find_column(cols, _LON_NAMES)
+    lat_name = lat_col or _find_column(cols, _LAT_NAMES)
+    wkt_name = _find_column(cols, ("wkt", "geometry", "geom"))
+    out = gpd.GeoDataFrame(table.copy(), geometry=gpd.GeoSeries([None] * len(table), index=table.index), crs=WGS84)
+    errors = np.full(len(table), "", dtype=object)
+    spec = parse_crs(crs if crs is not None else "wgs84")
+    if lon_name and lat_name and lon_name in table and lat_name in table:
+        lon = pd.to_numeric(table[lon_name], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(table[lat_name], errors="coerce").to_numpy(dtype=float)
+        missing = np.isnan(lon) | np.isnan(lat)
+        errors[missing] = f"non-numeric or missing coordinates ({lon_name}, {lat_name})"
+        geoms = np.full(len(table), None, dtype=object)
+        geoms[~missing] = shapely.points(lon[~missing], lat[~missing])
+    elif wkt_name:
+        geoms = shapely.from_wkt(table[wkt_name].astype(str).to_numpy(), on_invalid="ignore")
+        bad = shapely.is_missing(geoms)
+        errors[bad] = f"invalid WKT in column {wkt_name}"
+    else:
+        found = ", ".join(cols)
+        msg = (
+            f"no coordinate columns found (looked for lon/lng/longitude/x/经度 and lat/latitude/y/纬度, or wkt); "
+            f"columns found: {found}; name them with --lon-col/--lat-col"
+        )
+        raise ColumnMappingError(msg)
+    return _finish_input(out, geoms, errors, spec)
+
+
+def _sites_from_geometries(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+    if "_input_error" in frame.columns:  # already read by read_sites: keep its row errors
+        return frame
+    if crs is None and frame.crs is None:
+        msg = "the sites have no CRS: pass crs= (wgs84, cgcs2000, gcj02, bd09 or an EPSG code)"
+        raise ValidationError(msg)
+    spec = parse_crs(crs if crs is not None else frame.crs)
+    geoms = frame.geometry.to_numpy().copy()
+    errors = np.full(len(frame), "", dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    errors[missing] = "no geometry"
+    out = gpd.GeoDataFrame(
+        pd.DataFrame(frame.drop(columns=frame.geometry.name)),
+        geometry=gpd.GeoSeries([None] * len(frame), index=frame.index),
+        crs=WGS84,
+    )
+    return _finish_input(out, geoms, errors, spec)
+
+
+def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, spec) -> gpd.GeoDataFrame:
+    """Range-check the coordinates, convert to WGS84 row by row safely, keep every row."""
+    geoms = np.asarray(geoms, dtype=object)
+    ok = ~shapely.is_missing(geoms) & (errors == "")
+    coords, owner = (
+        shapely.get_coordinates(geoms[ok], return_index=True) if ok.any() else (np.empty((0, 2)), np.empty(0, int))
+    )
+    rows = np.flatnonzero(ok)
+    if spec.kind in ("wgs84", "gcj02", "bd09") and len(coords):
+        bad_lat = np.abs(coords[:, 1]) > 90
+        bad_lon = np.abs(coords[:, 0]) > 180
+        bad = ~np.isfinite(coords).all(axis=1) | bad_lat | bad_lon
+        province = load_layer("province").geometry.iloc[0]
+        for k in np.unique(owner[bad]):
+            i = rows[k]
+            x, y = coords[owner == k][0]
+            if not np.isfinite([x, y]).all():
+                errors[i] = "non-numeric or missing coordinates"
+            elif abs(y) <= 180 and abs(x) <= 90 and province.contains(shapely.Point(y, x)):
+                errors[i] = (
+                    f"longitude and latitude look swapped: ({x}, {y}) is not a place, but ({y}, {x}) is in Jiangxi"
+                )
+            elif abs(y) > 90:
+                errors[i] = f"latitude {y} is outside [-90, 90]"
+            else:
+                errors[i] = f"longitude {x} is outside [-180, 180]"
+    ok = ~shapely.is_missing(geoms) & (errors == "")
+    converted = np.full(len(geoms), None, dtype=object)
+    if ok.any():
+        try:
+            converted[ok] = to_wgs84(geoms[ok], crs=spec)
+        except CoordinateError:  # one bad row must not sink the batch: convert one by one
+            for i in np.flatnonzero(ok):
+                try:
+                    converted[i] = to_wgs84(geoms[i], crs=spec)
+                except CoordinateError as exc:
+                    errors[i] = str(exc)
+    out = out.set_geometry(gpd.GeoSeries(converted, index=out.index, crs=WGS84))
+    out["_input_error"] = errors
+    return out
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a check needs that does not depend on the sites (built once per Layers)."""
+
+    province: shapely.Geometry
+    province_m: shapely.Geometry
+    counties: gpd.GeoDataFrame
+    cities: pd.Series
+    reaches: gpd.GeoDataFrame
+    reach_m: np.ndarray
+    reach_chunks: Any
+    yangtze_m: np.ndarray
+    yangtze_tree: shapely.STRtree
+    dist_to_poyang: pd.Series
+    stations_down: pd.Series
+    stations_on_reach: dict
+    tp_share: pd.Series
+    industries: pd.DataFrame
+
+
+def _context(layers: Layers) -> _Context:
+    return layers.cached("siting_context", lambda: _build_context())
+
+
+@cache
+def _build_context() -> _Context:
+    """Tables of the bundled layers the checks use; no networkx needed (fast start-up)."""
+    from ganpo_geo.zoning import industries
+
+    province = load_layer("province").geometry.iloc[0]
+    shapely.prepare(province)
+    reaches = load_layer("reaches").set_index("reach_id", drop=False).rename_axis(None)
+    nodes = load_layer("river_nodes")
+    lake_node = nodes.loc[nodes["kind"] == "lake", "node_id"]
+    lake_node = int(lake_node.iloc[0]) if len(lake_node) else None
+    reach_m = to_albers(reaches.geometry)
+    lakes = load_layer("lakes")
+    yangtze_m = shapely.get_parts(to_albers(lakes.geometry[lakes["name_en"] == "Yangtze River"]))
+    # distance from each reach's downstream end to Poyang Lake along the main downstream path
+    by_u = reaches[reaches["main_down"].astype(bool)].set_index("u")["reach_id"]
+    dist: dict[int, float] = {}
+    for rid in reaches.sort_values("dist_to_outlet_km").index:
+        v = reaches.at[rid, "v"]
+        if v == lake_node:
+            dist[rid] = 0.0
+        elif v in by_u.index:
+            nxt = int(by_u.at[v])
+            dist[rid] = reaches.at[nxt, "length_km"] + dist.get(nxt, np.nan)
+        else:
+            dist[rid] = np.nan
+    # stations: on which reach and where; which reaches lie upstream of each
+    chunks = LineChunks.build(reach_m)
+    ids = reaches["reach_id"].to_numpy()
+    stations = load_layer("stations")
+    xy = shapely.get_coordinates(to_albers(stations.geometry))
+    st_reach, _, _, st_frac = snap_to_lines(xy[:, 0], xy[:, 1], chunks, ids, shapely.length(reach_m), 15_000.0)
+    entering: dict[Any, list[int]] = {}
+    for rid, v in zip(reaches["reach_id"], reaches["v"], strict=True):
+        entering.setdefault(v, []).append(int(rid))
+    downstream: dict[int, list[str]] = {}
+    same_reach: dict[int, list[tuple[float, str]]] = {}
+    names = (stations["name_zh"] + " " + stations["name_en"]).to_numpy()
+    for name, rid, frac in zip(names, st_reach, st_frac, strict=True):
+        if np.isnan(rid):
+            continue
+        same_reach.setdefault(int(rid), []).append((float(frac), name))
+        stack, seen = list(entering.get(reaches.at[int(rid), "u"], [])), set()
+        while stack:  # every reach strictly upstream of the station's reach
+            up = stack.pop()
+            if up in seen:
+                continue
+            seen.add(up)
+            downstream.setdefault(up, []).append(name)
+            stack.extend(entering.get(reaches.at[up, "u"], []))
+    tp = pd.read_csv(data_path("rivers/tp_reach_loads.csv")).set_index("reach_id")["share_of_lake_inflow_pct"]
+    return _Context(
+        province=province,
+        province_m=to_albers([province])[0],
+        counties=load_layer("counties"),
+        cities=load_layer("cities").set_index("adcode")["name_zh"],
+        reaches=reaches,
+        reach_m=reach_m,
+        reach_chunks=chunks,
+        yangtze_m=yangtze_m,
+        yangtze_tree=shapely.STRtree(yangtze_m),
+        dist_to_poyang=pd.Series(dist),
+        stations_down=pd.Series({k: "; ".join(v) for k, v in downstream.items()}, dtype=object),
+        stations_on_reach=same_reach,
+        tp_share=tp,
+        industries=industries(),
+    )
+
+
+def _snap_sites(g: gpd.GeoSeries, ctx: _Context, layers: Layers) -> pd.DataFrame:
+    """Nearest reach of each site (exact): reach_id, distance_m, fraction."""
+    from ganpo_geo._index import GRID_MIN_POINTS, NearestLines
+
+    geoms = g.to_numpy()
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    sel = np.where(is_point, geoms, shapely.centroid(geoms)) if not is_point.all() else geoms
+    xy = shapely.get_coordinates(to_albers(sel))
+    nearest = None
+    if len(xy) >= GRID_MIN_POINTS:
+        nearest = layers.cached("siting_reach_kdtree", lambda: NearestLines.build(ctx.reach_m, 200.0))
+    ids, dist, _, frac = snap_to_lines(
+        xy[:, 0],
+        xy[:, 1],
+        ctx.reach_chunks,
+        ctx.reaches["reach_id"].to_numpy(),
+        shapely.length(ctx.reach_m),
+        MAX_SNAP_M,
+        nearest,
+    )
+    return pd.DataFrame({"reach_id": ids, "distance_m": dist, "fraction": frac})
+
+
+# --------------------------------------------------------------------------- rules per combination
+
+
+def _combo_verdicts(layers: Layers, combos: pd.DataFrame) -> pd.DataFrame:
+    """Severity and reasons of each (city, category, unit, industry) combination, for each of the
+    8 combinations of the three spatial conditions."""
+    from ganpo_geo.zoning import _applies
+
+    rules = layers.access_rules()
+    rows = []
+    for combo in combos.itertuples(index=False):
+        scope = (
+            (rules["level"] == "province")
+            | ((rules["level"] == "city") & (rules["scope"] == str(combo.city_adcode)))
+            | ((rules["level"] == "unit") & rules["scope"].isin([str(combo.category), combo.unit_key]))
+        )
+        key = combo.industry_key
+        applicable = rules[scope & rules["industries"].map(lambda spec, key=key: _applies(spec, key))]
+        for state in range(8):
+            flags = {c: bool(state >> i & 1) for i, c in enumerate(_CONDITIONS)}
+            met = applicable[applicable["condition"].map(lambda c, f=flags: c == "" or f.get(c, False))]
+            severity = 0
+            reasons = []
+            for rule in met.itertuples():
+                specific = rule.condition != "" or rule.industries != "all"
+                sev = {"prohibit": 3, "restrict": 2, "require": 2 if specific else 1, "allow": 1}[rule.effect]
+                severity = max(severity, sev)
+                if sev >= 2:
+                    reasons.append(rule.rule_id)
+            rows.append((*combo, state, severity, ";".join(reasons)))
+    return pd.DataFrame(rows, columns=[*combos.columns, "state", "severity", "reason_ids"])
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def _industry_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Industry keys per row and an error text for unknown ones."""
+    from ganpo_geo.zoning import resolve_industry
+
+    keys = np.full(len(values), "", dtype=object)
+    errors = np.full(len(values), "", dtype=object)
+    for name, idx in pd.Series(range(len(values))).groupby(values.astype(str).to_numpy()).groups.items():
+        try:
+            keys[list(idx)] = resolve_industry(name)
+        except ValidationError as exc:
+            errors[list(idx)] = str(exc)
+    return keys, errors
+
+
+def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> np.ndarray:
+    """Error texts for sites outside Jiangxi (naming the province, or outside China); vectorized."""
+    out = np.full(len(geoms), "", dtype=object)
+    if len(geoms) == 0:
+        return out
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    inside = np.zeros(len(geoms), dtype=bool)
+    if is_point.any():  # the counties tile Jiangxi: a point is inside if it is in a county
+        xy = shapely.get_coordinates(geoms[is_point])
+        p_in, _ = _county_index(layers, int(is_point.sum())).query_points(xy[:, 0], xy[:, 1])
+        hit = np.zeros(int(is_point.sum()), dtype=bool)
+        hit[p_in] = True
+        inside[is_point] = hit
+    if (~is_point).any():
+        inside[~is_point] = shapely.intersects(geoms[~is_point], ctx.province)
+    away = np.flatnonzero(~inside)
+    if not away.size:
+        return out
+    xy = shapely.get_coordinates(shapely.point_on_surface(geoms[away]))
+    x, y = xy[:, 0], xy[:, 1]
+    swapped = (np.abs(x) <= 90) & shapely.contains_xy(ctx.province, y, x)
+    provinces = load_layer("china_provinces")  # read only when a site is outside Jiangxi
+    tree = shapely.STRtree(provinces.geometry.to_numpy())
+    p_idx, g_idx = tree.query(shapely.points(x, y), predicate="intersects")
+    first = np.unique(p_idx, return_index=True)[1]
+    where = np.full(len(away), -1)
+    where[p_idx[first]] = g_idx[first]
+    names = (provinces["name_en"] + " (" + provinces["name_zh"] + ")").to_numpy()
+    texts = []
+    for k in range(len(away)):
+        if swapped[k]:
+            texts.append(
+                f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi "
+                f"but ({y[k]}, {x[k]}) is in it"
+            )
+        elif where[k] >= 0:
+            texts.append(f"the site ({x[k]:.5f}, {y[k]:.5f}) is outside Jiangxi, in {names[where[k]]}")
+        else:
+            texts.append(f"the site ({x[k]:.5f}, {y[k]:.5f}) is outside Jiangxi and outside China")
+    out[away] = texts
+    return out
+
+
+def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers) -> pd.DataFrame:
+    """The vectorized check of a batch (WGS84 geometries, errors in ``_input_error``)."""
+    from ganpo_geo.redline import redline_overlap
+    from ganpo_geo.zoning import units_at
+
+    ctx = _context(layers)
+    n = len(sites)
+    text = {c: np.full(n, "", dtype=object) for c in _TEXT_COLUMNS}
+    num = {c: np.full(n, np.nan) for c in [*_FLOAT_COLUMNS, "units_touched", "unit_category", "river_reach_id"]}
+    flag = {c: np.full(n, np.nan) for c in _BOOL_COLUMNS}
+    errors = sites["_input_error"].to_numpy().copy()
+    warns = text["warnings"]
+    geoms = sites.geometry.to_numpy().copy()
+
+    # geometry repair: self-intersecting polygons are repaired with make_valid (and said so)
+    present = ~shapely.is_missing(geoms) & (errors == "")
+    invalid = present & ~shapely.is_valid(geoms)
+    for i in np.flatnonzero(invalid):
+        reason = shapely.is_valid_reason(geoms[i])
+        geoms[i] = shapely.make_valid(geoms[i])
+        warns[i] = f"invalid geometry ({reason}) repaired with make_valid"
+    keys, industry_errors = _industry_keys(industries)
+    where_present = np.flatnonzero(present)
+    out_errors = _locate_outside(geoms[where_present], ctx, layers)
+    errors[where_present] = np.where(out_errors != "", out_errors, errors[where_present])
+    errors = np.where((errors == "") & (industry_errors != ""), industry_errors, errors)
+    ok = ~shapely.is_missing(geoms) & (errors == "")
+    text["error"] = errors
+    text["industry_key"] = np.where(ok, keys, "")
+    text["data_notice"][:] = "; ".join(_notices(layers))
+    pos = np.flatnonzero(ok)
+    if pos.size:
+        _fill(pos, geoms, keys, text, num, flag, ctx, layers, units_at, redline_overlap)
+    res = pd.DataFrame(
+        {**text, **num, **{c: pd.array(np.where(np.isnan(v), None, v == 1), dtype="boolean") for c, v in flag.items()}},
+        index=sites.index,
+    )
+    res["_checked_geometry"] = geoms
+    return res
+
+
+def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, units_at, redline_overlap) -> None:
+    """Compute every result column for the checkable sites at positions ``pos``."""
+    g = gpd.GeoSeries(geoms[pos], crs=WGS84)
+    m = len(pos)
+
+    # admin: the county holding most of the site
+    county = ctx.counties.iloc[_largest_overlap(g, ctx.counties, layers)]
+    text["province"][pos] = "江西省 Jiangxi"
+    text["county_adcode"][pos] = county["adcode"].to_numpy()
+    text["county_name"][pos] = (county["name_zh"] + " " + county["name_en"]).to_numpy()
+    city = county["parent_adcode"].to_numpy()
+    text["city_adcode"][pos] = city
+    text["city_name"][pos] = ctx.cities.reindex(city).to_numpy()
+
+    # units
+    hits = units_at(g, layers=layers)
+    hits = hits.sort_values(["input_index", "share"], ascending=[True, False], kind="stable")
+    primary = hits.drop_duplicates("input_index").set_index("input_index")
+    idx = np.arange(m)
+    touched = np.bincount(hits["input_index"].to_numpy(dtype=np.int64), minlength=m)
+    text["unit_code"][pos] = primary["unit_code"].reindex(idx).fillna("").to_numpy()
+    text["unit_name"][pos] = primary["name_zh"].reindex(idx).fillna("").to_numpy()
+    num["unit_category"][pos] = primary["category"].reindex(idx).to_numpy(dtype=float)
+    num["units_touched"][pos] = touched
+
+    # red lines
+    red = redline_overlap(g, layers=layers)
+    overlaps = red["overlaps"].to_numpy()
+    flag["redline_overlap"][pos] = overlaps
+    num["redline_overlap_km2"][pos] = red["overlap_km2"].to_numpy()
+    num["redline_share"][pos] = red["share"].to_numpy()
+    num["redline_nearest_m"][pos] = red["nearest_m"].to_numpy()
+    text["redline_zones"][pos] = red["zone_names"].to_numpy()
+
+    # rivers
+    snapped = _snap_sites(g, ctx, layers)
+    reach = snapped["reach_id"].to_numpy()
+    has = ~np.isnan(reach)
+    rr = ctx.reaches.reindex(np.where(has, reach, -1).astype(np.int64))
+    names = (rr["river_zh"].fillna("") + " " + rr["river_en"].fillna("")).str.strip().to_numpy()
+    num["river_reach_id"][pos] = reach
+    text["river_name"][pos] = np.where(has, names, "")
+    basin = rr["basin"].fillna("").to_numpy().astype(str)
+    text["river_basin"][pos] = basin
+    num["river_distance_m"][pos] = snapped["distance_m"].to_numpy()
+    near = _near_river(g, snapped["distance_m"].to_numpy(), ctx)
+    flag["near_river_1km"][pos] = near
+    fraction = snapped["fraction"].to_numpy()
+    rest = (1 - fraction) * rr["length_km"].to_numpy()
+    num["dist_to_poyang_km"][pos] = rest + ctx.dist_to_poyang.reindex(rr.index).to_numpy()
+    num["dist_to_hukou_km"][pos] = rest + rr["dist_to_outlet_km"].to_numpy()
+    down = ctx.stations_down.reindex(rr.index).fillna("").to_numpy().astype(object)
+    for k in np.flatnonzero(np.isin(rr.index, list(ctx.stations_on_reach))):  # same reach: below the site?
+        below = [name for f, name in ctx.stations_on_reach[int(rr.index[k])] if f > fraction[k]]
+        down[k] = "; ".join([*below, *([down[k]] if down[k] else [])])
+    text["stations_downstream"][pos] = down
+
+    # phosphorus
+    tp_basin = np.isin(basin, list(POYANG_BASINS))
+    discharges = ctx.industries["discharges_tp"].reindex(keys[pos]).fillna(False).to_numpy(dtype=bool)
+    flag["tp_exceeding_basin"][pos] = tp_basin
+    flag["tp_offset_required"][pos] = tp_basin & discharges
+    num["reach_share_of_lake_inflow_pct"][pos] = ctx.tp_share.reindex(rr.index).to_numpy()
+
+    # verdict: each (site, unit) pair takes its combination's severity in the site's condition state
+    state = near.astype(int) + 2 * overlaps.astype(int) + 4 * tp_basin.astype(int)
+    units = layers.units().set_index("unit_code")
+    rules = layers.access_rules()
+    override_units = set(rules.loc[(rules["level"] == "unit") & rules["scope"].str.startswith("ZH"), "scope"])
+    site_of = hits["input_index"].to_numpy(dtype=np.int64)
+    pairs = pd.DataFrame(
+        {
+            "city_adcode": units["city_adcode"].reindex(hits["unit_code"]).fillna("").to_numpy(),
+            "category": units["category"].reindex(hits["unit_code"]).to_numpy(),
+            "unit_key": np.where(hits["unit_code"].isin(override_units), hits["unit_code"], ""),
+            "industry_key": keys[pos][site_of],
+        }
+    )
+    combo_id, combos = pd.MultiIndex.from_frame(pairs).factorize()
+    table = layers.cached("verdict_table", dict)
+    missing = [c for c in combos if c not in table]
+    if missing:
+        fresh = _combo_verdicts(layers, pd.DataFrame(missing, columns=pairs.columns))
+        for key, group in fresh.groupby(list(pairs.columns), sort=False):
+            table[key] = (group["severity"].to_numpy(), group["reason_ids"].to_numpy())
+    severity = np.array([table[c][0] for c in combos]).reshape(len(combos), 8)
+    why = np.array([table[c][1] for c in combos], dtype=object).reshape(len(combos), 8)
+    pair_state = state[site_of]
+    pair_sev = severity[combo_id, pair_state]
+    pair_why = why[combo_id, pair_state]
+    site_sev = np.zeros(m, dtype=int)
+    np.maximum.at(site_sev, site_of, pair_sev)
+    reasons = np.full(m, "", dtype=object)
+    single = touched[site_of] == 1
+    reasons[site_of[single]] = pair_why[single]
+    for i in np.unique(site_of[~single]):  # sites touching several units: union of reasons
+        ids = [r for w in pair_why[site_of == i] for r in w.split(";") if r]
+        reasons[i] = ";".join(dict.fromkeys(ids))
+    verdict = np.array([VERDICT_TABLE[s_] for s_ in range(4)], dtype=object)[site_sev]
+    no_unit = touched == 0  # inside Jiangxi but in no unit of the (official) layer in use
+    verdict[no_unit] = "conditional"
+    reasons[no_unit] = "layer:control_units (the site is in no control unit of the layer in use)"
+    text["verdict"][pos] = verdict
+    text["reasons"][pos] = reasons
+
+
+def _county_index(layers: Layers, n_points: int):
+    """The counties' point index: with a grid for large batches, the tree alone for small ones."""
+    from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex
+
+    counties = _context(layers).counties.geometry.to_numpy()
+    if n_points >= GRID_MIN_POINTS or "county_grid" in layers._cache:
+        return layers.cached("county_grid", lambda: PolygonIndex.build(counties))
+    return layers.cached("county_tree", lambda: PolygonIndex.build(counties, None))
+
+
+def _largest_overlap(g: gpd.GeoSeries, polys: gpd.GeoDataFrame, layers: Layers) -> np.ndarray:
+    """Position in ``polys`` (the counties) of the polygon holding the largest part of each geometry."""
+
+    geoms = g.to_numpy()
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    index = _county_index(layers, int(is_point.sum()))
+    answer = np.full(len(geoms), -1, dtype=np.int64)
+    if is_point.any():
+        xy = shapely.get_coordinates(geoms[is_point])
+        p_in, p_poly = index.query_points(xy[:, 0], xy[:, 1])
+        first = np.unique(p_in, return_index=True)[1]
+        answer[np.flatnonzero(is_point)[p_in[first]]] = p_poly[first]
+    others = np.flatnonzero(~is_point)
+    if others.size:
+        o_in, o_poly = index.tree.query(geoms[others], predicate="intersects")
+        metric_sites = to_albers(geoms[others])
+        metric_polys = to_albers(polys.geometry.to_numpy()[np.unique(o_poly)])
+        lookup = dict(zip(np.unique(o_poly), metric_polys, strict=True))
+        inter = shapely.intersection(metric_sites[o_in], np.array([lookup[p] for p in o_poly], dtype=object))
+        size = np.where(shapely.area(inter) > 0, shapely.area(inter), shapely.length(inter))
+        order = np.lexsort((-size, o_in))
+        first = np.unique(o_in[order], return_index=True)[1]
+        answer[others[o_in[order][first]]] = o_poly[order][first]
+    return np.where(answer < 0, 0, answer)  # sites are inside Jiangxi here
+
+
+def _near_river(g: gpd.GeoSeries, reach_distance_m: np.ndarray, ctx: _Context) -> np.ndarray:
+    """Within 1 km of a river of the network or of the Yangtze (its double-lined shore)."""
+    near = np.nan_to_num(reach_distance_m, nan=np.inf) <= NEAR_RIVER_M
+    # only sites within 1 km of the Yangtze's bounding box can be near it
+    west, south, east, north = shapely.total_bounds(ctx.yangtze_m)
+    bounds = shapely.bounds(to_albers(g.to_numpy()))
+    close = (
+        (bounds[:, 2] >= west - NEAR_RIVER_M) & (bounds[:, 0] <= east + NEAR_RIVER_M)
+        & (bounds[:, 3] >= south - NEAR_RIVER_M) & (bounds[:, 1] <= north + NEAR_RIVER_M)
+    )  # fmt: skip
+    cand = np.flatnonzero(close)
+    if cand.size:
+        metric = to_albers(g.to_numpy()[cand])
+        s_idx, _ = ctx.yangtze_tree.query(metric, predicate="dwithin", distance=NEAR_RIVER_M)
+        near[cand[np.unique(s_idx)]] = True
+    return near
+
+
+def _notices(layers: Layers) -> list[str]:
+    notes = [
+        f"{name}: reference data synthesized for demonstration, not official" for name in layers.reference_layers()
+    ]
+    notes.append("TP loads: illustrative, synthesized for demonstration")
+    return notes
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def check_sites(
+    sites: gpd.GeoDataFrame | pd.DataFrame | str | Path,
+    *,
+    industry: str | None = None,
+    industry_col: str = "industry",
+    crs: Any = None,
+    buffer_m: float = 1000.0,
+    layers: Layers | None = None,
+    engine: str = "default",
+    workers: int | None = None,
+    progress: bool | None = None,
+    chunk_size: int = 100_000,
+) -> gpd.GeoDataFrame:
+    """Check many sites at once (vectorized); one output row per input row, same order.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame, DataFrame (lon/lat or wkt columns) or path
+        The sites (see :func:`read_sites` for files).
+    industry : str, optional
+        The industry of every site; else the per-row column ``industry_col``.
+    industry_col : str
+        Column with each row's industry (Chinese or English names accepted).
+    crs : optional
+        CRS of the coordinates (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``, EPSG ...).
+    buffer_m : float
+        Screening buffer (metres): ``redline`` zones within it are flagged.
+    layers : Layers, optional
+        The user's official layers; default: bundled reference layers.
+    engine : {"default", "dask"}
+        ``"dask"`` runs the same check partitioned with dask-geopandas (``[dask]`` extra).
+    workers : int, optional
+        Dask workers (threads).
+    progress : bool, optional
+        A progress bar for batches over 10,000 sites; default: only when stderr is a terminal.
+    chunk_size : int
+        Sites per vectorized chunk.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The input's columns and WGS84 geometry, then ``error`` (empty when the row was checked),
+        ``warnings``, ``verdict``, ``reasons`` and the flat result columns (see the README).
+
+    Raises
+    ------
+    ValidationError
+        Bad options (negative buffer, unknown engine, missing industry column).
+    """
+    if not buffer_m >= 0:
+        msg = f"buffer_m must be >= 0, got {buffer_m!r}"
+        raise ValidationError(msg)
+    layers = layers or bundled_layers()
+    if isinstance(sites, str | Path):
+        frame = read_sites(sites, crs=crs)
+    elif isinstance(sites, gpd.GeoDataFrame):
+        frame = _sites_from_geometries(sites, crs)
+    elif isinstance(sites, pd.DataFrame):
+        frame = sites_from_table(sites, crs=crs)
+    else:
+        msg = f"sites must be a GeoDataFrame, a DataFrame or a path, got {type(sites).__name__}"
+        raise ValidationError(msg)
+    if industry is None and industry_col not in frame.columns:
+        found = ", ".join(str(c) for c in frame.columns if c not in (frame.geometry.name, "_input_error"))
+        msg = f"no industry given: pass industry= or a column {industry_col!r} (columns found: {found})"
+        raise ColumnMappingError(msg)
+    industries = (
+        pd.Series([industry] * len(frame), index=frame.index)
+        if industry is not None
+        else frame[industry_col].fillna("").astype(str)
+    )
+    if engine == "dask":
+        result = _check_dask(frame, industries, buffer_m, layers, workers)
+    elif engine == "default":
+        show = (sys.stderr.isatty() if progress is None else progress) and len(frame) > 10_000
+        parts = []
+        starts = range(0, len(frame), chunk_size)
+        if show:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(frame):,} sites")
+        for start in starts:
+            chunk = frame.iloc[start : start + chunk_size]
+            parts.append(_check_frame(chunk, industries.iloc[start : start + chunk_size], buffer_m, layers))
+        result = pd.concat(parts) if parts else pd.DataFrame(columns=_RESULT_COLUMNS)
+    else:
+        msg = f"unknown engine {engine!r}: use default or dask"
+        raise ValidationError(msg)
+    checked = result.pop("_checked_geometry") if "_checked_geometry" in result else None
+    out = frame.drop(columns="_input_error").join(result)
+    if checked is not None:  # the geometry that was checked (repaired where it was invalid)
+        out[frame.geometry.name] = gpd.GeoSeries(checked.to_numpy(), index=out.index, crs=WGS84)
+    for col in _FLOAT_COLUMNS:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    for col in _BOOL_COLUMNS:
+        out[col] = out[col].astype("boolean")
+    out["units_touched"] = pd.to_numeric(out["units_touched"], errors="coerce").astype("Int64")
+    out["unit_category"] = pd.to_numeric(out["unit_category"], errors="coerce").astype("Int64")
+    out["river_reach_id"] = pd.to_numeric(out["river_reach_id"], errors="coerce").astype("Int64")
+    for col in _TEXT_COLUMNS:
+        out[col] = out[col].fillna("").astype(str)
+    out["redline_within_buffer"] = (out["redline_nearest_m"] <= buffer_m).astype("boolean")
+    out.loc[out["error"] != "", "redline_within_buffer"] = pd.NA
+    return gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=WGS84)
+
+
+def _check_dask(frame, industries, buffer_m, layers, workers) -> pd.DataFrame:
+    try:
+        import dask
+        import dask_geopandas
+    except ImportError:
+        msg = "the dask engine needs the [dask] extra: pip install 'ganpo_geo[dask]'"
+        raise ValidationError(msg) from None
+    data = frame.assign(_industry=industries.to_numpy())
+    nparts = max(1, min(len(data), (workers or 2) * 4))
+    ddf = dask_geopandas.from_geopandas(data, npartitions=nparts)
+    meta = _check_frame(data.iloc[:0], industries.iloc[:0], buffer_m, layers)
+    result = ddf.map_partitions(lambda part: _check_frame(part, part["_industry"], buffer_m, layers), meta=meta)
+    with dask.config.set(scheduler="threads", num_workers=workers or 2):
+        return result.compute()
+
+
+def check_site(
+    geometry: Any,
+    *,
+    industry: str,
+    crs: Any = "wgs84",
+    buffer_m: float = 1000.0,
+    layers: Layers | None = None,
+) -> SiteReport:
+    """Check one site and return the full report.
+
+    Parameters
+    ----------
+    geometry : shapely geometry, WKT string or (lon, lat)
+        A point, a line (pipeline) or a polygon (plant footprint).
+    industry : str
+        Chinese or English name, key or alias (see :func:`ganpo_geo.zoning.industries`).
+    crs : optional
+        The coordinates' CRS.
+    buffer_m : float
+        Screening buffer in metres.
+    layers : Layers, optional
+
+    Returns
+    -------
+    SiteReport
+
+    Raises
+    ------
+    ValidationError
+        Anything that makes the site uncheckable (bad coordinates, outside Jiangxi, invalid
+        WKT, unknown industry, unknown CRS), in one line.
+    """
+    layers = layers or bundled_layers()
+    if isinstance(geometry, str):
+        try:
+            geom = shapely.from_wkt(geometry)
+        except shapely.errors.GEOSException as exc:
+            msg = f"invalid WKT: {str(exc).splitlines()[0]}"
+            raise ValidationError(msg) from None
+    elif isinstance(geometry, tuple | list) and len(geometry) == 2:
+        try:
+            geom = shapely.Point(float(geometry[0]), float(geometry[1]))
+        except (TypeError, ValueError):
+            msg = f"coordinates must be numbers, got {geometry!r}"
+            raise CoordinateError(msg) from None
+    else:
+        geom = geometry
+    if geom is None or geom.is_empty:
+        msg = "the site has no geometry"
+        raise ValidationError(msg)
+    frame = gpd.GeoDataFrame({"industry": [industry]}, geometry=[geom], crs=WGS84)
+    row = check_sites(frame, industry=industry, crs=crs, buffer_m=buffer_m, layers=layers).iloc[0]
+    if row["error"]:
+        raise ValidationError(str(row["error"]))
+    return _report(row, industry, crs, buffer_m, layers)
+
+
+def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: Layers) -> SiteReport:
+    from ganpo_geo.zoning import DIMENSIONS, rules_for, units_at
+
+    geom = row.geometry
+    hits = units_at(gpd.GeoSeries([geom], crs=WGS84), layers=layers)
+    flags = {
+        "near_yangtze_or_tributary_1km": bool(row["near_river_1km"]),
+        "in_redline": bool(row["redline_overlap"]),
+        "tp_exceeding_basin": bool(row["tp_exceeding_basin"]),
+    }
+    by_dim: dict[str, list[dict[str, Any]]] = {d: [] for d in DIMENSIONS}
+    reasons = []
+    seen = set()
+    for unit in hits["unit_code"]:
+        for rule in rules_for(unit, row["industry_key"], layers=layers).itertuples():
+            if rule.rule_id in seen:
+                continue
+            seen.add(rule.rule_id)
+            applies = rule.condition == "" or flags.get(rule.condition, False)
+            entry = {
+                "rule_id": rule.rule_id,
+                "level": rule.level,
+                "scope": rule.scope,
+                "effect": rule.effect,
+                "condition": rule.condition,
+                "applies": applies,
+                "text_zh": rule.text_zh,
+                "text_en": rule.text_en,
+                "basis": rule.basis,
+                "reference": bool(rule.reference),
+            }
+            by_dim[rule.dimension].append(entry)
+            if applies and rule.rule_id in str(row["reasons"]).split(";"):
+                reasons.append(
+                    {"source": rule.rule_id, "effect": rule.effect, "text_zh": rule.text_zh, "text_en": rule.text_en}
+                )
+    if row["redline_overlap"]:
+        reasons.append(
+            {
+                "source": "layer:redlines",
+                "effect": "overlap",
+                "text_zh": f"压占生态保护红线：{row['redline_zones']}",
+                "text_en": f"overlaps red line zone(s): {row['redline_zones']}",
+            }
+        )
+    if str(row["reasons"]).startswith("layer:"):
+        reasons.append(
+            {
+                "source": "layer:control_units",
+                "effect": "none",
+                "text_zh": "不在所用管控单元图层的任何单元内",
+                "text_en": str(row["reasons"]),
+            }
+        )
+    discharges = bool(_context(layers).industries["discharges_tp"].get(row["industry_key"], False))
+    basin = row["river_basin"]
+    return SiteReport(
+        site={
+            "wkt": geom.wkt,
+            "geometry_type": geom.geom_type,
+            "crs": str(crs),
+            "industry": industry,
+            "industry_key": row["industry_key"],
+            "buffer_m": buffer_m,
+        },
+        admin={k: row[k] for k in ("province", "city_adcode", "city_name", "county_adcode", "county_name")},
+        units=[
+            {"unit_code": u.unit_code, "name_zh": u.name_zh, "category": int(u.category), "share": float(u.share)}
+            for u in hits.itertuples()
+        ],
+        rules=by_dim,
+        redline={
+            "overlaps": bool(row["redline_overlap"]),
+            "overlap_km2": float(row["redline_overlap_km2"]),
+            "share": float(row["redline_share"]),
+            "nearest_m": float(row["redline_nearest_m"]),
+            "zones": row["redline_zones"],
+            "within_buffer": bool(row["redline_within_buffer"]),
+        },
+        river={
+            "reach_id": None if pd.isna(row["river_reach_id"]) else int(row["river_reach_id"]),
+            "name_zh": str(row["river_name"]).split(" ")[0] if row["river_name"] else "",
+            "name_en": " ".join(str(row["river_name"]).split(" ")[1:]) if row["river_name"] else "",
+            "basin": basin,
+            "distance_m": float(row["river_distance_m"]),
+            "near_river_1km": bool(row["near_river_1km"]),
+            "dist_to_poyang_km": _float(row["dist_to_poyang_km"]),
+            "dist_to_hukou_km": _float(row["dist_to_hukou_km"]),
+            "stations_downstream": [s for s in str(row["stations_downstream"]).split("; ") if s],
+        },
+        phosphorus={
+            "basin": basin,
+            "tp_exceeding_basin": bool(row["tp_exceeding_basin"]),
+            "status": (
+                "Poyang Lake TP above its target (Class IV, TP the failing parameter) 鄱阳湖总磷超标"
+                if row["tp_exceeding_basin"]
+                else "not in the Poyang Lake basin 不属鄱阳湖流域"
+            ),
+            "discharges_tp": discharges,
+            "offset_required": bool(row["tp_offset_required"]),
+            "reach_share_of_lake_inflow_pct": _float(row["reach_share_of_lake_inflow_pct"]),
+        },
+        verdict=row["verdict"],
+        reasons=reasons,
+        warnings=[w for w in str(row["warnings"]).split("; ") if w],
+        data_notice=str(row["data_notice"]).split("; "),
+    )
+
+
+def _float(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(out) else out
+
+
+def site_html(report: SiteReport) -> str:
+    """A one-page HTML site report (plain page; all text HTML-escaped).
+
+    Parameters
+    ----------
+    report : SiteReport
+
+    Returns
+    -------
+    str
+    """
+    import html
+
+    body = html.escape(report.to_text("zh"))
+    data = html.escape(report.to_json(indent=2))
+    return (
+        "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'><title>ganpo site report</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{white-space:pre-wrap}"
+        ".notice{background:#fff3cd;padding:.5em}</style></head><body>"
+        f"<h1>选址检查 Site check: {html.escape(report.verdict)}</h1>"
+        f"<p class='notice'>{'<br>'.join(html.escape(n) for n in report.data_notice)}</p>"
+        f"<pre>{body}</pre><details><summary>JSON</summary><pre>{data}</pre></details></body></html>"
+    )
