@@ -441,6 +441,9 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
 class _Context:
     """Everything a check needs that does not depend on the sites (built once per Layers)."""
 
+    reach_table: dict
+    reach_pos: np.ndarray
+    county_table: dict
     province: shapely.Geometry
     province_m: shapely.Geometry
     counties: gpd.GeoDataFrame
@@ -512,11 +515,38 @@ def _build_context() -> _Context:
             downstream.setdefault(up, []).append(name)
             stack.extend(entering.get(reaches.at[up, "u"], []))
     tp = pd.read_csv(data_path("rivers/tp_reach_loads.csv")).set_index("reach_id")["share_of_lake_inflow_pct"]
+    reach_table = {
+        "name": (reaches["river_zh"].fillna("") + " " + reaches["river_en"].fillna(""))
+        .str.strip()
+        .to_numpy(dtype=object),
+        "basin": reaches["basin"].fillna("").to_numpy(dtype=object),
+        "length_km": reaches["length_km"].to_numpy(dtype=float),
+        "dist_to_outlet_km": reaches["dist_to_outlet_km"].to_numpy(dtype=float),
+        "dist_to_poyang_km": pd.Series(dist).reindex(reaches.index).to_numpy(dtype=float),
+        "stations_down": pd.Series({k: "; ".join(v) for k, v in downstream.items()}, dtype=object)
+        .reindex(reaches.index)
+        .fillna("")
+        .to_numpy(dtype=object),
+        "tp_share": tp.reindex(reaches.index).to_numpy(dtype=float),
+    }
+    reach_pos = np.full(int(reaches["reach_id"].max()) + 1, -1, dtype=np.int64)
+    reach_pos[reaches["reach_id"].to_numpy()] = np.arange(len(reaches))
+    counties = load_layer("counties")
+    cities = load_layer("cities").set_index("adcode")["name_zh"]
+    county_table = {
+        "adcode": counties["adcode"].to_numpy(dtype=object),
+        "name": (counties["name_zh"] + " " + counties["name_en"]).to_numpy(dtype=object),
+        "city_adcode": counties["parent_adcode"].to_numpy(dtype=object),
+        "city_name": cities.reindex(counties["parent_adcode"]).to_numpy(dtype=object),
+    }
     return _Context(
+        reach_table=reach_table,
+        reach_pos=reach_pos,
+        county_table=county_table,
         province=province,
         province_m=to_albers([province])[0],
-        counties=load_layer("counties"),
-        cities=load_layer("cities").set_index("adcode")["name_zh"],
+        counties=counties,
+        cities=cities,
         reaches=reaches,
         reach_m=reach_m,
         reach_chunks=chunks,
@@ -530,14 +560,36 @@ def _build_context() -> _Context:
     )
 
 
-def _snap_sites(g: gpd.GeoSeries, ctx: _Context, layers: Layers) -> pd.DataFrame:
+def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """values[rows], with NaN (numbers) or "" (text) where rows is -1."""
+    out = values[np.maximum(rows, 0)].copy()
+    out[rows < 0] = np.nan if values.dtype.kind == "f" else ""
+    return out
+
+
+def _metric_xy(g: gpd.GeoSeries) -> np.ndarray:
+    """Jiangxi Albers coordinates of each site's point (lines and polygons: their centroid)."""
+    geoms = g.to_numpy()
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    sel = geoms if is_point.all() else np.where(is_point, geoms, shapely.centroid(geoms))
+    lonlat = shapely.get_coordinates(sel)
+    x, y = _albers_transformer().transform(lonlat[:, 0], lonlat[:, 1])
+    return np.column_stack([x, y])
+
+
+@cache
+def _albers_transformer():
+    import pyproj
+
+    from ganpo_geo.crs import JIANGXI_ALBERS
+
+    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
+
+
+def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
     """Nearest reach of each site (exact): reach_id, distance_m, fraction."""
     from ganpo_geo._index import GRID_MIN_POINTS, NearestLines
 
-    geoms = g.to_numpy()
-    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
-    sel = np.where(is_point, geoms, shapely.centroid(geoms)) if not is_point.all() else geoms
-    xy = shapely.get_coordinates(to_albers(sel))
     nearest = None
     if len(xy) >= GRID_MIN_POINTS:
         nearest = layers.cached("siting_reach_kdtree", lambda: NearestLines.build(ctx.reach_m, 200.0))
@@ -679,10 +731,13 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     pos = np.flatnonzero(ok)
     if pos.size:
         _fill(pos, geoms, keys, text, num, flag, ctx, layers, units_at, redline_overlap)
-    res = pd.DataFrame(
-        {**text, **num, **{c: pd.array(np.where(np.isnan(v), None, v == 1), dtype="boolean") for c, v in flag.items()}},
-        index=sites.index,
-    )
+    columns = {c: pd.Series(v, index=sites.index, dtype=object) for c, v in text.items()}  # no str inference
+    columns |= {c: pd.Series(v, index=sites.index) for c, v in num.items()}
+    columns |= {
+        c: pd.Series(pd.array(np.where(np.isnan(v), None, v == 1), dtype="boolean"), index=sites.index)
+        for c, v in flag.items()
+    }
+    res = pd.DataFrame(columns)
     res["_checked_geometry"] = geoms
     return res
 
@@ -691,15 +746,15 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     """Compute every result column for the checkable sites at positions ``pos``."""
     g = gpd.GeoSeries(geoms[pos], crs=WGS84)
     m = len(pos)
+    xy_m = _metric_xy(g)  # projected once: representative points of the sites
 
     # admin: the county holding most of the site
-    county = ctx.counties.iloc[_largest_overlap(g, ctx.counties, layers)]
+    c = _largest_overlap(g, ctx.counties, layers)
     text["province"][pos] = "江西省 Jiangxi"
-    text["county_adcode"][pos] = county["adcode"].to_numpy()
-    text["county_name"][pos] = (county["name_zh"] + " " + county["name_en"]).to_numpy()
-    city = county["parent_adcode"].to_numpy()
-    text["city_adcode"][pos] = city
-    text["city_name"][pos] = ctx.cities.reindex(city).to_numpy()
+    text["county_adcode"][pos] = ctx.county_table["adcode"][c]
+    text["county_name"][pos] = ctx.county_table["name"][c]
+    text["city_adcode"][pos] = ctx.county_table["city_adcode"][c]
+    text["city_name"][pos] = ctx.county_table["city_name"][c]
 
     # units
     hits = units_at(g, layers=layers)
@@ -722,34 +777,34 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     text["redline_zones"][pos] = red["zone_names"].to_numpy()
 
     # rivers
-    snapped = _snap_sites(g, ctx, layers)
+    snapped = _snap_sites(xy_m, ctx, layers)
     reach = snapped["reach_id"].to_numpy()
     has = ~np.isnan(reach)
-    rr = ctx.reaches.reindex(np.where(has, reach, -1).astype(np.int64))
-    names = (rr["river_zh"].fillna("") + " " + rr["river_en"].fillna("")).str.strip().to_numpy()
+    r = np.where(has, ctx.reach_pos[np.where(has, reach, 0).astype(np.int64)], -1)  # row in reach_table
+    rt = {k: _take(v, r) for k, v in ctx.reach_table.items()}
     num["river_reach_id"][pos] = reach
-    text["river_name"][pos] = np.where(has, names, "")
-    basin = rr["basin"].fillna("").to_numpy().astype(str)
-    text["river_basin"][pos] = basin
+    text["river_name"][pos] = rt["name"]
+    text["river_basin"][pos] = rt["basin"]
     num["river_distance_m"][pos] = snapped["distance_m"].to_numpy()
-    near = _near_river(g, snapped["distance_m"].to_numpy(), ctx)
+    near = _near_river(g, xy_m, snapped["distance_m"].to_numpy(), ctx)
     flag["near_river_1km"][pos] = near
     fraction = snapped["fraction"].to_numpy()
-    rest = (1 - fraction) * rr["length_km"].to_numpy()
-    num["dist_to_poyang_km"][pos] = rest + ctx.dist_to_poyang.reindex(rr.index).to_numpy()
-    num["dist_to_hukou_km"][pos] = rest + rr["dist_to_outlet_km"].to_numpy()
-    down = ctx.stations_down.reindex(rr.index).fillna("").to_numpy().astype(object)
-    for k in np.flatnonzero(np.isin(rr.index, list(ctx.stations_on_reach))):  # same reach: below the site?
-        below = [name for f, name in ctx.stations_on_reach[int(rr.index[k])] if f > fraction[k]]
+    rest = (1 - fraction) * rt["length_km"]
+    num["dist_to_poyang_km"][pos] = rest + rt["dist_to_poyang_km"]
+    num["dist_to_hukou_km"][pos] = rest + rt["dist_to_outlet_km"]
+    down = rt["stations_down"].copy()
+    for k in np.flatnonzero(np.isin(reach, list(ctx.stations_on_reach))):  # same reach: below the site?
+        below = [name for f, name in ctx.stations_on_reach[int(reach[k])] if f > fraction[k]]
         down[k] = "; ".join([*below, *([down[k]] if down[k] else [])])
     text["stations_downstream"][pos] = down
 
     # phosphorus
+    basin = rt["basin"].astype(str)
     tp_basin = np.isin(basin, list(POYANG_BASINS))
     discharges = ctx.industries["discharges_tp"].reindex(keys[pos]).fillna(False).to_numpy(dtype=bool)
     flag["tp_exceeding_basin"][pos] = tp_basin
     flag["tp_offset_required"][pos] = tp_basin & discharges
-    num["reach_share_of_lake_inflow_pct"][pos] = ctx.tp_share.reindex(rr.index).to_numpy()
+    num["reach_share_of_lake_inflow_pct"][pos] = rt["tp_share"]
 
     # verdict: each (site, unit) pair takes its combination's severity in the site's condition state
     state = near.astype(int) + 2 * overlaps.astype(int) + 4 * tp_basin.astype(int)
@@ -829,19 +884,24 @@ def _largest_overlap(g: gpd.GeoSeries, polys: gpd.GeoDataFrame, layers: Layers) 
     return np.where(answer < 0, 0, answer)  # sites are inside Jiangxi here
 
 
-def _near_river(g: gpd.GeoSeries, reach_distance_m: np.ndarray, ctx: _Context) -> np.ndarray:
+def _near_river(g: gpd.GeoSeries, xy: np.ndarray, reach_distance_m: np.ndarray, ctx: _Context) -> np.ndarray:
     """Within 1 km of a river of the network or of the Yangtze (its double-lined shore)."""
     near = np.nan_to_num(reach_distance_m, nan=np.inf) <= NEAR_RIVER_M
-    # only sites within 1 km of the Yangtze's bounding box can be near it
+    geoms = g.to_numpy()
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    # only points near the Yangtze's bounding box can be within 1 km of it (lines and polygons
+    # are always tested exactly)
     west, south, east, north = shapely.total_bounds(ctx.yangtze_m)
-    bounds = shapely.bounds(to_albers(g.to_numpy()))
-    close = (
-        (bounds[:, 2] >= west - NEAR_RIVER_M) & (bounds[:, 0] <= east + NEAR_RIVER_M)
-        & (bounds[:, 3] >= south - NEAR_RIVER_M) & (bounds[:, 1] <= north + NEAR_RIVER_M)
-    )  # fmt: skip
+    d = NEAR_RIVER_M + 1.0
+    close = ~is_point | (
+        (xy[:, 0] >= west - d) & (xy[:, 0] <= east + d) & (xy[:, 1] >= south - d) & (xy[:, 1] <= north + d)
+    )
     cand = np.flatnonzero(close)
     if cand.size:
-        metric = to_albers(g.to_numpy()[cand])
+        metric = shapely.points(xy[cand])
+        other = ~is_point[cand]
+        if other.any():
+            metric[other] = to_albers(geoms[cand][other])
         s_idx, _ = ctx.yangtze_tree.query(metric, predicate="dwithin", distance=NEAR_RIVER_M)
         near[cand[np.unique(s_idx)]] = True
     return near
@@ -947,20 +1007,16 @@ def check_sites(
         msg = f"unknown engine {engine!r}: use default or dask"
         raise ValidationError(msg)
     checked = result.pop("_checked_geometry") if "_checked_geometry" in result else None
-    out = frame.drop(columns="_input_error").join(result)
+    result["units_touched"] = result["units_touched"].astype("Int64")
+    result["unit_category"] = result["unit_category"].astype("Int64")
+    result["river_reach_id"] = result["river_reach_id"].astype("Int64")
+    within = pd.array(result["redline_nearest_m"].to_numpy() <= buffer_m, dtype="boolean")
+    within[result["error"].to_numpy() != ""] = pd.NA
+    result["redline_within_buffer"] = within
+    # rows are in the input's order: put the columns side by side (no index join)
+    out = pd.concat([frame.drop(columns="_input_error"), result.set_axis(frame.index)], axis=1)
     if checked is not None:  # the geometry that was checked (repaired where it was invalid)
         out[frame.geometry.name] = gpd.GeoSeries(checked.to_numpy(), index=out.index, crs=WGS84)
-    for col in _FLOAT_COLUMNS:
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-    for col in _BOOL_COLUMNS:
-        out[col] = out[col].astype("boolean")
-    out["units_touched"] = pd.to_numeric(out["units_touched"], errors="coerce").astype("Int64")
-    out["unit_category"] = pd.to_numeric(out["unit_category"], errors="coerce").astype("Int64")
-    out["river_reach_id"] = pd.to_numeric(out["river_reach_id"], errors="coerce").astype("Int64")
-    for col in _TEXT_COLUMNS:
-        out[col] = out[col].fillna("").astype(str)
-    out["redline_within_buffer"] = (out["redline_nearest_m"] <= buffer_m).astype("boolean")
-    out.loc[out["error"] != "", "redline_within_buffer"] = pd.NA
     return gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=WGS84)
 
 
