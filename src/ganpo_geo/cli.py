@@ -421,6 +421,49 @@ def _write_table(result, path: str) -> None:
         raise ValidationError(msg)
 
 
+@main.command("map")
+@click.argument("kind", type=click.Choice(["zoning", "rivers", "tp", "trace", "site", "all"]))
+@click.option("-o", "--output", "output", required=True, help="HTML file (for 'all': a folder).")
+@click.option("--offline/--no-offline", default=True, show_default=True, help="Inline Leaflet (no CDN).")
+@click.option(
+    "--tiles",
+    type=click.Choice(["none", "osm", "tianditu", "amap"]),
+    default="none",
+    show_default=True,
+    help="Basemap: the bundled boundaries (none), OpenStreetMap, Tianditu (TIANDITU_KEY), AMap (GCJ-02).",
+)
+@click.option("--lon", type=float, default=None, help="Trace start or site (default: Waizhou / Nanchang).")
+@click.option("--lat", type=float, default=None)
+@click.option("--crs", "crs_name", default="wgs84", show_default=True, help="CRS of --lon/--lat for the site map.")
+@click.option("--industry", default=None, help="Industry for the site map (default 化工).")
+@click.option("--mode", type=click.Choice(["UT", "UM", "DM", "DD"]), default=None, help="Trace mode (default UT).")
+@click.option("--distance-km", type=float, default=None, help="Trace distance limit.")
+@click.option("--by", type=click.Choice(["county", "unit", "reach"]), default=None, help="TP map grouping.")
+@click.option("--top", type=int, default=None, help="TP map: how many top sources.")
+def map_cmd(kind, output, offline, tiles, lon, lat, crs_name, industry, mode, distance_km, by, top) -> None:
+    """Write an HTML map: zoning, rivers, tp, trace, site (or all of them into a folder)."""
+    from ganpo_geo import maps
+
+    if kind == "all":
+        for path in maps.write_all(output, offline=offline, tiles=tiles):
+            click.echo(f"wrote {path}")
+        return
+    m = maps.make(
+        kind,
+        tiles=tiles,
+        lon=lon,
+        lat=lat,
+        crs=crs_name,
+        industry=industry,
+        mode=mode,
+        distance_km=distance_km,
+        by=by,
+        top=top,
+    )
+    path = maps.save_map(m, output, offline=offline)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB{', offline' if offline else ''})")
+
+
 @main.group("river")
 def river_group() -> None:
     """Navigate the Poyang river network from a point (NLDI-style)."""
