@@ -150,3 +150,31 @@ def test_cli_map(tmp_path) -> None:
     assert unknown.exit_code == 2
     with pytest.raises(ValidationError, match="unknown station 'nowhere'"):
         trace_map("nowhere")
+
+
+def test_zoning_map_units_keep_shared_borders(pages) -> None:
+    """Simplified and rounded for display, the units still tile the province: no gaps, no overlaps."""
+    import shapely
+
+    from ganpo_geo.crs import area_km2
+
+    features = _features(pages["zoning"], "control_units")
+    assert len(features) == 1093
+    shown = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+    total = area_km2(shown).sum()
+    union = area_km2(shapely.union_all(shapely.make_valid(shown)))
+    assert abs(total - union) / union < 1e-3  # overlaps
+    province = area_km2(load_layer("province").geometry.to_numpy()).sum()
+    # per-polygon simplification would leave ~0.3% overlaps and ~0.3% gaps here
+    assert abs(union - province) / province < 1e-3  # gaps
+
+
+def test_units_with_stray_parts_still_draw_with_a_warning() -> None:
+    import shapely
+
+    units = load_layer("control_units").iloc[:3].copy()
+    odd = shapely.GeometryCollection([units.geometry.iloc[0], shapely.Point(116, 28)])
+    units.loc[units.index[0], "geometry"] = odd
+    with pytest.warns(UserWarning, match="only their polygon parts are drawn"):
+        page = to_html(zoning_map(Layers(control_units=units)))
+    assert len(_features(page, "control_units")) == 3

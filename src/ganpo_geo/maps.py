@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ import pandas as pd
 import shapely
 
 from ganpo_geo._errors import ValidationError
-from ganpo_geo.crs import WGS84, wgs84_to_gcj02
+from ganpo_geo.crs import WGS84, polygonal, wgs84_to_gcj02
 from ganpo_geo.layers import Layers, bundled_layers, load_layer
 
 __all__ = [
@@ -197,6 +198,31 @@ def _legend(m, entries: list[tuple[str, str]]) -> None:
     _box(m, f"<b>图例 Legend</b>{rows}", "bottom: 70px; left: 10px;", "white", raw=True, css_class="ganpo-legend")
 
 
+def _display_simplify(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    """Simplify polygons for display as a coverage, so neighbours keep one shared border.
+
+    Stray points and lines (e.g. in a GeometryCollection) are dropped first. Falls back to
+    per-polygon simplification (with a warning: borders may then gap) when GEOS cannot treat
+    the polygons as a coverage.
+    """
+    kept = polygonal(geoms)
+    if np.any(shapely.get_type_id(np.asarray(geoms, dtype=object)) == shapely.GeometryType.GEOMETRYCOLLECTION):
+        warnings.warn(
+            "a layer has GeometryCollections; only their polygon parts are drawn (ganpo validate lists them)",
+            stacklevel=3,
+        )
+    geoms = kept
+    try:
+        return shapely.coverage_simplify(geoms, tolerance)
+    except (shapely.errors.GEOSException, TypeError) as exc:
+        warnings.warn(
+            f"polygons could not be simplified as a coverage ({exc}); simplified one by one, "
+            "so shared borders may show small gaps (ganpo validate shows the layer's problems)",
+            stacklevel=3,
+        )
+        return shapely.simplify(geoms, tolerance, preserve_topology=True)
+
+
 def _features(gdf: gpd.GeoDataFrame, shift: _Shift, layer_key: str, props: dict[str, list[Any]]) -> dict:
     """A GeoJSON FeatureCollection: shifted, rounded geometry; escaped text properties."""
     geoms = shift.geoms(gdf.geometry.to_numpy())
@@ -259,7 +285,7 @@ def _basemap(m, shift: _Shift, draw: bool) -> None:
     counties = load_layer("counties")
     counties = counties.set_geometry(
         gpd.GeoSeries(
-            shapely.coverage_simplify(counties.geometry.to_numpy(), BASEMAP_TOLERANCE), crs=WGS84, index=counties.index
+            _display_simplify(counties.geometry.to_numpy(), BASEMAP_TOLERANCE), crs=WGS84, index=counties.index
         )
     )
     province = province.set_geometry(
@@ -327,11 +353,7 @@ def zoning_map(layers: Layers | None = None, *, m=None, tiles: str | None = None
         title or "江西省环境管控单元与生态保护红线 Jiangxi environmental control units and red lines", m=m, tiles=tiles
     )
     units = layers.units().copy()
-    geoms = units.geometry.to_numpy()
-    try:
-        geoms = shapely.coverage_simplify(geoms, UNIT_DISPLAY_TOLERANCE)
-    except Exception:
-        geoms = units.geometry.to_numpy()
+    geoms = _display_simplify(units.geometry.to_numpy(), UNIT_DISPLAY_TOLERANCE)
     units = units.set_geometry(gpd.GeoSeries(geoms, crs=WGS84, index=units.index))
     rules = layers.access_rules()
     popups = [_unit_popup(row, rules) for row in units.itertuples()]
@@ -643,7 +665,7 @@ def tp_map(
     if by == "unit":  # display geometry as in the zoning map
         units = bundled_layers().units()
         simple = pd.Series(
-            shapely.coverage_simplify(units.geometry.to_numpy(), UNIT_DISPLAY_TOLERANCE),
+            _display_simplify(units.geometry.to_numpy(), UNIT_DISPLAY_TOLERANCE),
             index=units["unit_code"].to_numpy(),
         )
         geoms = gpd.GeoSeries(simple.reindex(traced["unit_code"]).to_numpy(), crs=WGS84, index=traced.index)
