@@ -388,35 +388,30 @@ def zoning_map(layers: Layers | None = None, *, m=None, tiles: str | None = None
         style_function=lambda f: {"color": "#333", "weight": 1.6, "fill": False},
         interactive=False,
     ).add_to(m)
-    red = layers.red()
-    red_data = _features(
-        red,
-        shift,
-        "redlines",
-        {
-            "_popup": [
-                _popup_html(f"{z} {n}", [("名称 name", e), ("类型 kind", k)])
-                for z, n, e, k in zip(
-                    red["zone_id"],
-                    red["name_zh"],
-                    red.get("name_en", [""] * len(red)),
-                    red.get("kind", [""] * len(red)),
-                    strict=True,
-                )
-            ],
-            "_tip": [html.escape(str(n)) for n in red["name_zh"]],
-        },
-    )
-    _geojson(
-        red_data,
-        "生态保护红线 Red lines",
-        lambda f: {"color": "#7b3294", "weight": 1.2, "fillColor": "#c2a5cf", "fillOpacity": 0.45},
-    ).add_to(m)
+    _add_redlines(m, layers.red(), shift, "redlines", fill=("#c2a5cf", 0.45))
     _rules_panel(m, rules)
     legend = [(CATEGORY_LABELS[c], CATEGORY_COLORS[c]) for c in (1, 2, 3)] + [
         ("生态保护红线 Ecological red line", "#7b3294")
     ]
     return _finish(m, legend, _reference_notices(layers, ["control_units", "redlines", "access_rules"]))
+
+
+def _add_redlines(m, red: gpd.GeoDataFrame, shift: _Shift, key: str, *, fill: tuple[str, float]) -> None:
+    """The red-line zones as one GeoJSON layer, with name, English name and kind in the popups."""
+    n = len(red)
+    popups = [
+        _popup_html(f"{z} {name}", [("名称 name", e), ("类型 kind", k)])
+        for z, name, e, k in zip(
+            red["zone_id"], red["name_zh"], red.get("name_en", [""] * n), red.get("kind", [""] * n), strict=True
+        )
+    ]
+    data = _features(red, shift, key, {"_popup": popups, "_tip": [html.escape(str(v)) for v in red["name_zh"]]})
+    color, opacity = fill
+    _geojson(
+        data,
+        "生态保护红线 Red lines",
+        lambda f: {"color": "#7b3294", "weight": 1.2, "fillColor": color, "fillOpacity": opacity},
+    ).add_to(m)
 
 
 def _unit_popup(row, rules: pd.DataFrame) -> str:
@@ -845,8 +840,6 @@ def site_map(report, *, m=None, tiles: str | None = None, title: str | None = No
     -------
     folium.Map
     """
-    import folium
-
     from ganpo_geo.crs import to_albers
     from ganpo_geo.rivers import navigate, river_network
 
@@ -894,23 +887,7 @@ def site_map(report, *, m=None, tiles: str | None = None, title: str | None = No
         },
     ).add_to(m)
     red = layers.red()
-    red_near = red[red.intersects(area)]
-    data = _features(
-        red_near,
-        shift,
-        "site_redlines",
-        {
-            "_popup": [
-                _popup_html(f"{z} {n}", []) for z, n in zip(red_near["zone_id"], red_near["name_zh"], strict=True)
-            ],
-            "_tip": [html.escape(str(n)) for n in red_near["name_zh"]],
-        },
-    )
-    _geojson(
-        data,
-        "生态保护红线 Red lines",
-        lambda f: {"color": "#7b3294", "weight": 1, "fillColor": "#7b3294", "fillOpacity": 0.35},
-    ).add_to(m)
+    _add_redlines(m, red[red.intersects(area)], shift, "site_redlines", fill=("#7b3294", 0.35))
     _add_lake(m, shift)
     if report.river.get("reach_id") is not None:
         G = river_network()
@@ -949,7 +926,6 @@ def site_map(report, *, m=None, tiles: str | None = None, title: str | None = No
         lambda f: {"color": "#000", "fillColor": verdict_color, "weight": 2, "fillOpacity": 0.9},
         point_radius=9,
     ).add_to(m)
-    del folium
     legend = (
         [(f"选址结论 verdict: {report.verdict}", verdict_color)]
         + [(CATEGORY_LABELS[c], CATEGORY_COLORS[c]) for c in (1, 2, 3)]
