@@ -12,12 +12,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
+from _bench import write_results
 
 from ganpo_geo.crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 
@@ -68,10 +67,7 @@ def main() -> None:
         "baseline_gcj02_to_wgs84_s": round(t_base, 3),
         "speedup_vs_baseline": round(t_base / t_inv, 1),
     }
-    out = Path(__file__).parent / "results" / "crs.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("crs", result)
 
 
 if __name__ == "__main__":

@@ -18,24 +18,16 @@ is written. Usage: ``python bench/bench_loads.py [--grid 1000]``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
-import time
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
+from _bench import timed, write_results
 
 from ganpo_geo import loads
 from ganpo_geo.loads import RoutingParams
-
-
-def _timed(func):
-    start = time.perf_counter()
-    out = func()
-    return out, time.perf_counter() - start
 
 
 def grid_graph(n: int, seed: int = 0) -> nx.DiGraph:
@@ -86,7 +78,7 @@ def main() -> None:
     parser.add_argument("--grid", type=int, default=1000)
     parser.add_argument("--sources", type=int, default=1_000_000)
     args = parser.parse_args()
-    G, t_graph = _timed(lambda: grid_graph(args.grid))
+    G, t_graph = timed(lambda: grid_graph(args.grid))
     n_reach = G.number_of_edges()
     rng = np.random.default_rng(1)
     sources = pd.DataFrame(
@@ -97,7 +89,7 @@ def main() -> None:
         }
     )
     params = RoutingParams(k_per_km=0.001)
-    _, t_prepare = _timed(lambda: loads._routing(G))
+    _, t_prepare = timed(lambda: loads._routing(G))
     r = loads._routing(G)
     outlet = loads._Target("outlet", "outlet", loads._arrays(G).node_index[0])
 
@@ -108,14 +100,14 @@ def main() -> None:
         share = delivered / delivered.sum() * 100
         return routed, inflow, delivered, share
 
-    (routed, inflow, delivered, _share), t_ours = _timed(ours)
+    (routed, inflow, delivered, _share), t_ours = timed(ours)
     assert math.isclose(delivered.sum(), inflow[outlet.node], rel_tol=1e-9)
     top_reach = int(loads._arrays(G).reach_ids[np.argmax(routed)])
-    _traced, t_trace = _timed(lambda: loads.trace_sources(G, top_reach, by="source", sources=sources, params=params))
+    _traced, t_trace = timed(lambda: loads.trace_sources(G, top_reach, by="source", sources=sources, params=params))
 
     local_dict = pd.Series(sources["tp_kg_yr"].to_numpy()).groupby(sources["reach_id"].to_numpy()).sum().to_dict()
-    base_routed, t_base_route = _timed(lambda: networkx_route(G, local_dict, params))
-    _base_g, t_base_deliv = _timed(lambda: networkx_delivery(G, 0, params))
+    base_routed, t_base_route = timed(lambda: networkx_route(G, local_dict, params))
+    _base_g, t_base_deliv = timed(lambda: networkx_delivery(G, 0, params))
     a = loads._arrays(G)
     assert np.allclose(routed, [base_routed[int(rid)] for rid in a.reach_ids], rtol=1e-9)
 
@@ -134,10 +126,7 @@ def main() -> None:
         "outlet_load_kg_yr": round(float(inflow[outlet.node]), 1),
         "levels": len(r.levels),
     }
-    out = Path(__file__).parent / "results" / "loads.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("loads", result)
 
 
 if __name__ == "__main__":

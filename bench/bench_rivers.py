@@ -19,25 +19,17 @@ Writes ``bench/results/rivers.json``. Usage: ``python bench/bench_rivers.py [--g
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import time
 import warnings
-from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import shapely
+from _bench import timed, write_results
 
 from ganpo_geo.crs import JIANGXI_ALBERS
 from ganpo_geo.rivers import navigate, network_from_lines, snap
-
-
-def _timed(func):
-    start = time.perf_counter()
-    out = func()
-    return out, time.perf_counter() - start
 
 
 def synthetic_lines(n: int, seed: int = 0) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
@@ -84,20 +76,20 @@ def main() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        G, t_build = _timed(lambda: network_from_lines(lines, outlet=tuple(outlet_xy), snap_tolerance_m=1.0))
-    H, t_base_build = _timed(lambda: baseline_build(src, dst, 0))
+        G, t_build = timed(lambda: network_from_lines(lines, outlet=tuple(outlet_xy), snap_tolerance_m=1.0))
+    H, t_base_build = timed(lambda: baseline_build(src, dst, 0))
     assert G.number_of_edges() == H.number_of_edges() == n * n - 1
 
     outlet = G.graph["outlet"]
     far_source = max((d for _, _, d in G.edges(data=True)), key=lambda d: d["dist_to_outlet_km"] + d["length_km"])[
         "reach_id"
     ]
-    _, t_ut_first = _timed(lambda: navigate(G, ("node", outlet), "UT"))
-    ut, t_ut = _timed(lambda: navigate(G, ("node", outlet), "UT"))
-    dm, t_dm = _timed(lambda: navigate(G, far_source, "DM"))
-    base_ut, t_base_ut = _timed(lambda: nx.ancestors(H, 0))
+    _, t_ut_first = timed(lambda: navigate(G, ("node", outlet), "UT"))
+    ut, t_ut = timed(lambda: navigate(G, ("node", outlet), "UT"))
+    dm, t_dm = timed(lambda: navigate(G, far_source, "DM"))
+    base_ut, t_base_ut = timed(lambda: nx.ancestors(H, 0))
     far_node = max(H.nodes, key=lambda v: (v // n) + (v % n))
-    base_dm, t_base_dm = _timed(lambda: nx.shortest_path(H, far_node, 0))
+    base_dm, t_base_dm = timed(lambda: nx.shortest_path(H, far_node, 0))
     assert len(ut) == len(base_ut)
     assert len(dm) == len(base_dm) - 1
 
@@ -108,10 +100,10 @@ def main() -> None:
     )
     pts = gpd.GeoSeries(pts_m, crs=JIANGXI_ALBERS).to_crs(4326)
     snap(pts.iloc[:10], G)  # builds and caches the spatial index once
-    snapped, t_snap = _timed(lambda: snap(pts, G, max_distance_m=1000))
+    snapped, t_snap = timed(lambda: snap(pts, G, max_distance_m=1000))
     reach_m = lines.to_crs(JIANGXI_ALBERS)  # the baseline's reaches, projected once
     pts_wgs = gpd.GeoDataFrame(geometry=pts.to_numpy(), crs=4326)
-    joined, t_sjoin = _timed(
+    joined, t_sjoin = timed(
         lambda: gpd.sjoin_nearest(pts_wgs.to_crs(JIANGXI_ALBERS), reach_m, max_distance=1000, distance_col="d")
     )
     d_ours = snapped["distance_m"].to_numpy()
@@ -139,10 +131,7 @@ def main() -> None:
         "baseline_sjoin_nearest_s": round(t_sjoin, 2),
         "snap_speedup_vs_sjoin_nearest": round(t_sjoin / t_snap, 2),
     }
-    out = Path(__file__).parent / "results" / "rivers.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("rivers", result)
 
 
 if __name__ == "__main__":

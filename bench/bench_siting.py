@@ -17,28 +17,21 @@ Writes ``bench/results/siting.json``. Usage: ``python bench/bench_siting.py [--s
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from _bench import timed, write_results
 
 from ganpo_geo.crs import JIANGXI_ALBERS
 from ganpo_geo.layers import load_layer
 from ganpo_geo.siting import check_sites
-
-
-def _timed(func):
-    start = time.perf_counter()
-    out = func()
-    return out, time.perf_counter() - start
 
 
 def _wall(cmd: list[str], runs: int = 5) -> float:
@@ -65,7 +58,7 @@ def main() -> None:
     sites = gpd.GeoDataFrame({"industry": industries}, geometry=shapely.points(x, y), crs=4326)
 
     check_sites(sites.iloc[:30_000], progress=False)  # builds the per-process indexes once
-    ours, t_ours = _timed(lambda: check_sites(sites, progress=False))
+    ours, t_ours = timed(lambda: check_sites(sites, progress=False))
 
     counties = load_layer("counties")[["adcode", "geometry"]]
     units = load_layer("control_units")[["unit_code", "geometry"]]
@@ -80,7 +73,7 @@ def main() -> None:
         n = gpd.sjoin_nearest(pts.to_crs(JIANGXI_ALBERS), reaches, max_distance=20_000, distance_col="d")
         return c, u, r, n
 
-    (c, u, r, n), t_base = _timed(baseline)
+    (c, u, r, n), t_base = timed(baseline)
     first = lambda df: df[~df.index.duplicated()].sort_index()  # noqa: E731
     assert (first(c)["adcode"].to_numpy() == ours["county_adcode"].to_numpy()).all()
     assert set(zip(u.index, u["unit_code"], strict=True)) >= set(zip(ours.index, ours["unit_code"], strict=True))
@@ -108,10 +101,7 @@ def main() -> None:
         "python_import_geopandas_wall_s": round(t_import, 3),
         "single_site_ratio_to_import_geopandas": round(t_cli / t_import, 2),
     }
-    out = Path(__file__).parent / "results" / "siting.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    write_results("siting", result)
 
 
 if __name__ == "__main__":

@@ -12,25 +12,17 @@ Usage: ``python bench/bench_zoning.py [--points 1000000]``
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from _bench import timed, write_results
 
 from ganpo_geo.crs import JIANGXI_ALBERS
 from ganpo_geo.layers import bundled_layers, load_layer
 from ganpo_geo.redline import NEAREST_SPACING_M, _redline_fast, _redline_parts, redline_overlap
 from ganpo_geo.zoning import _unit_index, units_at
-
-
-def _timed(func):
-    start = time.perf_counter()
-    out = func()
-    return out, time.perf_counter() - start
 
 
 def main() -> None:
@@ -55,16 +47,16 @@ def main() -> None:
     red = load_layer("redlines")
     layers = bundled_layers()
 
-    _, t_unit_index = _timed(lambda: _unit_index(layers, args.points))
-    _, t_red_index = _timed(lambda: (_redline_parts(layers), _redline_fast(layers, args.points)))
-    ours, t_units = _timed(lambda: units_at(pts))
+    _, t_unit_index = timed(lambda: _unit_index(layers, args.points))
+    _, t_red_index = timed(lambda: (_redline_parts(layers), _redline_fast(layers, args.points)))
+    ours, t_units = timed(lambda: units_at(pts))
     pts_gdf = gpd.GeoDataFrame(geometry=pts)
-    ref, t_sjoin = _timed(lambda: gpd.sjoin(pts_gdf, units[["unit_code", "geometry"]], predicate="intersects"))
+    ref, t_sjoin = timed(lambda: gpd.sjoin(pts_gdf, units[["unit_code", "geometry"]], predicate="intersects"))
     assert sorted(zip(ours["input_index"], ours["unit_code"], strict=True)) == sorted(
         zip(ref.index, ref["unit_code"], strict=True)
     )
 
-    red_ours, t_red = _timed(lambda: redline_overlap(pts))
+    red_ours, t_red = timed(lambda: redline_overlap(pts))
 
     def baseline_red():
         inside = gpd.sjoin(pts_gdf, red[["zone_id", "geometry"]], predicate="intersects")
@@ -72,7 +64,7 @@ def main() -> None:
         near = gpd.sjoin_nearest(metric_pts, red[["zone_id", "geometry"]].to_crs(JIANGXI_ALBERS), distance_col="d")
         return inside, near
 
-    (red_in, red_near), t_red_base = _timed(baseline_red)
+    (red_in, red_near), t_red_base = timed(baseline_red)
     assert set(np.flatnonzero(red_ours["overlaps"].to_numpy())) == set(red_in.index)
     d_ref = red_near[~red_near.index.duplicated()]["d"].sort_index().to_numpy()
     diff = red_ours["nearest_m"].to_numpy() - d_ref
@@ -95,10 +87,7 @@ def main() -> None:
         "redline_nearest_max_abs_error_m": round(float(np.nanmax(np.abs(diff))), 3),
         "redline_nearest_share_exact_1cm": round(float(np.nanmean(np.abs(diff) < 0.01)), 5),
     }
-    out = Path(__file__).parent / "results" / "zoning.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("zoning", result)
 
 
 if __name__ == "__main__":

@@ -103,13 +103,17 @@ network_args = st.tuples(st.integers(0, 10_000), st.integers(2, 60), st.integers
 param_args = st.tuples(st.floats(0, 0.05), st.floats(0, 0.5), st.floats(0, 10))
 
 
+def _random_case(net: tuple, prm: tuple):
+    """A random network, sources on it and routing parameters, from the hypothesis draws."""
+    seed, n, div, lake = net
+    G = random_network(seed, n, diversions=div, lake=lake)
+    return G, random_sources(seed, G, 3 * n), RoutingParams(k_per_km=prm[0], lake_k=prm[1], lake_z=prm[2])
+
+
 @settings(max_examples=60, deadline=None)
 @given(network_args, param_args)
 def test_routing_matches_networkx_reference(net, prm) -> None:
-    seed, n, div, lake = net
-    G = random_network(seed, n, diversions=div, lake=lake)
-    sources = random_sources(seed, G, 3 * n)
-    params = RoutingParams(k_per_km=prm[0], lake_k=prm[1], lake_z=prm[2])
+    G, sources, params = _random_case(net, prm)
     ours = route(G, sources, params).set_index("reach_id")["load_kg_yr"]
     ref = reference_route(G, sources, params)
     for rid, value in ref.items():
@@ -119,10 +123,7 @@ def test_routing_matches_networkx_reference(net, prm) -> None:
 @settings(max_examples=40, deadline=None)
 @given(network_args, param_args)
 def test_mass_balance_at_every_reach(net, prm) -> None:
-    seed, n, div, lake = net
-    G = random_network(seed, n, diversions=div, lake=lake)
-    sources = random_sources(seed, G, 3 * n)
-    params = RoutingParams(k_per_km=prm[0], lake_k=prm[1], lake_z=prm[2])
+    G, sources, params = _random_case(net, prm)
     edges = list(G.edges(data=True))
     for k, (_, _, d) in enumerate(edges[:: max(1, len(edges) // 5)]):
         traced = trace_sources(G, d["reach_id"], by="source", sources=sources, params=params)

@@ -627,6 +627,21 @@ def _hukou(G: nx.DiGraph) -> _Target:
     return _Target("Hukou (lake outflow)", "outlet", int(a.up[pos]), pos, 1.0)
 
 
+def _reach_target(G: nx.DiGraph, reach_id: int, fraction: float, name: str, kind: str) -> _Target:
+    """A target at ``fraction`` along the reach ``reach_id``."""
+    a = _arrays(G)
+    pos = a.reach_pos[reach_id]
+    return _Target(name, kind, int(a.up[pos]), pos, fraction)
+
+
+def _snap_one(G: nx.DiGraph, point: shapely.Geometry, error: str, **snap_options: Any) -> tuple[int, float]:
+    """Reach id and position along it of one WGS84 point; ``error`` when no reach is near."""
+    hit = snap(gpd.GeoSeries([point], crs=WGS84), G, **snap_options).iloc[0]
+    if pd.isna(hit["reach_id"]):
+        raise ValidationError(error)
+    return int(hit["reach_id"]), float(hit["fraction"])
+
+
 def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
     a = _arrays(G)
     r = _routing(G)
@@ -650,14 +665,13 @@ def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
             st = match.iloc[0]
             if st["station_id"] == "hukou":
                 return _hukou(G)
-            hit = snap(gpd.GeoSeries([st.geometry], crs=WGS84), G, max_distance_m=15_000).iloc[0]
-            if pd.isna(hit["reach_id"]):
-                msg = f"station {st['station_id']} is not on the network (no reach within 15 km)"
-                raise ValidationError(msg)
-            pos = a.reach_pos[int(hit["reach_id"])]
-            return _Target(
-                f"station {st['name_en']} ({st['name_zh']})", "station", int(a.up[pos]), pos, float(hit["fraction"])
+            reach_id, fraction = _snap_one(
+                G,
+                st.geometry,
+                f"station {st['station_id']} is not on the network (no reach within 15 km)",
+                max_distance_m=15_000,
             )
+            return _reach_target(G, reach_id, fraction, f"station {st['name_en']} ({st['name_zh']})", "station")
         options = ["poyang", "hukou", *stations["station_id"]]
         close = difflib.get_close_matches(key, options, n=3)
         hint = f"; close matches: {', '.join(close)}" if close else ""
@@ -668,18 +682,11 @@ def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
         if int(target) not in a.reach_pos:
             msg = f"reach {target} is not in the network"
             raise ValidationError(msg)
-        pos = a.reach_pos[int(target)]
-        return _Target(f"reach {int(target)} (downstream end)", "reach", int(a.up[pos]), pos, 1.0)
+        return _reach_target(G, int(target), 1.0, f"reach {int(target)} (downstream end)", "reach")
     if isinstance(target, shapely.Geometry) or (isinstance(target, tuple) and len(target) == 2):
         point = target if isinstance(target, shapely.Geometry) else shapely.Point(target)
-        hit = snap(gpd.GeoSeries([point], crs=WGS84), G).iloc[0]
-        if pd.isna(hit["reach_id"]):
-            msg = f"the point {point.wkt} is not near any reach"
-            raise ValidationError(msg)
-        pos = a.reach_pos[int(hit["reach_id"])]
-        return _Target(
-            f"reach {int(hit['reach_id'])} at the snapped point", "reach", int(a.up[pos]), pos, float(hit["fraction"])
-        )
+        reach_id, fraction = _snap_one(G, point, f"the point {point.wkt} is not near any reach")
+        return _reach_target(G, reach_id, fraction, f"reach {reach_id} at the snapped point", "reach")
     msg = f"unknown target {target!r}"
     raise ValidationError(msg)
 

@@ -110,25 +110,9 @@ _FLOAT_COLUMNS = [
     "reach_share_of_lake_inflow_pct",
 ]
 _BOOL_COLUMNS = ["redline_overlap", "near_river_1km", "tp_exceeding_basin", "tp_offset_required"]
-_TEXT_COLUMNS = [
-    "error",
-    "warnings",
-    "verdict",
-    "reasons",
-    "industry_key",
-    "province",
-    "city_adcode",
-    "city_name",
-    "county_adcode",
-    "county_name",
-    "unit_code",
-    "unit_name",
-    "redline_zones",
-    "river_name",
-    "river_basin",
-    "stations_downstream",
-    "data_notice",
-]
+#: Numeric columns that hold whole numbers (NaN for rows not checked).
+_COUNT_COLUMNS = ["units_touched", "unit_category", "river_reach_id"]
+_TEXT_COLUMNS = [c for c in _RESULT_COLUMNS if c not in {*_FLOAT_COLUMNS, *_BOOL_COLUMNS, *_COUNT_COLUMNS}]
 _LON_NAMES = ("lon", "lng", "longitude", "long", "x", "经度", "東經", "东经")
 _LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
 
@@ -706,7 +690,7 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     ctx = _context(layers)
     n = len(sites)
     text = {c: np.full(n, "", dtype=object) for c in _TEXT_COLUMNS}
-    num = {c: np.full(n, np.nan) for c in [*_FLOAT_COLUMNS, "units_touched", "unit_category", "river_reach_id"]}
+    num = {c: np.full(n, np.nan) for c in [*_FLOAT_COLUMNS, *_COUNT_COLUMNS]}
     flag = {c: np.full(n, np.nan) for c in _BOOL_COLUMNS}
     errors = sites["_input_error"].to_numpy().copy()
     warns = text["warnings"]
