@@ -50,23 +50,35 @@ def _gan_point(offset_m: float) -> Point:
 def test_real_places(lon, lat, county, basin, river) -> None:
     report = check_site((lon, lat), industry="garment")
     assert report.admin["county_adcode"] == county
-    assert report.river["basin"] == basin
+    assert report.phosphorus["basin"] == basin
     assert river in report.river["name_en"]
     assert report.river["dist_to_hukou_km"] > report.river["dist_to_poyang_km"] > 0
 
 
-def test_chemical_plant_500m_from_gan_is_prohibited() -> None:
+def test_chemical_plant_500m_from_gan_centreline_is_caught_by_the_shoreline_rule() -> None:
     report = check_site(_gan_point(500), industry="化工")
-    assert report.river["near_river_1km"] and 400 < report.river["distance_m"] < 600
-    assert report.verdict == "prohibited"
-    reasons = {r["source"] for r in report.reasons}
-    assert "P-SL-01" in reasons  # the Yangtze River Protection Law's 1 km rule
+    assert 400 < report.river["distance_m"] < 600
+    # measured to the bank (centreline minus the Gan's half-width), with the lines' uncertainty
+    bank = 500 - _shoreline_row("gan")["half_width_m"]
+    assert report.river["shoreline_distance_m"] == pytest.approx(max(bank, 0), abs=5)
+    expected = "inside" if bank + _shoreline_row("gan")["positional_uncertainty_m"] <= 1000 else "uncertain"
+    assert report.river["shoreline_1km"] == expected
+    assert report.verdict in ("prohibited", "conditional")
+    sources = {r["source"] for r in report.reasons}
+    assert ("P-SL-01" if expected == "inside" else "P-SL-01(uncertain)") in sources
     rule = next(r for r in report.rules["spatial_layout"] if r["rule_id"] == "P-SL-01")
-    assert rule["applies"] and not rule["reference"]
-    # the same plant 3 km away is not caught by the 1 km rule
-    far = check_site(_gan_point(3000), industry="化工")
-    assert not far.river["near_river_1km"]
-    assert "P-SL-01" not in {r["source"] for r in far.reasons}
+    assert rule["condition_state"] == ("met" if expected == "inside" else "uncertain") and not rule["reference"]
+    # far beyond the 1 km line plus the data's error: the rule is left out
+    far = check_site(_gan_point(5000), industry="化工")
+    assert far.river["shoreline_1km"] == "outside"
+    assert not {"P-SL-01", "P-SL-01(uncertain)"} & {r["source"] for r in far.reasons}
+
+
+def _shoreline_row(key: str) -> pd.Series:
+    from ganpo_geo.layers import data_path
+
+    table = pd.read_csv(data_path("rivers/shoreline_rules.csv"))
+    return table.set_index("body_key").loc[key]
 
 
 def test_redline_site_prohibited_unless_permitted() -> None:
@@ -94,7 +106,7 @@ def test_tp_offset_for_tp_dischargers() -> None:
     assert "P-PD-01" in {r["source"] for r in farm.reasons} and farm.verdict == "conditional"
     garment = check_site((116.9, 28.75), industry="garment")
     assert not garment.phosphorus["offset_required"]
-    assert garment.phosphorus["reach_share_of_lake_inflow_pct"] > 0
+    assert garment.phosphorus["lake_tp_inflow_via_reach_pct"] > 0
 
 
 def test_same_site_in_wgs84_gcj02_bd09() -> None:
@@ -354,3 +366,159 @@ def test_site_html_escapes() -> None:
     report.reasons.append({"source": "x", "effect": "x", "text_zh": "<script>alert(1)</script>", "text_en": "x"})
     page = site_html(report)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+# --------------------------------------------------------------------------- right answers on real places
+
+
+def _province_grid(step: float) -> gpd.GeoDataFrame:
+    province = load_layer("province").geometry.iloc[0]
+    west, south, east, north = province.bounds
+    xs, ys = np.meshgrid(np.arange(west, east, step), np.arange(south, north, step))
+    pts = shapely.points(xs.ravel(), ys.ravel())
+    pts = pts[shapely.contains(province, pts)]
+    return gpd.GeoDataFrame({"industry": ["化工"] * len(pts)}, geometry=pts, crs=4326)
+
+
+@pytest.fixture(scope="module")
+def grid_results() -> gpd.GeoDataFrame:
+    return check_sites(_province_grid(0.05), industry="化工")
+
+
+def test_site_basin_is_basin_of_everywhere(grid_results) -> None:
+    from ganpo_geo.rivers import basin_of
+
+    assert len(grid_results) > 5000 and (grid_results["error"] == "").all()
+    expected = basin_of(grid_results.geometry).fillna("").to_numpy()
+    assert (grid_results["basin"].to_numpy() == expected).all()
+    poyang = np.isin(expected, ["gan", "fu", "xin", "rao", "xiu", "lake"])
+    assert (grid_results["tp_exceeding_basin"].to_numpy() == poyang).all()
+
+
+def test_a_cited_ban_always_means_prohibited(grid_results) -> None:
+    """No verdict is a plain `conditional` while it cites a prohibiting rule whose condition holds."""
+    rules = load_layer_rules()
+    bans = set(rules.loc[rules["effect"] == "prohibit", "rule_id"])
+    cites_ban = grid_results["reasons"].map(lambda r: bool(bans & set(str(r).split(";"))))
+    assert cites_ban.any()
+    assert (grid_results.loc[cites_ban, "verdict"] == "prohibited").all()
+    # and a rule cited as uncertain never makes a site prohibited on its own
+    only_uncertain = grid_results["reasons"].map(
+        lambda r: bool(r) and all(x.endswith("(uncertain)") for x in str(r).split(";"))
+    )
+    assert (grid_results.loc[only_uncertain, "verdict"] == "conditional").all()
+
+
+def load_layer_rules() -> pd.DataFrame:
+    from ganpo_geo.layers import bundled_layers
+
+    return bundled_layers().access_rules()
+
+
+def test_quickstart_chemical_plant_in_central_nanchang() -> None:
+    report = check_site((115.89, 28.68), industry="化工")
+    sources = {r["source"] for r in report.reasons}
+    bans = {r["rule_id"] for rules in report.rules.values() for r in rules if r["effect"] == "prohibit"}
+    assert report.verdict == "prohibited" or (
+        report.verdict == "conditional" and any(s.endswith("(uncertain)") for s in sources)
+    )
+    if report.verdict == "conditional":
+        assert not (bans & sources)
+
+
+def test_line_crossing_the_gan_is_measured_from_the_whole_line() -> None:
+    mid = _gan_point(0)
+    a, b = _gan_point(-3000), _gan_point(3000)
+    pipe = shapely.LineString([a.coords[0], b.coords[0]])
+    report = check_site(pipe, industry="chemical")
+    assert report.river["distance_m"] < 1.0  # it crosses the river
+    assert report.river["shoreline_distance_m"] == 0.0
+    assert report.river["shoreline_1km"] in ("inside", "uncertain")
+    # the same check as a point on the crossing gets the same shoreline answer
+    assert check_site(mid, industry="chemical").river["shoreline_1km"] == report.river["shoreline_1km"]
+
+
+def test_polygon_drawn_over_the_river_gets_the_shoreline_rule() -> None:
+    centre = _gan_point(0)
+    metric = gpd.GeoSeries([centre], crs=4326).to_crs(JIANGXI_ALBERS).iloc[0]
+    footprint = gpd.GeoSeries([metric.buffer(800)], crs=JIANGXI_ALBERS).to_crs(4326).iloc[0]
+    report = check_site(footprint, industry="chemical")
+    assert report.river["distance_m"] < 1.0
+    assert report.river["shoreline_1km"] in ("inside", "uncertain")
+    assert {"P-SL-01", "P-SL-01(uncertain)"} & {r["source"] for r in report.reasons}
+
+
+def test_line_partly_inside_a_red_line_reports_its_length_share() -> None:
+    red = load_layer("redlines")
+    zone = red.loc[red["name_en"].str.contains("Poyang"), "geometry"].iloc[0]
+    inside_pt = shapely.point_on_surface(zone)
+    # a line from inside the lake red line heading out east by 0.3 degrees
+    line = shapely.LineString([inside_pt.coords[0], (inside_pt.x + 0.3, inside_pt.y)])
+    report = check_site(line, industry="linear_infrastructure")
+    metric = gpd.GeoSeries([line], crs=4326).to_crs(JIANGXI_ALBERS)
+    zones_m = red.to_crs(JIANGXI_ALBERS).geometry.union_all()
+    expected_km = metric.intersection(zones_m).length.iloc[0] / 1e3
+    assert report.redline["overlaps"]
+    assert report.redline["overlap_km"] == pytest.approx(expected_km, rel=0.01)
+    assert report.redline["share"] == pytest.approx(expected_km / (metric.length.iloc[0] / 1e3), rel=0.01)
+    assert 0 < report.redline["share"] < 1 and report.redline["overlap_km2"] == 0
+
+
+def test_yangtze_bank_is_the_double_line_polygon() -> None:
+    lakes = load_layer("lakes")
+    yangtze = lakes.loc[lakes["name_en"] == "Yangtze River", "geometry"].iloc[0]
+    in_river = shapely.point_on_surface(yangtze.intersection(load_layer("province").geometry.iloc[0]))
+    report = check_site(in_river, industry="chemical")
+    assert report.river["shoreline_body"].startswith("长江")
+    assert report.river["shoreline_distance_m"] == 0.0
+    assert report.river["shoreline_1km"] == "inside"  # 0 m + the polygon's uncertainty < 1 km
+    assert report.verdict == "prohibited" and "P-SL-01" in {r["source"] for r in report.reasons}
+
+
+def test_small_unnamed_tributaries_do_not_trigger_the_shoreline_rule() -> None:
+    reaches = load_layer("reaches")
+    unnamed = reaches[reaches["river_zh"].fillna("") == ""]
+    line = unnamed.sort_values("length_km").iloc[-1].geometry
+    on_line = line.interpolate(0.5, normalized=True)
+    report = check_site(on_line, industry="chemical")
+    assert report.river["distance_m"] < 1.0
+    if report.river["shoreline_body"]:  # a named water body may still be near; then it is named
+        assert report.river["shoreline_distance_m"] > 0
+
+
+def test_line_partly_outside_jiangxi_checks_the_part_inside() -> None:
+    # from Pingxiang west into Hunan
+    line = shapely.LineString([(113.95, 27.62), (113.40, 27.62)])
+    report = check_site(line, industry="garment")
+    assert any("outside Jiangxi" in w for w in report.warnings)
+    checked = shapely.from_wkt(report.site["wkt"])
+    province = load_layer("province").geometry.iloc[0]
+    assert checked.length < line.length and province.buffer(1e-6).contains(checked)
+
+
+def test_batch_carries_rule_texts_and_condition_states() -> None:
+    sites = gpd.GeoDataFrame(
+        {"industry": ["化工", "garment"]}, geometry=[_gan_point(500), Point(116.9, 28.75)], crs=4326
+    )
+    out = check_sites(sites)
+    first = out.iloc[0]
+    for rid in (r for r in first["reasons"].split(";") if r):
+        assert rid in first["reason_texts"]
+    assert "禁止" in first["reason_texts"] or "须" in first["reason_texts"]
+    assert "shoreline_1km=" in first["conditions"]
+    text = check_site(Point(116.9, 28.75), industry="garment").to_text()
+    assert "None" not in text
+
+
+def test_site_outside_the_poyang_basin_gets_a_basin_label() -> None:
+    from ganpo_geo.rivers import basin_of
+
+    grid = _province_grid(0.1)
+    basins = basin_of(grid.geometry)
+    outside = grid[~basins.isin(["gan", "fu", "xin", "rao", "xiu", "lake"]) & basins.notna()]
+    if outside.empty:
+        pytest.fail("the catchments label no land of Jiangxi outside the Poyang basin")
+    report = check_site(outside.geometry.iloc[0], industry="livestock")
+    assert not report.phosphorus["tp_exceeding_basin"] and not report.phosphorus["offset_required"]
+    assert "not in the Poyang Lake basin" in report.phosphorus["status"]
+    assert report.phosphorus["basin_label"]

@@ -7,6 +7,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -16,12 +17,14 @@ from shapely import Point
 from ganpo_geo import ColumnMappingError, ValidationError
 from ganpo_geo.cli import main
 from ganpo_geo.crs import area_km2, to_albers
-from ganpo_geo.layers import Layers, layer_info, load_layer
+from ganpo_geo.layers import Layers, data_path, layer_info, load_layer
 from ganpo_geo.zoning import (
     UNIT_CODE_PATTERN,
+    condition_terms,
     industries,
     load_control_units,
     parse_category,
+    read_rules,
     resolve_industry,
     rules_for,
     units_at,
@@ -29,6 +32,7 @@ from ganpo_geo.zoning import (
 )
 
 PROVINCE_KM2 = 166_926
+_RULES_CSV = data_path("zoning/access_rules.csv")
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +158,7 @@ def test_rules_order_and_scope() -> None:
     assert set(rules.loc[rules["level"] == "unit", "scope"]) <= {"2", "ZH36010220001"}
     assert "P-SL-01" in set(rules["rule_id"])  # the real 1 km rule
     yangtze = rules.set_index("rule_id").loc["P-SL-01"]
-    assert yangtze["condition"] == "near_yangtze_or_tributary_1km" and not yangtze["reference"]
+    assert yangtze["condition"] == "shoreline_1km" and not yangtze["reference"]
     assert set(rules["dimension"]) <= {
         "spatial_layout",
         "pollutant_discharge",
@@ -411,3 +415,93 @@ def test_validate_cli(tmp_path, units) -> None:
     assert missing.exit_code == 1 and "not found" in missing.output
     badcol = runner.invoke(main, ["validate", _broken_file(tmp_path, units), "--column", "oops"])
     assert badcol.exit_code == 1 and "FILE_COLUMN=STANDARD_NAME" in badcol.output
+
+
+# --------------------------------------------------------------------------- rules say what their text says
+
+_EFFECT_WORDS = (  # strongest first: a text's effect is the first class whose word it uses
+    ("prohibit", ("禁止", "不得", "严禁", "不再新建")),
+    ("restrict", ("限制", "严格控制", "控制规模", "原则上不", "仅允许")),
+    ("require", ("应", "须", "必须", "落实", "执行", "实行")),
+    ("allow", ("鼓励", "允许", "支持")),
+)
+_NOT_A_BAN_ON_LAWFUL_PROJECTS = ("严禁非法", "禁止非法")  # a ban on illegal activity
+_PLACE_WORDS = {  # text word -> the condition term it needs (prefix)
+    "中心城区": "in_central_urban_area",
+    "园区外": "outside_industrial_park",
+    "红线": "in_redline",
+    "总磷超标流域": "tp_exceeding_basin",
+    "抚河流域": "in_basin:fu",
+    "饶河（乐安河）流域": "in_basin:rao",
+    "一公里": ("shoreline_1km", ":1000"),
+    "五百米": ":500",
+    "二公里": ":2000",
+}
+
+
+def _keyword_effect(text: str) -> str:
+    for phrase in _NOT_A_BAN_ON_LAWFUL_PROJECTS:
+        text = text.replace(phrase, "")
+    for effect, words in _EFFECT_WORDS:
+        if any(w in text for w in words):
+            return effect
+    return "unknown"
+
+
+def _bundled_rules() -> pd.DataFrame:
+    return read_rules(data_path("zoning/access_rules.csv"))
+
+
+@pytest.mark.parametrize("rule_id", list(pd.read_csv(_RULES_CSV)["rule_id"]))
+def test_rule_effect_and_condition_match_its_text(rule_id) -> None:
+    rule = _bundled_rules().set_index("rule_id").loc[rule_id]
+    assert rule["effect"] == _keyword_effect(rule["text_zh"]), rule["text_zh"]
+    terms = condition_terms(rule["condition"])
+    place_scoped = rule["level"] == "unit" and str(rule["scope"]).startswith("ZH")  # the unit is the place
+    for word, needed in _PLACE_WORDS.items():
+        if word not in rule["text_zh"] or place_scoped:
+            continue
+        options = needed if isinstance(needed, tuple) else (needed,)
+        assert any(t.startswith(o) or t.endswith(o) for t in terms for o in options), (word, terms)
+    for term in terms:  # and every condition is in the text
+        words = [w for w, n in _PLACE_WORDS.items() for o in (n if isinstance(n, tuple) else (n,))
+                 if term.startswith(o) or term.endswith(o)]
+        assert any(w in rule["text_zh"] for w in words), (term, rule["text_zh"])
+
+
+def test_condition_terms_vocabulary() -> None:
+    assert condition_terms("") == ()
+    assert condition_terms("near_water:gan:500&outside_industrial_park") == (
+        "near_water:gan:500",
+        "outside_industrial_park",
+    )
+    for bad in ("near_water:gan", "near_water:gan:5000", "near_the_river", "in_basin:"):
+        with pytest.raises(ValidationError, match="condition"):
+            condition_terms(bad)
+
+
+def test_old_condition_name_is_read_with_a_warning(tmp_path) -> None:
+    table = pd.read_csv(data_path("zoning/access_rules.csv"), dtype=str, keep_default_na=False)
+    table.loc[table["rule_id"] == "P-SL-01", "condition"] = "near_yangtze_or_tributary_1km"
+    path = tmp_path / "rules.csv"
+    table.to_csv(path, index=False)
+    with pytest.warns(DeprecationWarning, match="shoreline_1km"):
+        rules = read_rules(path)
+    assert rules.set_index("rule_id").loc["P-SL-01", "condition"] == "shoreline_1km"
+    table.loc[table["rule_id"] == "P-SL-01", "condition"] = "near_a_river"
+    table.to_csv(path, index=False)
+    with pytest.raises(ValidationError, match=r"P-SL-01.*unknown condition term"):
+        read_rules(path)
+
+
+def test_site_check_rules_for_and_scope_agree() -> None:
+    """The site check lists exactly the rules rules_for gives for its unit and industry."""
+    from ganpo_geo.siting import check_site
+
+    for point, industry in (((115.89, 28.68), "化工"), ((116.9, 28.75), "garment"), ((116.25, 29.1), "steel")):
+        report = check_site(point, industry=industry)
+        listed = {r["rule_id"] for rules in report.rules.values() for r in rules}
+        expected = set()
+        for unit in report.units:
+            expected |= set(rules_for(unit["unit_code"], industry)["rule_id"])
+        assert listed == expected

@@ -162,8 +162,9 @@ def redline_overlap(
     -------
     pandas.DataFrame
         Aligned with the input: ``overlaps`` (bool), ``overlap_km2`` (of the buffered site),
-        ``share`` (of the buffered site's area; for a point without buffer 1.0 inside, else
-        0), ``nearest_m`` (distance of the site itself: 0 when it touches a red line; from a
+        ``overlap_km`` (length of an unbuffered line inside red lines), ``share`` (of the
+        buffered site's area; of an unbuffered line's length; for a point without buffer 1.0
+        inside, else 0), ``nearest_m`` (distance of the site itself: 0 when it touches a red line; from a
         KD-tree of border vertices every ``NEAREST_SPACING_M``, at most half that above the
         exact distance; for lines and polygons measured from their vertices), ``zone_ids``
         and ``zone_names`` (``;``-joined).
@@ -218,10 +219,16 @@ def redline_overlap(
             sites = shapely.buffer(sites, buffer_m)
         s_idx, e_part = tree.query(sites, predicate="intersects")
         rows = exact_sites[s_idx]
-        inter = shapely.area(shapely.intersection(sites[s_idx], parts[e_part])) / 1e6
-        overlap_km2 = np.bincount(rows, weights=inter, minlength=n)
+        inter_geom = shapely.intersection(sites[s_idx], parts[e_part])
+        overlap_km2 = np.bincount(rows, weights=shapely.area(inter_geom) / 1e6, minlength=n)
+        # lines (unbuffered): the length inside, so a line partly inside has its true share
+        overlap_km = np.bincount(rows, weights=shapely.length(inter_geom) / 1e3, minlength=n)
         site_area = np.zeros(n)
         site_area[exact_sites] = shapely.area(sites) / 1e6
+        site_length = np.zeros(n)
+        is_line = shapely.get_dimensions(sites) == 1
+        site_length[exact_sites[is_line]] = shapely.length(sites[is_line]) / 1e3
+        overlap_km[site_length == 0] = 0.0
         overlaps = np.zeros(n, dtype=bool)
         overlaps[rows] = True
         if buffer_m > 0:  # the buffered sites decide which zones are in play
@@ -232,9 +239,13 @@ def redline_overlap(
             overlaps |= touching
     else:
         site_area = np.zeros(n)
+        site_length = np.zeros(n)
+        overlap_km = np.zeros(n)
         overlaps = touching.copy()
     share = np.divide(overlap_km2, site_area, out=np.zeros(n), where=site_area > 0)
-    share[(site_area == 0) & overlaps] = 1.0
+    by_length = (site_area == 0) & (site_length > 0)
+    share[by_length] = overlap_km[by_length] / site_length[by_length]
+    share[(site_area == 0) & (site_length == 0) & overlaps] = 1.0  # points
 
     # distance of the site itself: 0 when it touches a red line, else to the nearest border
     nearest = np.full(n, np.nan)
@@ -280,6 +291,7 @@ def redline_overlap(
         {
             "overlaps": overlaps,
             "overlap_km2": overlap_km2,
+            "overlap_km": overlap_km,
             "share": share,
             "nearest_m": nearest,
             "zone_ids": zone_ids,

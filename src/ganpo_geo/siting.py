@@ -7,23 +7,26 @@ Yangtze-tributary test and the way down to Poyang Lake and Hukou; the phosphorus
 and a verdict.
 
 Verdict table (the only place verdicts are decided; see :data:`VERDICT_TABLE`). The rules that
-apply are the province, city and unit rules for the industry whose spatial condition holds
-(``near_yangtze_or_tributary_1km``: within 1 km of the Yangtze or a river of the network;
-``in_redline``: the site overlaps a red line; ``tp_exceeding_basin``: the site drains to
-Poyang Lake, whose TP exceeds its target; no condition: always):
+apply are the province, city and unit rules for the industry (one scope definition:
+:func:`ganpo_geo.zoning.rules_in_scope`) whose spatial condition holds. Conditions are the
+terms of :data:`ganpo_geo.zoning.CONDITION_TERMS`, evaluated on the site's whole geometry;
+distance terms (``shoreline_1km``, ``near_water:<body>:<m>``) are measured to banks and are
+``uncertain`` when the threshold lies within the data's positional uncertainty:
 
 ====================================================================  ==============
 an applicable rule ...                                                 verdict
 ====================================================================  ==============
-prohibits                                                              ``prohibited``
+prohibits (condition met)                                              ``prohibited``
 restricts, or requires something specific (named industries or a      ``conditional``
-spatial condition)
+spatial condition); or prohibits/restricts with an ``uncertain``
+condition (the reason asks the user to verify against official data)
 only allows, or sets general requirements (all industries, no          ``allowed``
 condition)
 ====================================================================  ==============
 
 A site touching several units takes the strictest verdict of them. Every reason names the
-rule (``rule_id``) or layer that produced it.
+rule (``rule_id``, ``(uncertain)`` appended when its condition is uncertain) or layer that
+produced it.
 """
 
 from __future__ import annotations
@@ -58,20 +61,35 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Distance of the Yangtze-tributary rule (Yangtze River Protection Law art. 26).
+#: Distance of the shoreline rule (Yangtze River Protection Law art. 26), to banks.
 NEAR_RIVER_M = 1000.0
-#: Basins that drain to Poyang Lake, whose TP exceeds its target (FACTS.md): TP offsetting applies.
+#: Basins that drain to Poyang Lake, whose TP exceeds its target (Class IV, TP the failing
+#: parameter; see docs/sources.md): TP offsetting applies.
 POYANG_BASINS = frozenset({"gan", "fu", "xin", "rao", "xiu", "lake"})
+#: What :func:`ganpo_geo.rivers.basin_of` keys mean, for reports.
+BASIN_LABELS = {
+    "gan": "赣江流域 Gan River basin",
+    "fu": "抚河流域 Fu River basin",
+    "xin": "信江流域 Xin River basin",
+    "rao": "饶河流域 Rao River basin",
+    "xiu": "修河流域 Xiu River basin",
+    "lake": "鄱阳湖区 land draining straight into Poyang Lake",
+    "yangtze": "长江干流 direct Yangtze tributaries (not Poyang Lake)",
+    "xiang": "湘江流域 Xiang River basin (drains to Dongting Lake, not Poyang Lake)",
+    "dongjiang": "东江流域 Dongjiang basin (Pearl River system, not Poyang Lake)",
+    "beijiang": "北江流域 Beijiang basin (Pearl River system, not Poyang Lake)",
+}
 #: Nearest reach searched up to this distance.
 MAX_SNAP_M = 20_000.0
 #: Severity -> verdict.
 VERDICT_TABLE = {3: "prohibited", 2: "conditional", 1: "allowed", 0: "allowed"}
-_CONDITIONS = ("near_yangtze_or_tributary_1km", "in_redline", "tp_exceeding_basin")
 _RESULT_COLUMNS = [
     "error",
     "warnings",
     "verdict",
     "reasons",
+    "reason_texts",
+    "conditions",
     "industry_key",
     "province",
     "city_adcode",
@@ -84,32 +102,40 @@ _RESULT_COLUMNS = [
     "units_touched",
     "redline_overlap",
     "redline_overlap_km2",
+    "redline_overlap_km",
     "redline_share",
     "redline_nearest_m",
     "redline_zones",
+    "basin",
+    "basins_touched",
     "river_reach_id",
     "river_name",
-    "river_basin",
     "river_distance_m",
-    "near_river_1km",
+    "shoreline_1km",
+    "shoreline_distance_m",
+    "shoreline_body",
+    "positional_uncertainty_m",
     "dist_to_poyang_km",
     "dist_to_hukou_km",
     "stations_downstream",
     "tp_exceeding_basin",
     "tp_offset_required",
-    "reach_share_of_lake_inflow_pct",
+    "lake_tp_inflow_via_reach_pct",
     "data_notice",
 ]
 _FLOAT_COLUMNS = [
     "redline_overlap_km2",
+    "redline_overlap_km",
     "redline_share",
     "redline_nearest_m",
     "river_distance_m",
+    "shoreline_distance_m",
+    "positional_uncertainty_m",
     "dist_to_poyang_km",
     "dist_to_hukou_km",
-    "reach_share_of_lake_inflow_pct",
+    "lake_tp_inflow_via_reach_pct",
 ]
-_BOOL_COLUMNS = ["redline_overlap", "near_river_1km", "tp_exceeding_basin", "tp_offset_required"]
+_BOOL_COLUMNS = ["redline_overlap", "tp_exceeding_basin", "tp_offset_required"]
 #: Numeric columns that hold whole numbers (NaN for rows not checked).
 _COUNT_COLUMNS = ["units_touched", "unit_category", "river_reach_id"]
 _TEXT_COLUMNS = [c for c in _RESULT_COLUMNS if c not in {*_FLOAT_COLUMNS, *_BOOL_COLUMNS, *_COUNT_COLUMNS}]
@@ -134,15 +160,21 @@ class SiteReport:
         Every unit touched: ``unit_code``, ``name_zh``, ``category``, ``share``.
     rules : dict
         By dimension: lists of ``rule_id``, ``level``, ``effect``, ``condition``,
-        ``applies`` (condition met), ``text_zh``, ``text_en``, ``basis``, ``reference``.
+        ``condition_state`` (``met``/``uncertain``/``not met``, empty without condition),
+        ``applies`` (condition met or none), ``text_zh``, ``text_en``, ``basis``, ``reference``.
     redline : dict
         ``overlaps``, ``overlap_km2``, ``share``, ``nearest_m``, ``zones``, ``within_buffer``.
     river : dict
-        Nearest reach (``reach_id``, ``name_zh``, ``name_en``, ``basin``, ``distance_m``),
-        ``near_river_1km``, ``dist_to_poyang_km``, ``dist_to_hukou_km``, ``stations_downstream``.
+        Nearest reach of the whole geometry (``reach_id``, ``name_zh``, ``name_en``,
+        ``distance_m``); the shoreline rule measured to banks (``shoreline_1km``:
+        ``inside``/``outside``/``uncertain``, ``shoreline_distance_m``, ``shoreline_body``,
+        ``positional_uncertainty_m``); ``dist_to_poyang_km``, ``dist_to_hukou_km``,
+        ``stations_downstream``.
     phosphorus : dict
-        ``basin``, ``tp_exceeding_basin``, ``status``, ``discharges_tp``, ``offset_required``,
-        ``reach_share_of_lake_inflow_pct``.
+        ``basin`` (from :func:`ganpo_geo.rivers.basin_of`), ``basin_label``, ``basins_touched``,
+        ``tp_exceeding_basin``, ``status``, ``discharges_tp``, ``offset_required``,
+        ``lake_tp_inflow_via_reach_pct`` (share of the lake's TP inflow that passes the
+        nearest reach: a property of the reach, not the site's own contribution).
     verdict : str
         ``prohibited``, ``conditional`` or ``allowed``.
     reasons : list of dict
@@ -200,16 +232,32 @@ class SiteReport:
         lines.append(red)
         if r.get("reach_id") is not None:
             lines.append(
-                f"{'河流' if zh else 'River'}: {r['name_zh'] or '-'} {r['name_en'] or ''} ({r['basin']}), "
-                f"{r['distance_m']:.0f} m; within 1 km 一公里内: {'yes 是' if r['near_river_1km'] else 'no 否'}; "
+                f"{'河流' if zh else 'River'}: {r['name_zh'] or '-'} {r['name_en'] or ''}, "
+                f"{_num(r['distance_m'])} m; "
                 f"to Poyang Lake 至鄱阳湖 {_km(r['dist_to_poyang_km'])}, to Hukou 至湖口 {_km(r['dist_to_hukou_km'])}"
             )
             if r["stations_downstream"]:
                 lines.append(f"  {'下游断面' if zh else 'Stations downstream'}: {', '.join(r['stations_downstream'])}")
+        shore = {"inside": "inside 是", "outside": "outside 否", "uncertain": "uncertain 不确定"}
+        bank = (
+            f"nearest protected bank 最近岸线 {r['shoreline_body']} {_num(r['shoreline_distance_m'])} m "
+            f"(positional uncertainty 位置误差 ±{_num(r['positional_uncertainty_m'])} m)"
+            if r["shoreline_body"]
+            else "no protected shoreline nearby 附近无受保护岸线"
+        )
+        lines.append(
+            f"{'岸线一公里' if zh else 'Shoreline 1 km'} (长江保护法第二十六条): "
+            f"{shore.get(r['shoreline_1km'], r['shoreline_1km'])}; {bank}"
+        )
+        share = p["lake_tp_inflow_via_reach_pct"]
         lines.append(
             f"{'总磷' if zh else 'Phosphorus'}: {p['status']}; offset required 需总磷替代: "
-            f"{'yes 是' if p['offset_required'] else 'no 否'}; "
-            f"reach share of lake inflow {p['reach_share_of_lake_inflow_pct']}%"
+            f"{'yes 是' if p['offset_required'] else 'no 否'}"
+            + (
+                f"; share of Poyang's TP inflow that passes the nearest reach 经最近河段入湖总磷占比 {share:.1f}%"
+                if share is not None
+                else ""
+            )
         )
         lines.append(f"{'理由' if zh else 'Reasons'}:")
         for reason in self.reasons:
@@ -422,6 +470,50 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
 
 
 @dataclass(frozen=True)
+class _Shoreline:
+    """The water bodies of the shoreline table, as metric parts with their bank offsets."""
+
+    bodies: pd.DataFrame  # the table (rivers/shoreline_rules.csv), one row per body
+    parts_m: np.ndarray  # Jiangxi Albers lines (centrelines) and polygons (banks)
+    body_of_part: np.ndarray  # row in ``bodies`` of each part
+    half_width: np.ndarray  # metres between a part and its bank (0 for bank polygons)
+    tree: shapely.STRtree
+    polygon_bounds: np.ndarray  # metric bounds of the bank polygons (points far from them skip them)
+    max_offset_m: float  # largest half-width + positional uncertainty
+
+
+def _build_shoreline(reaches: gpd.GeoDataFrame, reach_m: np.ndarray) -> _Shoreline:
+    """Geometry of each body of the shoreline table (see ``data/rivers/shoreline_rules.csv``)."""
+    table = pd.read_csv(data_path("rivers/shoreline_rules.csv"), dtype=str, keep_default_na=False)
+    sources = {"lakes": load_layer("lakes"), "reaches": reaches}
+    parts, owner = [], []
+    for i, body in enumerate(table.itertuples(index=False)):
+        layer = sources[body.layer]
+        mask = (layer[body.match_column].fillna("") == body.match_value).to_numpy()
+        geoms = reach_m[mask] if body.layer == "reaches" else to_albers(layer.geometry.to_numpy()[mask])
+        geoms = shapely.get_parts(np.asarray(geoms, dtype=object))
+        parts.extend(geoms)
+        owner.extend([i] * len(geoms))
+    bodies = table.assign(
+        half_width_m=table["half_width_m"].astype(float),
+        positional_uncertainty_m=table["positional_uncertainty_m"].astype(float),
+        parts=np.bincount(np.asarray(owner, dtype=np.int64), minlength=len(table)),
+    )
+    parts_m = np.asarray(parts, dtype=object)
+    owner_arr = np.asarray(owner, dtype=np.int64)
+    is_polygon = bodies["kind"].to_numpy()[owner_arr] == "bank_polygon"
+    return _Shoreline(
+        bodies=bodies,
+        parts_m=parts_m,
+        body_of_part=owner_arr,
+        half_width=bodies["half_width_m"].to_numpy()[owner_arr],
+        tree=shapely.STRtree(parts_m),
+        polygon_bounds=shapely.bounds(parts_m[is_polygon]),
+        max_offset_m=float((bodies["half_width_m"] + bodies["positional_uncertainty_m"]).max()),
+    )
+
+
+@dataclass(frozen=True)
 class _Context:
     """Everything a check needs that does not depend on the sites (built once per Layers)."""
 
@@ -435,8 +527,8 @@ class _Context:
     reaches: gpd.GeoDataFrame
     reach_m: np.ndarray
     reach_chunks: Any
-    yangtze_m: np.ndarray
-    yangtze_tree: shapely.STRtree
+    reach_tree: shapely.STRtree
+    shoreline: _Shoreline
     dist_to_poyang: pd.Series
     stations_down: pd.Series
     stations_on_reach: dict
@@ -460,8 +552,6 @@ def _build_context() -> _Context:
     lake_node = nodes.loc[nodes["kind"] == "lake", "node_id"]
     lake_node = int(lake_node.iloc[0]) if len(lake_node) else None
     reach_m = to_albers(reaches.geometry)
-    lakes = load_layer("lakes")
-    yangtze_m = shapely.get_parts(to_albers(lakes.geometry[lakes["name_en"] == "Yangtze River"]))
     # distance from each reach's downstream end to Poyang Lake along the main downstream path
     by_u = reaches[reaches["main_down"].astype(bool)].set_index("u")["reach_id"]
     dist: dict[int, float] = {}
@@ -522,6 +612,8 @@ def _build_context() -> _Context:
         "name": (counties["name_zh"] + " " + counties["name_en"]).to_numpy(dtype=object),
         "city_adcode": counties["parent_adcode"].to_numpy(dtype=object),
         "city_name": cities.reindex(counties["parent_adcode"]).to_numpy(dtype=object),
+        # city districts (市辖区) make up the central urban areas (中心城区)
+        "is_district": counties["name_zh"].astype(str).str.endswith("区").to_numpy(dtype=bool),
     }
     return _Context(
         reach_table=reach_table,
@@ -534,8 +626,8 @@ def _build_context() -> _Context:
         reaches=reaches,
         reach_m=reach_m,
         reach_chunks=chunks,
-        yangtze_m=yangtze_m,
-        yangtze_tree=shapely.STRtree(yangtze_m),
+        reach_tree=shapely.STRtree(reach_m),
+        shoreline=_build_shoreline(reaches, reach_m),
         dist_to_poyang=pd.Series(dist),
         stations_down=pd.Series({k: "; ".join(v) for k, v in downstream.items()}, dtype=object),
         stations_on_reach=same_reach,
@@ -592,34 +684,69 @@ def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
 # --------------------------------------------------------------------------- rules per combination
 
 
-def _combo_verdicts(layers: Layers, combos: pd.DataFrame) -> pd.DataFrame:
-    """Severity and reasons of each (city, category, unit, industry) combination, for each of the
-    8 combinations of the three spatial conditions."""
-    from ganpo_geo.zoning import _applies
+_SEVERITY = {"prohibit": 3, "restrict": 2, "allow": 1}
 
+
+def _rule_severity(effect: str, industries: str, condition: str) -> int:
+    if effect == "require":  # something specific to do is a condition of approval
+        return 2 if condition != "" or industries != "all" else 1
+    return _SEVERITY[effect]
+
+
+def _term_bits(layers: Layers) -> dict[str, int]:
+    """Bit position of each condition term of the rules in use (met = bit, uncertain = bit + 1)."""
+    from ganpo_geo.zoning import condition_terms
+
+    def build() -> dict[str, int]:
+        terms = sorted({t for c in layers.access_rules()["condition"] for t in condition_terms(c)})
+        return {t: 2 * i for i, t in enumerate(terms)}
+
+    return layers.cached("siting_term_bits", build)
+
+
+def condition_state(condition: str, mask: int, bits: dict[str, int]) -> str:
+    """``"met"``, ``"uncertain"``, ``"not met"`` or ``""`` (no condition) for a site's term mask.
+
+    All terms must hold (``&``); the condition is uncertain when every term is met or
+    uncertain and at least one is uncertain.
+    """
+    from ganpo_geo.zoning import condition_terms
+
+    terms = condition_terms(condition)
+    if not terms:
+        return ""
+    met = [bool(mask >> bits[t] & 1) for t in terms]
+    unsure = [bool(mask >> (bits[t] + 1) & 1) for t in terms]
+    if all(met):
+        return "met"
+    if all(m or u for m, u in zip(met, unsure, strict=True)):
+        return "uncertain"
+    return "not met"
+
+
+def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tuple[int, str]:
+    """Severity and reason ids of the rules in scope of one (unit, industry) under a term mask."""
+    severity, reasons = 0, []
+    for rule in rules.itertuples(index=False):
+        state = condition_state(rule.condition, mask, bits)
+        sev = _rule_severity(rule.effect, rule.industries, rule.condition)
+        if state in ("", "met"):
+            severity = max(severity, sev)
+            if sev >= 2:
+                reasons.append(rule.rule_id)
+        elif state == "uncertain" and sev >= 2:  # might apply: a conditional verdict, to verify
+            severity = max(severity, 2)
+            reasons.append(f"{rule.rule_id}(uncertain)")
+    return severity, ";".join(reasons)
+
+
+def _combo_rules(layers: Layers, combo: tuple) -> pd.DataFrame:
+    from ganpo_geo.zoning import rules_in_scope
+
+    city_adcode, category, unit_key, industry_key = combo
     rules = layers.access_rules()
-    rows = []
-    for combo in combos.itertuples(index=False):
-        scope = (
-            (rules["level"] == "province")
-            | ((rules["level"] == "city") & (rules["scope"] == str(combo.city_adcode)))
-            | ((rules["level"] == "unit") & rules["scope"].isin([str(combo.category), combo.unit_key]))
-        )
-        key = combo.industry_key
-        applicable = rules[scope & rules["industries"].map(lambda spec, key=key: _applies(spec, key))]
-        for state in range(8):
-            flags = {c: bool(state >> i & 1) for i, c in enumerate(_CONDITIONS)}
-            met = applicable[applicable["condition"].map(lambda c, f=flags: c == "" or f.get(c, False))]
-            severity = 0
-            reasons = []
-            for rule in met.itertuples():
-                specific = rule.condition != "" or rule.industries != "all"
-                sev = {"prohibit": 3, "restrict": 2, "require": 2 if specific else 1, "allow": 1}[rule.effect]
-                severity = max(severity, sev)
-                if sev >= 2:
-                    reasons.append(rule.rule_id)
-            rows.append((*combo, state, severity, ";".join(reasons)))
-    return pd.DataFrame(rows, columns=[*combos.columns, "state", "severity", "reason_ids"])
+    mask = rules_in_scope(rules, city_adcode=city_adcode, category=category, unit_code=unit_key, industry=industry_key)
+    return rules[mask]
 
 
 # --------------------------------------------------------------------------- the check
@@ -709,6 +836,7 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     errors[where_present] = np.where(out_errors != "", out_errors, errors[where_present])
     errors = np.where((errors == "") & (industry_errors != ""), industry_errors, errors)
     ok = ~shapely.is_missing(geoms) & (errors == "")
+    _clip_to_jiangxi(geoms, ok, warns, ctx)
     text["error"] = errors
     text["industry_key"] = np.where(ok, keys, "")
     text["data_notice"][:] = "; ".join(_notices(layers))
@@ -724,6 +852,28 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     res = pd.DataFrame(columns)
     res["_checked_geometry"] = geoms
     return res
+
+
+def _clip_to_jiangxi(geoms: np.ndarray, ok: np.ndarray, warns: np.ndarray, ctx: _Context) -> None:
+    """Lines, polygons and multi-points partly outside Jiangxi: check the part inside, and say so."""
+    cand = np.flatnonzero(ok & (shapely.get_type_id(geoms) != shapely.GeometryType.POINT))
+    if not cand.size:
+        return
+    partly = cand[~shapely.within(geoms[cand], ctx.province)]
+    for i in partly:  # few: only sites that cross the provincial border
+        whole = geoms[i]
+        inside = shapely.intersection(whole, ctx.province)
+        if shapely.get_dimensions(whole) == 2:
+            measure = shapely.area
+        elif shapely.get_dimensions(whole) == 1:
+            measure = shapely.length
+        else:
+            measure = shapely.get_num_geometries
+        metric = to_albers(np.array([whole, inside], dtype=object))
+        share_out = 1 - float(measure(metric[1])) / float(measure(metric[0]) or 1)
+        geoms[i] = inside
+        note = f"{share_out:.0%} of the site lies outside Jiangxi and was left out of the check"
+        warns[i] = f"{warns[i]}; {note}" if warns[i] else note
 
 
 def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, units_at, redline_overlap) -> None:
@@ -756,22 +906,21 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     overlaps = red["overlaps"].to_numpy()
     flag["redline_overlap"][pos] = overlaps
     num["redline_overlap_km2"][pos] = red["overlap_km2"].to_numpy()
+    num["redline_overlap_km"][pos] = red["overlap_km"].to_numpy()
     num["redline_share"][pos] = red["share"].to_numpy()
     num["redline_nearest_m"][pos] = red["nearest_m"].to_numpy()
     text["redline_zones"][pos] = red["zone_names"].to_numpy()
 
-    # rivers
+    # rivers: the nearest reach of the whole geometry (points: the exact fast snap)
     snapped = _snap_sites(xy_m, ctx, layers)
+    _snap_whole_geometries(g.to_numpy(), snapped, ctx)
     reach = snapped["reach_id"].to_numpy()
     has = ~np.isnan(reach)
     r = np.where(has, ctx.reach_pos[np.where(has, reach, 0).astype(np.int64)], -1)  # row in reach_table
     rt = {k: _take(v, r) for k, v in ctx.reach_table.items()}
     num["river_reach_id"][pos] = reach
     text["river_name"][pos] = rt["name"]
-    text["river_basin"][pos] = rt["basin"]
     num["river_distance_m"][pos] = snapped["distance_m"].to_numpy()
-    near = _near_river(g, xy_m, snapped["distance_m"].to_numpy(), ctx)
-    flag["near_river_1km"][pos] = near
     fraction = snapped["fraction"].to_numpy()
     rest = (1 - fraction) * rt["length_km"]
     num["dist_to_poyang_km"][pos] = rest + rt["dist_to_poyang_km"]
@@ -782,40 +931,72 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
         down[k] = "; ".join([*below, *([down[k]] if down[k] else [])])
     text["stations_downstream"][pos] = down
 
-    # phosphorus
-    basin = rt["basin"].astype(str)
+    # the shoreline rule: distances to banks, with the data's positional uncertainty
+    pairs = _bank_distances(g, xy_m, snapped["distance_m"].to_numpy(), ctx)
+    shore = _shoreline_columns(pairs, ctx, m)
+    text["shoreline_1km"][pos] = shore["shoreline_1km"]
+    num["shoreline_distance_m"][pos] = shore["shoreline_distance_m"]
+    text["shoreline_body"][pos] = shore["shoreline_body"]
+    num["positional_uncertainty_m"][pos] = shore["uncertainty"]
+
+    # basin: the one basin function (catchments), for the site itself
+    from ganpo_geo.rivers import basin_of
+
+    basin = basin_of(g).fillna("").to_numpy(dtype=object)
+    text["basin"][pos] = basin
+    text["basins_touched"][pos] = basin
     tp_basin = np.isin(basin, list(POYANG_BASINS))
     discharges = ctx.industries["discharges_tp"].reindex(keys[pos]).fillna(False).to_numpy(dtype=bool)
     flag["tp_exceeding_basin"][pos] = tp_basin
     flag["tp_offset_required"][pos] = tp_basin & discharges
-    num["reach_share_of_lake_inflow_pct"][pos] = rt["tp_share"]
+    num["lake_tp_inflow_via_reach_pct"][pos] = rt["tp_share"]
 
-    # verdict: each (site, unit) pair takes its combination's severity in the site's condition state
-    state = near.astype(int) + 2 * overlaps.astype(int) + 4 * tp_basin.astype(int)
-    units = layers.units().set_index("unit_code")
+    # verdict: each (site, unit) pair takes its combination's verdict under the site's term mask
+    unit_flags = _unit_flags(layers)
+    site_of = hits["input_index"].to_numpy(dtype=np.int64)
+    touched_urban = np.zeros(m, dtype=bool)
+    touched_park = np.zeros(m, dtype=bool)
+    urban = unit_flags["urban"].reindex(hits["unit_code"]).fillna(False).to_numpy(dtype=bool)
+    park = unit_flags["industrial_park"].reindex(hits["unit_code"]).fillna(False).to_numpy(dtype=bool)
+    touched_urban[site_of[urban]] = True
+    touched_park[site_of[park]] = True
+    district = ctx.county_table["is_district"][c]
+    flags = {
+        "in_redline": overlaps.astype(bool),
+        "tp_exceeding_basin": tp_basin,
+        "in_central_urban_area": touched_urban & district,
+        "outside_industrial_park": ~touched_park,
+        "basin": basin,
+    }
+    bits = _term_bits(layers)
+    term_mask = _term_states(bits, n=m, pairs=pairs, ctx=ctx, flags=flags)
+    text["conditions"][pos] = _describe_terms(term_mask, bits)
+    units = layers.units().drop_duplicates("unit_code").set_index("unit_code")
     rules = layers.access_rules()
     override_units = set(rules.loc[(rules["level"] == "unit") & rules["scope"].str.startswith("ZH"), "scope"])
-    site_of = hits["input_index"].to_numpy(dtype=np.int64)
-    pairs = pd.DataFrame(
+    pairs_units = pd.DataFrame(
         {
-            "city_adcode": units["city_adcode"].reindex(hits["unit_code"]).fillna("").to_numpy(),
+            "city_adcode": units["city_adcode"].reindex(hits["unit_code"]).fillna("").astype(str).to_numpy(),
             "category": units["category"].reindex(hits["unit_code"]).to_numpy(),
             "unit_key": np.where(hits["unit_code"].isin(override_units), hits["unit_code"], ""),
             "industry_key": keys[pos][site_of],
         }
     )
-    combo_id, combos = pd.MultiIndex.from_frame(pairs).factorize()
+    combo_id, combos = pd.MultiIndex.from_frame(pairs_units).factorize()
+    pair_mask = term_mask[site_of]
+    # only the terms a combination's rules use matter to it: the table stays small
+    key = pd.MultiIndex.from_arrays([combo_id, pair_mask])
+    uniq_id, uniq = key.factorize()
     table = layers.cached("verdict_table", dict)
-    missing = [c for c in combos if c not in table]
-    if missing:
-        fresh = _combo_verdicts(layers, pd.DataFrame(missing, columns=pairs.columns))
-        for key, group in fresh.groupby(list(pairs.columns), sort=False):
-            table[key] = (group["severity"].to_numpy(), group["reason_ids"].to_numpy())
-    severity = np.array([table[c][0] for c in combos]).reshape(len(combos), 8)
-    why = np.array([table[c][1] for c in combos], dtype=object).reshape(len(combos), 8)
-    pair_state = state[site_of]
-    pair_sev = severity[combo_id, pair_state]
-    pair_why = why[combo_id, pair_state]
+    sev_u = np.zeros(len(uniq), dtype=int)
+    why_u = np.full(len(uniq), "", dtype=object)
+    for k, (cid, mask) in enumerate(uniq):
+        entry_key = (combos[cid], int(mask))
+        if entry_key not in table:
+            table[entry_key] = _combo_verdict(_combo_rules(layers, combos[cid]), int(mask), bits)
+        sev_u[k], why_u[k] = table[entry_key]
+    pair_sev = sev_u[uniq_id]
+    pair_why = why_u[uniq_id]
     site_sev = np.zeros(m, dtype=int)
     np.maximum.at(site_sev, site_of, pair_sev)
     reasons = np.full(m, "", dtype=object)
@@ -830,6 +1011,84 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     reasons[no_unit] = "layer:control_units (the site is in no control unit of the layer in use)"
     text["verdict"][pos] = verdict
     text["reasons"][pos] = reasons
+    text["reason_texts"][pos] = _reason_texts(reasons, rules)
+
+
+def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
+    """``term=met`` / ``term=uncertain`` for the terms that hold, per site (one text per distinct mask)."""
+    uniq, inverse = np.unique(mask, return_inverse=True)
+    texts = []
+    for value in uniq:
+        parts = []
+        for term, bit in bits.items():
+            if value >> bit & 1:
+                parts.append(f"{term}=met")
+            elif value >> (bit + 1) & 1:
+                parts.append(f"{term}=uncertain")
+        texts.append("; ".join(parts))
+    return np.asarray(texts, dtype=object)[inverse.reshape(-1)]
+
+
+def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
+    """Each reason id with its rule text (one text per distinct reason list)."""
+    text_of = dict(zip(rules["rule_id"], rules["text_zh"], strict=False))
+    uniq, inverse = np.unique(reasons.astype(str), return_inverse=True)
+    out = []
+    for value in uniq:
+        items = []
+        for rid in (r for r in value.split(";") if r):
+            base = rid.removesuffix("(uncertain)")
+            note = " [uncertain: within the data's positional error; verify against official shoreline data]"
+            items.append(f"{rid}: {text_of.get(base, '')}{note if base != rid else ''}")
+        out.append(" | ".join(items))
+    return np.asarray(out, dtype=object)[inverse.reshape(-1)]
+
+
+def _unit_flags(layers: Layers) -> pd.DataFrame:
+    """Per unit code: ``urban`` (an urban key unit) and ``industrial_park`` (an industrial key unit).
+
+    From the ``element`` column when the units have one (the reference units do: ``urban``,
+    ``industrial``, ``town``, ``ecological``, ``general``); otherwise from the unit name
+    (official names say 城区/城镇 or 园区/开发区/工业区/产业园/高新区).
+    """
+
+    def build() -> pd.DataFrame:
+        units = layers.units().drop_duplicates("unit_code").set_index("unit_code")
+        name = units["name_zh"].fillna("").astype(str) if "name_zh" in units else pd.Series("", index=units.index)
+        element = units["element"].fillna("").astype(str) if "element" in units else pd.Series("", index=units.index)
+        key = units["category"].astype(str).isin(["2", "2.0"]) if "category" in units else True
+        park_name = name.str.contains("园区|开发区|工业区|产业园|高新区|工业集中区", regex=True)
+        urban_name = name.str.contains("中心城区|城区|城镇", regex=True) & ~park_name
+        return pd.DataFrame(
+            {
+                "urban": (element == "urban") | ((element == "") & key & urban_name),
+                "industrial_park": (element == "industrial") | ((element == "") & key & park_name),
+            }
+        )
+
+    return layers.cached("siting_unit_flags", build)
+
+
+def _snap_whole_geometries(geoms: np.ndarray, snapped: pd.DataFrame, ctx: _Context) -> None:
+    """Nearest reach of lines and polygons from their whole geometry (in place in ``snapped``)."""
+    others = np.flatnonzero(shapely.get_type_id(geoms) != shapely.GeometryType.POINT)
+    if not others.size:
+        return
+    metric = to_albers(geoms[others])
+    (site, reach_pos), dist = ctx.reach_tree.query_nearest(
+        metric, max_distance=MAX_SNAP_M, return_distance=True, all_matches=False
+    )
+    ids = np.full(others.size, np.nan)
+    d = np.full(others.size, np.nan)
+    frac = np.full(others.size, np.nan)
+    ids[site] = ctx.reaches["reach_id"].to_numpy()[reach_pos]
+    d[site] = dist
+    lines = ctx.reach_m[reach_pos]
+    on_reach = shapely.get_point(shapely.shortest_line(metric[site], lines), 1)
+    frac[site] = shapely.line_locate_point(lines, on_reach, normalized=True)
+    snapped.loc[others, "reach_id"] = ids
+    snapped.loc[others, "distance_m"] = d
+    snapped.loc[others, "fraction"] = frac
 
 
 def _county_index(layers: Layers, n_points: int):
@@ -868,27 +1127,97 @@ def _largest_overlap(g: gpd.GeoSeries, polys: gpd.GeoDataFrame, layers: Layers) 
     return np.where(answer < 0, 0, answer)  # sites are inside Jiangxi here
 
 
-def _near_river(g: gpd.GeoSeries, xy: np.ndarray, reach_distance_m: np.ndarray, ctx: _Context) -> np.ndarray:
-    """Within 1 km of a river of the network or of the Yangtze (its double-lined shore)."""
-    near = np.nan_to_num(reach_distance_m, nan=np.inf) <= NEAR_RIVER_M
+def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, reach_distance_m: np.ndarray, ctx: _Context) -> pd.DataFrame:
+    """Signed distance (metres) from each site to the bank of each nearby shoreline body.
+
+    Negative inside a river channel (centreline distance minus half-width); 0 inside a bank
+    polygon. Only pairs within the largest threshold plus offset are returned: ``site``
+    (position), ``body`` (row of the shoreline table), ``distance_m``.
+    """
+    sh = ctx.shoreline
+    reach = NEAR_RIVER_M + sh.max_offset_m
     geoms = g.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
-    # only points near the Yangtze's bounding box can be within 1 km of it (lines and polygons
-    # are always tested exactly)
-    west, south, east, north = shapely.total_bounds(ctx.yangtze_m)
-    d = NEAR_RIVER_M + 1.0
-    close = ~is_point | (
-        (xy[:, 0] >= west - d) & (xy[:, 0] <= east + d) & (xy[:, 1] >= south - d) & (xy[:, 1] <= north + d)
-    )
-    cand = np.flatnonzero(close)
-    if cand.size:
-        metric = shapely.points(xy[cand])
-        other = ~is_point[cand]
-        if other.any():
-            metric[other] = to_albers(geoms[cand][other])
-        s_idx, _ = ctx.yangtze_tree.query(metric, predicate="dwithin", distance=NEAR_RIVER_M)
-        near[cand[np.unique(s_idx)]] = True
-    return near
+    # a point farther than ``reach`` from every network reach is far from every centreline body
+    # (their lines are network reaches); bank polygons are tested within their bounds only
+    near_line = np.nan_to_num(reach_distance_m, nan=np.inf) <= reach
+    near_poly = np.zeros(len(xy), dtype=bool)
+    for west, south, east, north in sh.polygon_bounds:
+        near_poly |= (
+            (xy[:, 0] >= west - reach) & (xy[:, 0] <= east + reach) & (xy[:, 1] >= south - reach)
+            & (xy[:, 1] <= north + reach)
+        )
+    cand = np.flatnonzero(~is_point | near_line | near_poly)
+    if not cand.size:
+        return pd.DataFrame({"site": [], "body": [], "distance_m": []})
+    metric = shapely.points(xy[cand])
+    other = ~is_point[cand]
+    if other.any():  # lines and polygons: their whole geometry
+        metric[other] = to_albers(geoms[cand][other])
+    s_idx, part = sh.tree.query(metric, predicate="dwithin", distance=reach)
+    dist = shapely.distance(metric[s_idx], sh.parts_m[part]) - sh.half_width[part]
+    pairs = pd.DataFrame({"site": cand[s_idx], "body": sh.body_of_part[part], "distance_m": dist})
+    return pairs.groupby(["site", "body"], as_index=False, sort=True)["distance_m"].min()
+
+
+def _within(pairs: pd.DataFrame, bodies: pd.DataFrame, n: int, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(met, uncertain) per site: a body's bank within ``threshold_m`` for sure, or within the
+    body's positional uncertainty of it."""
+    unc = bodies["positional_uncertainty_m"].to_numpy()[pairs["body"].to_numpy(dtype=np.int64)]
+    d = pairs["distance_m"].to_numpy()
+    site = pairs["site"].to_numpy(dtype=np.int64)
+    met = np.zeros(n, dtype=bool)
+    maybe = np.zeros(n, dtype=bool)
+    met[site[d + unc <= threshold_m]] = True
+    maybe[site[d - unc <= threshold_m]] = True
+    return met, maybe & ~met
+
+
+def _term_states(
+    terms: dict[str, int], *, n: int, pairs: pd.DataFrame, ctx: _Context, flags: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The condition-term mask of each site (see :func:`condition_state`)."""
+    bodies = ctx.shoreline.bodies
+    mask = np.zeros(n, dtype=np.int64)
+    for term, bit in terms.items():
+        name, _, arg = term.partition(":")
+        unsure = np.zeros(n, dtype=bool)
+        if term == "shoreline_1km":
+            rows = bodies.index[bodies["rule"] == "shoreline_1km"]
+            met, unsure = _within(pairs[pairs["body"].isin(rows)], bodies, n, NEAR_RIVER_M)
+        elif name == "near_water":
+            key, _, metres = arg.partition(":")
+            rows = bodies.index[bodies["body_key"] == key]
+            met, unsure = _within(pairs[pairs["body"].isin(rows)], bodies, n, float(metres))
+        elif name == "in_basin":
+            met = flags["basin"] == arg
+        elif term in flags:
+            met = flags[term]
+        else:  # a term the check cannot evaluate is never silently "not met"
+            met, unsure = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+        mask |= met.astype(np.int64) << bit
+        mask |= unsure.astype(np.int64) << (bit + 1)
+    return mask
+
+
+def _shoreline_columns(pairs: pd.DataFrame, ctx: _Context, n: int) -> dict[str, np.ndarray]:
+    """Nearest protected bank of each site (``shoreline_1km`` bodies) and the 1 km answer."""
+    bodies = ctx.shoreline.bodies
+    rows = bodies.index[bodies["rule"] == "shoreline_1km"]
+    mine = pairs[pairs["body"].isin(rows)].sort_values(["site", "distance_m"], kind="stable")
+    first = mine.drop_duplicates("site")
+    site = first["site"].to_numpy(dtype=np.int64)
+    body = first["body"].to_numpy(dtype=np.int64)
+    dist = np.full(n, np.nan)
+    dist[site] = np.maximum(first["distance_m"].to_numpy(), 0.0)
+    name = np.full(n, "", dtype=object)
+    name[site] = (bodies["name_zh"] + " " + bodies["name_en"]).to_numpy()[body]
+    unc = np.full(n, np.nan)
+    unc[site] = bodies["positional_uncertainty_m"].to_numpy()[body]
+    met, unsure = _within(mine, bodies, n, NEAR_RIVER_M)
+    answer = np.where(met, "inside", np.where(unsure, "uncertain", "outside")).astype(object)
+    # the uncertainty that decided an uncertain answer (not always the nearest body's)
+    return {"shoreline_1km": answer, "shoreline_distance_m": dist, "shoreline_body": name, "uncertainty": unc}
 
 
 def _notices(layers: Layers) -> list[str]:
@@ -1082,36 +1411,63 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
 
     geom = row.geometry
     hits = units_at(gpd.GeoSeries([geom], crs=WGS84), layers=layers)
-    flags = {
-        "near_yangtze_or_tributary_1km": bool(row["near_river_1km"]),
-        "in_redline": bool(row["redline_overlap"]),
-        "tp_exceeding_basin": bool(row["tp_exceeding_basin"]),
-    }
+    states = dict(item.split("=", 1) for item in str(row["conditions"]).split("; ") if "=" in item)
     by_dim: dict[str, list[dict[str, Any]]] = {d: [] for d in DIMENSIONS}
     reasons = []
+    cited = str(row["reasons"]).split(";")
     seen = set()
-    for unit in hits["unit_code"]:
+    for unit in hits["unit_code"].drop_duplicates():
         for rule in rules_for(unit, row["industry_key"], layers=layers).itertuples():
             if rule.rule_id in seen:
                 continue
             seen.add(rule.rule_id)
-            applies = rule.condition == "" or flags.get(rule.condition, False)
+            terms = [t for t in rule.condition.split("&") if t]
+            term_states = [states.get(t, "not met") for t in terms]
+            if not terms:
+                state = ""
+            elif all(t == "met" for t in term_states):
+                state = "met"
+            elif all(t in ("met", "uncertain") for t in term_states):
+                state = "uncertain"
+            else:
+                state = "not met"
             entry = {
                 "rule_id": rule.rule_id,
                 "level": rule.level,
                 "scope": rule.scope,
                 "effect": rule.effect,
                 "condition": rule.condition,
-                "applies": applies,
+                "condition_state": state,
+                "applies": state in ("", "met"),
                 "text_zh": rule.text_zh,
                 "text_en": rule.text_en,
                 "basis": rule.basis,
                 "reference": bool(rule.reference),
             }
             by_dim[rule.dimension].append(entry)
-            if applies and rule.rule_id in str(row["reasons"]).split(";"):
+            if rule.rule_id in cited:
                 reasons.append(
-                    {"source": rule.rule_id, "effect": rule.effect, "text_zh": rule.text_zh, "text_en": rule.text_en}
+                    {
+                        "source": rule.rule_id,
+                        "effect": rule.effect,
+                        "text_zh": rule.text_zh,
+                        "text_en": rule.text_en,
+                        "basis": rule.basis,
+                    }
+                )
+            elif f"{rule.rule_id}(uncertain)" in cited:
+                reasons.append(
+                    {
+                        "source": f"{rule.rule_id}(uncertain)",
+                        "effect": "uncertain",
+                        "text_zh": f"{rule.text_zh}（位置在数据误差范围内，请以官方岸线数据核实）",
+                        "text_en": (
+                            f"{rule.text_en} -- may apply: the site is within the positional uncertainty of the data "
+                            f"({_num(row['positional_uncertainty_m'])} m) of the threshold; verify against official "
+                            "shoreline data"
+                        ),
+                        "basis": rule.basis,
+                    }
                 )
     if row["redline_overlap"]:
         reasons.append(
@@ -1120,6 +1476,7 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
                 "effect": "overlap",
                 "text_zh": f"压占生态保护红线：{row['redline_zones']}",
                 "text_en": f"overlaps red line zone(s): {row['redline_zones']}",
+                "basis": "",
             }
         )
     if str(row["reasons"]).startswith("layer:"):
@@ -1129,10 +1486,18 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
                 "effect": "none",
                 "text_zh": "不在所用管控单元图层的任何单元内",
                 "text_en": str(row["reasons"]),
+                "basis": "",
             }
         )
     discharges = bool(_context(layers).industries["discharges_tp"].get(row["industry_key"], False))
-    basin = row["river_basin"]
+    basin = row["basin"] or None
+    if row["tp_exceeding_basin"]:
+        status = "Poyang Lake TP above its target (Class IV, TP the failing parameter) 鄱阳湖总磷超标"
+    elif basin:
+        status = f"not in the Poyang Lake basin 不属鄱阳湖流域: {BASIN_LABELS.get(basin, basin)}"
+    else:
+        status = "basin unknown 流域未知"
+    reach_name = str(row["river_name"]) if row["river_name"] else ""
     return SiteReport(
         site={
             "wkt": geom.wkt,
@@ -1151,6 +1516,7 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
         redline={
             "overlaps": bool(row["redline_overlap"]),
             "overlap_km2": float(row["redline_overlap_km2"]),
+            "overlap_km": float(row["redline_overlap_km"]),
             "share": float(row["redline_share"]),
             "nearest_m": float(row["redline_nearest_m"]),
             "zones": row["redline_zones"],
@@ -1158,32 +1524,37 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
         },
         river={
             "reach_id": None if pd.isna(row["river_reach_id"]) else int(row["river_reach_id"]),
-            "name_zh": str(row["river_name"]).split(" ")[0] if row["river_name"] else "",
-            "name_en": " ".join(str(row["river_name"]).split(" ")[1:]) if row["river_name"] else "",
-            "basin": basin,
-            "distance_m": float(row["river_distance_m"]),
-            "near_river_1km": bool(row["near_river_1km"]),
+            "name_zh": reach_name.split(" ")[0] if reach_name else "",
+            "name_en": " ".join(reach_name.split(" ")[1:]) if reach_name else "",
+            "distance_m": _float(row["river_distance_m"]),
+            "shoreline_1km": row["shoreline_1km"],
+            "shoreline_distance_m": _float(row["shoreline_distance_m"]),
+            "shoreline_body": row["shoreline_body"],
+            "positional_uncertainty_m": _float(row["positional_uncertainty_m"]),
             "dist_to_poyang_km": _float(row["dist_to_poyang_km"]),
             "dist_to_hukou_km": _float(row["dist_to_hukou_km"]),
             "stations_downstream": [s for s in str(row["stations_downstream"]).split("; ") if s],
         },
         phosphorus={
             "basin": basin,
+            "basin_label": BASIN_LABELS.get(basin, basin) if basin else None,
+            "basins_touched": [b for b in str(row["basins_touched"]).split(";") if b],
             "tp_exceeding_basin": bool(row["tp_exceeding_basin"]),
-            "status": (
-                "Poyang Lake TP above its target (Class IV, TP the failing parameter) 鄱阳湖总磷超标"
-                if row["tp_exceeding_basin"]
-                else "not in the Poyang Lake basin 不属鄱阳湖流域"
-            ),
+            "status": status,
             "discharges_tp": discharges,
             "offset_required": bool(row["tp_offset_required"]),
-            "reach_share_of_lake_inflow_pct": _float(row["reach_share_of_lake_inflow_pct"]),
+            "lake_tp_inflow_via_reach_pct": _float(row["lake_tp_inflow_via_reach_pct"]),
         },
         verdict=row["verdict"],
         reasons=reasons,
         warnings=[w for w in str(row["warnings"]).split("; ") if w],
         data_notice=str(row["data_notice"]).split("; "),
     )
+
+
+def _num(value: Any) -> str:
+    out = _float(value)
+    return "-" if out is None else f"{out:.0f}"
 
 
 def _float(value: Any) -> float | None:

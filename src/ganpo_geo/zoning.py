@@ -36,10 +36,12 @@ from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
 __all__ = [
     "CATEGORY_EN",
     "CATEGORY_ZH",
+    "CONDITION_TERMS",
     "DIMENSIONS",
     "UNIT_CODE_PATTERN",
     "Problem",
     "ValidationReport",
+    "condition_terms",
     "control_units",
     "industries",
     "load_control_units",
@@ -47,6 +49,7 @@ __all__ = [
     "read_rules",
     "resolve_industry",
     "rules_for",
+    "rules_in_scope",
     "units_at",
     "validate_control_units",
 ]
@@ -211,11 +214,139 @@ def read_rules(path: str | Path) -> pd.DataFrame:
             raise ValidationError(msg)
     if "condition" not in table.columns:
         table["condition"] = ""
+    table["condition"] = [
+        _normalise_condition(c, rule_id, path) for c, rule_id in zip(table["condition"], table["rule_id"], strict=True)
+    ]
     if "reference" not in table.columns:
         table["reference"] = "false"
     table["reference"] = table["reference"].str.lower().eq("true")
     table["dimension_zh"] = table["dimension"].map(lambda d: DIMENSIONS[d][0])
     return table
+
+
+#: Spatial condition terms a rule may carry, evaluated by the site check; ``&`` joins terms
+#: that must all hold. ``<body>`` is a ``body_key`` of the shoreline table
+#: (``rivers/shoreline_rules.csv``), ``<basin>`` a basin key of :func:`ganpo_geo.rivers.basin_of`.
+CONDITION_TERMS = {
+    "shoreline_1km": "within 1 km of the shoreline of a water body that the Yangtze Protection Law art. 26 "
+    "rule covers (the shoreline table): measured to banks, with the data's positional uncertainty",
+    "near_water:<body>:<metres>": "within <metres> (at most 2000) of that water body's bank",
+    "in_redline": "the site overlaps an ecological protection red line",
+    "tp_exceeding_basin": "the site drains to Poyang Lake, whose TP exceeds its target",
+    "in_basin:<basin>": "the site lies (mostly) in that river basin",
+    "in_central_urban_area": "the site touches an urban key-control unit of a city district (中心城区)",
+    "outside_industrial_park": "the site touches no industrial-park key-control unit (园区外)",
+}
+#: Older condition names still read from rule files (with a warning).
+_CONDITION_ALIASES = {"near_yangtze_or_tributary_1km": "shoreline_1km"}
+_SIMPLE_TERMS = {
+    "shoreline_1km",
+    "in_redline",
+    "tp_exceeding_basin",
+    "in_central_urban_area",
+    "outside_industrial_park",
+}
+MAX_NEAR_WATER_M = 2000.0
+
+
+def condition_terms(condition: str) -> tuple[str, ...]:
+    """The terms of a rule's spatial condition (``""`` means the rule always applies).
+
+    Parameters
+    ----------
+    condition : str
+        E.g. ``"shoreline_1km"`` or ``"near_water:gan:500&outside_industrial_park"``.
+
+    Returns
+    -------
+    tuple of str
+        The terms in order; empty for an unconditional rule.
+
+    Raises
+    ------
+    ValidationError
+        An unknown term, or a malformed ``near_water``/``in_basin`` term.
+
+    Examples
+    --------
+    >>> condition_terms("near_water:gan:500&outside_industrial_park")
+    ('near_water:gan:500', 'outside_industrial_park')
+    """
+    terms = tuple(t.strip() for t in str(condition).split("&") if t.strip())
+    for term in terms:
+        name, _, arg = term.partition(":")
+        if term in _SIMPLE_TERMS or (name == "in_basin" and arg):
+            continue
+        if name == "near_water":
+            body, _, metres = arg.partition(":")
+            try:
+                ok = bool(body) and 0 < float(metres) <= MAX_NEAR_WATER_M
+            except ValueError:
+                ok = False
+            if ok:
+                continue
+            msg = f"condition {term!r}: write near_water:<body_key>:<metres> with 0 < metres <= {MAX_NEAR_WATER_M:.0f}"
+            raise ValidationError(msg)
+        msg = f"unknown condition term {term!r}; use one of {', '.join(CONDITION_TERMS)}"
+        raise ValidationError(msg)
+    return terms
+
+
+def _normalise_condition(condition: str, rule_id: str, path: Any) -> str:
+    terms = []
+    for term in str(condition).split("&"):
+        term = term.strip()
+        if term in _CONDITION_ALIASES:
+            warnings.warn(
+                f"{path}: rule {rule_id}: condition {term!r} is now {_CONDITION_ALIASES[term]!r}",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            term = _CONDITION_ALIASES[term]
+        if term:
+            terms.append(term)
+    joined = "&".join(terms)
+    try:
+        condition_terms(joined)
+    except ValidationError as exc:
+        msg = f"{path}: rule {rule_id}: {exc}"
+        raise ValidationError(msg) from None
+    return joined
+
+
+def rules_in_scope(rules: pd.DataFrame, *, city_adcode: str, category: Any, unit_code: str, industry: str) -> pd.Series:
+    """Which rules reach a unit for an industry: province, the unit's city, its category, its code.
+
+    The one definition of rule scope; :func:`rules_for`, the site check and the maps use it.
+
+    Parameters
+    ----------
+    rules : pandas.DataFrame
+        Access rules (see :func:`read_rules`).
+    city_adcode : str
+        The unit's city adcode (6 digits).
+    category : int or str
+        The unit's category (1, 2 or 3).
+    unit_code : str
+        The unit's code (unit-level rules may name it).
+    industry : str
+        An industry key (see :func:`resolve_industry`).
+
+    Returns
+    -------
+    pandas.Series
+        Boolean mask aligned with ``rules``.
+    """
+    try:
+        category_text = str(int(category))
+    except (TypeError, ValueError):
+        category_text = str(category)
+    scope_ok = (
+        (rules["level"] == "province")
+        | ((rules["level"] == "city") & (rules["scope"] == str(city_adcode)))
+        | ((rules["level"] == "unit") & rules["scope"].isin([category_text, str(unit_code)]))
+    )
+    return scope_ok & rules["industries"].map(lambda spec: _applies(spec, industry))
 
 
 def _applies(spec: str, industry: str) -> bool:
@@ -264,13 +395,10 @@ def rules_for(unit_code: str, industry: str, *, layers: Layers | None = None) ->
         raise ValidationError(msg)
     unit = units.loc[[unit_code]].iloc[0]  # a duplicated code (see validate) takes its first row
     rules = layers.access_rules()
-    scope_ok = (
-        (rules["level"] == "province")
-        | ((rules["level"] == "city") & (rules["scope"] == str(unit["city_adcode"])))
-        | ((rules["level"] == "unit") & rules["scope"].isin([str(int(unit["category"])), unit_code]))
+    mask = rules_in_scope(
+        rules, city_adcode=unit["city_adcode"], category=unit["category"], unit_code=unit_code, industry=key
     )
-    industry_ok = rules["industries"].map(lambda spec: _applies(spec, key))
-    out = rules[scope_ok & industry_ok].copy()
+    out = rules[mask].copy()
     out["_order"] = out["level"].map(_LEVEL_ORDER) * 10 + (out["scope"] == unit_code).astype(int)
     out = out.sort_values(["_order", "rule_id"], kind="stable").drop(columns="_order")
     out.insert(0, "industry", key)
