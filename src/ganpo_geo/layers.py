@@ -462,7 +462,7 @@ class Layers:
             return self.rules
         from ganpo_geo.zoning import read_rules
 
-        return read_rules(data_path("zoning/access_rules.csv"))
+        return self.cached("bundled_access_rules", lambda: read_rules(data_path("zoning/access_rules.csv")))
 
     def reference_layers(self) -> list[str]:
         """Names of the layers in use that are synthesized reference data."""

@@ -1143,13 +1143,31 @@ def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None
     """
     cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
     series = _as_series(geometries)
-    pts = shapely.point_on_surface(series.to_numpy())
-    tree = shapely.STRtree(cat.geometry.to_numpy())
-    idx_pt, idx_cat = tree.query(pts, predicate="intersects")
+    pts = series.to_numpy()
+    not_point = shapely.get_type_id(pts) != shapely.GeometryType.POINT
+    if not_point.any():
+        pts = pts.copy()
+        pts[not_point] = shapely.point_on_surface(pts[not_point])
+    if catchments_gdf is None:  # the bundled catchments: a grid index built once (large batches)
+        xy = shapely.get_coordinates(pts)
+        found = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+        idx_pt, idx_cat = _bundled_catchment_index(len(pts) >= GRID_MIN_POINTS).query_points(xy[:, 0], xy[:, 1])
+        idx_pt = np.flatnonzero(found)[idx_pt]
+    else:
+        tree = shapely.STRtree(cat.geometry.to_numpy())
+        idx_pt, idx_cat = tree.query(pts, predicate="intersects")
     out = pd.Series(pd.array([pd.NA] * len(series), dtype="Int64"), index=series.index, name="reach_id")
     first = np.unique(idx_pt, return_index=True)[1]
     out.iloc[idx_pt[first]] = cat["reach_id"].to_numpy()[idx_cat[first]]
     return out
+
+
+@cache
+def _bundled_catchment_index(grid: bool) -> Any:
+    from ganpo_geo._index import PolygonIndex
+
+    geoms = catchments().geometry.to_numpy()
+    return PolygonIndex.build(geoms) if grid else PolygonIndex.build(geoms, None)
 
 
 def basin_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:
@@ -1166,14 +1184,11 @@ def basin_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) ->
         Basin names aligned with the input; None outside the Poyang basin.
     """
     cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
-    reach = catchment_of(geometries, cat)
-    lookup = dict(zip(cat["reach_id"], cat["basin"], strict=True))
-    return pd.Series(
-        [lookup.get(int(r)) if not pd.isna(r) else None for r in reach],
-        index=reach.index,
-        name="basin",
-        dtype=object,
-    )
+    reach = catchment_of(geometries, catchments_gdf)
+    lookup = pd.Series(cat["basin"].to_numpy(dtype=object), index=cat["reach_id"].to_numpy())
+    values = lookup.reindex(reach.to_numpy(dtype=float, na_value=np.nan)).to_numpy(dtype=object)
+    values[pd.isna(values)] = None
+    return pd.Series(values, index=reach.index, name="basin", dtype=object)
 
 
 def _as_series(geometries: Any) -> gpd.GeoSeries:

@@ -471,14 +471,15 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
 
 @dataclass(frozen=True)
 class _Shoreline:
-    """The water bodies of the shoreline table, as metric parts with their bank offsets."""
+    """The water bodies of the shoreline table as short metric line pieces with their bank offsets."""
 
     bodies: pd.DataFrame  # the table (rivers/shoreline_rules.csv), one row per body
-    parts_m: np.ndarray  # Jiangxi Albers lines (centrelines) and polygons (banks)
-    body_of_part: np.ndarray  # row in ``bodies`` of each part
-    half_width: np.ndarray  # metres between a part and its bank (0 for bank polygons)
-    tree: shapely.STRtree
-    polygon_bounds: np.ndarray  # metric bounds of the bank polygons (points far from them skip them)
+    lines: np.ndarray  # centrelines and the outlines of bank polygons (Jiangxi Albers)
+    line_body: np.ndarray  # row in ``bodies`` of each line
+    line_half: np.ndarray  # metres between a line and its bank (0 for polygon outlines)
+    chunks: Any  # LineChunks of ``lines``: exact distances to short pieces are cheap
+    polygons: np.ndarray  # bank polygons (a site inside one is 0 m from its bank)
+    polygon_body: np.ndarray
     max_offset_m: float  # largest half-width + positional uncertainty
 
 
@@ -486,29 +487,36 @@ def _build_shoreline(reaches: gpd.GeoDataFrame, reach_m: np.ndarray) -> _Shoreli
     """Geometry of each body of the shoreline table (see ``data/rivers/shoreline_rules.csv``)."""
     table = pd.read_csv(data_path("rivers/shoreline_rules.csv"), dtype=str, keep_default_na=False)
     sources = {"lakes": load_layer("lakes"), "reaches": reaches}
-    parts, owner = [], []
+    lines, line_body, polygons, polygon_body = [], [], [], []
     for i, body in enumerate(table.itertuples(index=False)):
         layer = sources[body.layer]
         mask = (layer[body.match_column].fillna("") == body.match_value).to_numpy()
         geoms = reach_m[mask] if body.layer == "reaches" else to_albers(layer.geometry.to_numpy()[mask])
-        geoms = shapely.get_parts(np.asarray(geoms, dtype=object))
-        parts.extend(geoms)
-        owner.extend([i] * len(geoms))
+        parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+        if body.kind == "bank_polygon":
+            polygons.extend(parts)
+            polygon_body.extend([i] * len(parts))
+            parts = shapely.get_parts(shapely.boundary(parts))
+        lines.extend(parts)
+        line_body.extend([i] * len(parts))
     bodies = table.assign(
         half_width_m=table["half_width_m"].astype(float),
         positional_uncertainty_m=table["positional_uncertainty_m"].astype(float),
-        parts=np.bincount(np.asarray(owner, dtype=np.int64), minlength=len(table)),
     )
-    parts_m = np.asarray(parts, dtype=object)
-    owner_arr = np.asarray(owner, dtype=np.int64)
-    is_polygon = bodies["kind"].to_numpy()[owner_arr] == "bank_polygon"
+    lines_arr = np.asarray(lines, dtype=object)
+    body_arr = np.asarray(line_body, dtype=np.int64)
+    polygons_arr = np.asarray(polygons, dtype=object)
+    shapely.prepare(polygons_arr)
     return _Shoreline(
         bodies=bodies,
-        parts_m=parts_m,
-        body_of_part=owner_arr,
-        half_width=bodies["half_width_m"].to_numpy()[owner_arr],
-        tree=shapely.STRtree(parts_m),
-        polygon_bounds=shapely.bounds(parts_m[is_polygon]),
+        lines=lines_arr,
+        line_body=body_arr,
+        line_half=np.where(
+            bodies["kind"].to_numpy()[body_arr] == "bank_polygon", 0.0, bodies["half_width_m"].to_numpy()[body_arr]
+        ),
+        chunks=LineChunks.build(lines_arr),
+        polygons=polygons_arr,
+        polygon_body=np.asarray(polygon_body, dtype=np.int64),
         max_offset_m=float((bodies["half_width_m"] + bodies["positional_uncertainty_m"]).max()),
     )
 
@@ -740,13 +748,18 @@ def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tupl
     return severity, ";".join(reasons)
 
 
-def _combo_rules(layers: Layers, combo: tuple) -> pd.DataFrame:
+def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple) -> pd.DataFrame:
+    """The rules in scope of one (city, category, unit override, industry), cached per layers."""
     from ganpo_geo.zoning import rules_in_scope
 
-    city_adcode, category, unit_key, industry_key = combo
-    rules = layers.access_rules()
-    mask = rules_in_scope(rules, city_adcode=city_adcode, category=category, unit_code=unit_key, industry=industry_key)
-    return rules[mask]
+    found = layers.cached("siting_combo_rules", dict)
+    if combo not in found:
+        city_adcode, category, unit_key, industry_key = combo
+        mask = rules_in_scope(
+            rules, city_adcode=city_adcode, category=category, unit_code=unit_key, industry=industry_key
+        )
+        found[combo] = rules[mask][["rule_id", "effect", "industries", "condition"]]
+    return found[combo]
 
 
 # --------------------------------------------------------------------------- the check
@@ -932,7 +945,7 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     text["stations_downstream"][pos] = down
 
     # the shoreline rule: distances to banks, with the data's positional uncertainty
-    pairs = _bank_distances(g, xy_m, snapped["distance_m"].to_numpy(), ctx)
+    pairs = _bank_distances(g, xy_m, ctx, layers)
     shore = _shoreline_columns(pairs, ctx, m)
     text["shoreline_1km"][pos] = shore["shoreline_1km"]
     num["shoreline_distance_m"][pos] = shore["shoreline_distance_m"]
@@ -985,15 +998,17 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     combo_id, combos = pd.MultiIndex.from_frame(pairs_units).factorize()
     pair_mask = term_mask[site_of]
     # only the terms a combination's rules use matter to it: the table stays small
-    key = pd.MultiIndex.from_arrays([combo_id, pair_mask])
-    uniq_id, uniq = key.factorize()
+    width = 2 * len(bits) + 1  # masks use 2 bits per term
+    uniq, uniq_id = np.unique((combo_id.astype(np.int64) << width) | pair_mask, return_inverse=True)
+    uniq_id = uniq_id.reshape(-1)
     table = layers.cached("verdict_table", dict)
     sev_u = np.zeros(len(uniq), dtype=int)
     why_u = np.full(len(uniq), "", dtype=object)
-    for k, (cid, mask) in enumerate(uniq):
-        entry_key = (combos[cid], int(mask))
+    for k, packed in enumerate(uniq):
+        cid, mask = int(packed) >> width, int(packed) & ((1 << width) - 1)
+        entry_key = (combos[cid], mask)
         if entry_key not in table:
-            table[entry_key] = _combo_verdict(_combo_rules(layers, combos[cid]), int(mask), bits)
+            table[entry_key] = _combo_verdict(_combo_rules(layers, rules, combos[cid]), mask, bits)
         sev_u[k], why_u[k] = table[entry_key]
     pair_sev = sev_u[uniq_id]
     pair_why = why_u[uniq_id]
@@ -1127,37 +1142,60 @@ def _largest_overlap(g: gpd.GeoSeries, polys: gpd.GeoDataFrame, layers: Layers) 
     return np.where(answer < 0, 0, answer)  # sites are inside Jiangxi here
 
 
-def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, reach_distance_m: np.ndarray, ctx: _Context) -> pd.DataFrame:
+def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
     """Signed distance (metres) from each site to the bank of each nearby shoreline body.
 
     Negative inside a river channel (centreline distance minus half-width); 0 inside a bank
     polygon. Only pairs within the largest threshold plus offset are returned: ``site``
     (position), ``body`` (row of the shoreline table), ``distance_m``.
     """
+    from ganpo_geo._index import NearestLines
+
     sh = ctx.shoreline
     reach = NEAR_RIVER_M + sh.max_offset_m
     geoms = g.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
-    # a point farther than ``reach`` from every network reach is far from every centreline body
-    # (their lines are network reaches); bank polygons are tested within their bounds only
-    near_line = np.nan_to_num(reach_distance_m, nan=np.inf) <= reach
-    near_poly = np.zeros(len(xy), dtype=bool)
-    for west, south, east, north in sh.polygon_bounds:
-        near_poly |= (
-            (xy[:, 0] >= west - reach) & (xy[:, 0] <= east + reach) & (xy[:, 1] >= south - reach)
-            & (xy[:, 1] <= north + reach)
-        )
-    cand = np.flatnonzero(~is_point | near_line | near_poly)
-    if not cand.size:
-        return pd.DataFrame({"site": [], "body": [], "distance_m": []})
-    metric = shapely.points(xy[cand])
-    other = ~is_point[cand]
-    if other.any():  # lines and polygons: their whole geometry
-        metric[other] = to_albers(geoms[cand][other])
-    s_idx, part = sh.tree.query(metric, predicate="dwithin", distance=reach)
-    dist = shapely.distance(metric[s_idx], sh.parts_m[part]) - sh.half_width[part]
-    pairs = pd.DataFrame({"site": cand[s_idx], "body": sh.body_of_part[part], "distance_m": dist})
+    # points: a KD-tree of the shoreline lines' vertices (every 200 m, so at most 100 m above the
+    # exact distance) keeps only the points that may be within reach of any of them
+    spacing = 200.0
+    kd = layers.cached("siting_shore_kdtree", lambda: NearestLines.build(sh.lines, spacing))
+    _, d_vertex, _ = kd.query(xy[:, 0], xy[:, 1], reach + spacing)
+    cand = np.flatnonzero(~is_point | ~np.isnan(d_vertex))
+    frames = [pd.DataFrame({"site": np.empty(0, np.int64), "body": np.empty(0, np.int64), "distance_m": []})]
+    if cand.size:
+        metric = shapely.points(xy[cand])
+        other = ~is_point[cand]
+        if other.any():  # lines and polygons: their whole geometry
+            metric[other] = to_albers(geoms[cand][other])
+        s_idx, piece = sh.chunks.tree.query(metric, predicate="dwithin", distance=reach)
+        line = sh.chunks.owner[piece]
+        dist = shapely.distance(metric[s_idx], sh.chunks.pieces[piece]) - sh.line_half[line]
+        frames.append(pd.DataFrame({"site": cand[s_idx], "body": sh.line_body[line], "distance_m": dist}))
+    # inside a bank polygon (the Yangtze, the lake): 0 m from its bank
+    if sh.polygons.size:
+        pts_in, poly = _inside_polygons(geoms, xy, is_point, sh.polygons)
+        frames.append(pd.DataFrame({"site": pts_in, "body": sh.polygon_body[poly], "distance_m": 0.0}))
+    pairs = pd.concat(frames, ignore_index=True)
     return pairs.groupby(["site", "body"], as_index=False, sort=True)["distance_m"].min()
+
+
+def _inside_polygons(
+    geoms: np.ndarray, xy: np.ndarray, is_point: np.ndarray, polygons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(site, polygon) pairs where a site lies in or overlaps a (prepared, metric) bank polygon."""
+    sites, polys = [], []
+    others = np.flatnonzero(~is_point)
+    metric_others = to_albers(geoms[others]) if others.size else np.empty(0, dtype=object)
+    for k, polygon in enumerate(polygons):
+        west, south, east, north = polygon.bounds
+        box = (xy[:, 0] >= west) & (xy[:, 0] <= east) & (xy[:, 1] >= south) & (xy[:, 1] <= north) & is_point
+        cand = np.flatnonzero(box)
+        hit = cand[shapely.contains_xy(polygon, xy[cand, 0], xy[cand, 1])]
+        if others.size:
+            hit = np.concatenate([hit, others[shapely.intersects(polygon, metric_others)]])
+        sites.append(hit)
+        polys.append(np.full(hit.size, k))
+    return np.concatenate(sites), np.concatenate(polys)
 
 
 def _within(pairs: pd.DataFrame, bodies: pd.DataFrame, n: int, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
