@@ -423,7 +423,14 @@ def _sentences(body: str) -> list[str]:
             joined.append(ln)
     out: list[str] = []
     for ln in joined:
-        out.extend(s.strip() for s in _SENTENCE_END.split(ln) if s.strip(" \t\u3000。；;"))
+        for piece in _SENTENCE_END.split(ln):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if out and not re.search(r"\w", piece):  # bare punctuation stays with its sentence
+                out[-1] += piece
+            else:
+                out.append(piece)
     return out
 
 
