@@ -97,7 +97,7 @@ REQUIRE_FAILS_WHEN = frozenset({"outside_industrial_park"})
 #: Standards phrased with a negation are requirements, not prohibitions ("不得超过排放标准").
 STANDARD_NEGATION = re.compile(r"不(?:得|应|能)?(?:低于|高于|超过|少于|大于|小于)")
 #: "未经批准不得..." needs an approval: a requirement (only with 不得/不准, not with 禁止/严禁).
-UNAPPROVED = re.compile(r"未经[^,。;]{0,12}?(?:不得|不准)")
+UNAPPROVED = re.compile(r"未(?:经|取得|完成|通过|落实|依法|批准)[^。;]{0,20}?(?:不得|不准)")
 #: Negated permissions and hedged prohibitions.
 NEGATED_ALLOW_PROHIBIT = re.compile(r"不允许|不准许|不予(?:审批|批准|核准|许可|备案|受理)")
 NEGATED_ALLOW_RESTRICT = re.compile(r"不鼓励|不支持|不提倡")
@@ -115,14 +115,21 @@ STRICT_CONTROL_PROJECTS = re.compile(r"新建|扩建|布局|发展|规模|开发
 STRICT_CONTROL_AMOUNTS = re.compile(r"排放|总量|用水|用量|消费|浓度|排污")
 #: Existing plants ordered to move, exit or close: new ones are at least restricted.
 EXIT = re.compile(r"搬迁|退出|关闭|关停|取缔|迁出|迁建")
-REQUIRE_STRONG = re.compile(
-    r"应当|应|须|必须|需|务必|要求|落实|执行|实行|实施|确保|达到|完成|符合|满足|按照|配套|申领|纳入"
-)
+REQUIRE_STRONG = re.compile(r"应当|应|须|必须|需|务必|落实|执行|实行|实施|确保|达到|完成")
+#: Verbs that make a clause a requirement only when nothing stronger (or a permission) is present;
+#: 符合/满足/要求 are often qualifiers ("符合产业定位的项目", "无特殊要求").
 REQUIRE_WEAK = re.compile(
     r"加强|推进|推动|开展|建立|健全|完善|提高|提升|采用|设置|淘汰|改造|整治|规范|强化|优化|保障|严格|加快|"
-    r"削减|替代|控制|治理|修复|监测|收集|处理|利用"
+    r"削减|替代|控制|治理|修复|监测|收集|处理|利用|符合|满足|按照|配套|申领|纳入|要求|引导|促进|推广|防范|防止|"
+    r"保持|建成|遵循|降低|减少"
+)
+#: "本单元无特殊要求": a statement that there is nothing to apply.
+NO_REQUIREMENT = re.compile(
+    r"^(?:本单元|该单元|本区域)?(?:暂)?无(?:特殊|其他|具体|特别)?[^,。;]{0,12}(?:要求|约束|规定)"
 )
 ALLOW = re.compile(r"鼓励|允许|支持|准许|可以|优先发展|适度发展|有序发展|(?<![许认不])可(?!能|行|靠|持续|视|养)")
+#: What a permission encourages ("鼓励…实施改造") is not itself a requirement: masked up to the next comma.
+ALLOW_SCOPE = re.compile(r"(?:鼓励|允许|支持|准许|可以|(?<![许认不])可(?!能|行|靠|持续|视|养))[^,;。]*")
 
 # --------------------------------------------------------------------------- condition vocabulary
 
@@ -153,14 +160,17 @@ _AREA_CONDITIONS = (  # (condition key, pattern)
     ("tp_exceeding_basin", re.compile(r"总磷(?:超标|不达标|未达标)|总磷[^,。;]{0,8}超标")),
 )
 _PARK = r"(?:园区|集中区|集聚区|工业区|开发区)"
-OUTSIDE_PARK = re.compile(rf"{_PARK}(?:外|以外|之外)|入园|进入[^,。;]{{0,14}}?{_PARK}|未进入{_PARK}")
+OUTSIDE_PARK = re.compile(
+    rf"{_PARK}(?:外|以外|之外)|入园|进入[^,。;]{{0,14}}?{_PARK}|未进入{_PARK}|"
+    rf"(?:应|须|必须|需|要)(?:布局|布设|建设|设立|位于|安排|集中)(?:在|于|到)[^,。;]{{0,14}}?{_PARK}"
+)
 INSIDE_PARK = re.compile(
     rf"{_PARK}内|(?:在|于)[^,。;]{{0,10}}?{_PARK}(?!外|以外|之外)|^[^,。;]{{0,6}}{_PARK}(?!外|以外|之外)|"
     rf"{_PARK}(?:应|须|必须|要)"
 )
 #: Park mentions that describe moving existing plants, not the site's location.
 _EXISTING_INTO_PARK = re.compile(rf"(?:搬迁|退城)[^,。;]{{0,6}}(?:入园|进入[^,。;]{{0,10}}{_PARK})")
-_NOT_A_PARK = re.compile(r"居民集中区|人口集中区")
+_NOT_A_PARK = re.compile(r"居民集中区|人口集中区|周边居民区|居住区")
 #: Receiving facilities named as infrastructure, not as the project (masked before reading industries).
 _INFRASTRUCTURE = re.compile(
     rf"(?:接入|排入|进入|纳入|依托)[^,。;]{{0,8}}?污水处理(?:厂|设施)|配套建设[^,。;]{{0,8}}?污水处理(?:厂|设施)|"
@@ -320,9 +330,13 @@ def _effect_of(text: str) -> tuple[str, float]:
     if RESTRICT.search(t):
         found.add("restrict")
     exit_only = bool(EXIT.search(t)) and "prohibit" not in found
+    allow = bool(ALLOW.search(t))
+    if allow:
+        t = ALLOW_SCOPE.sub("〇", t)
+    if NO_REQUIREMENT.search(t) and not found:
+        return "unknown", 0.0
     if strong_require or REQUIRE_STRONG.search(t):
         found.add("require")
-    allow = bool(ALLOW.search(t))
     weak = bool(REQUIRE_WEAK.search(t))
     if "prohibit" in found:
         effect = "prohibit"
