@@ -66,8 +66,9 @@ def test_labelled_set_is_well_formed() -> None:
     assert (table.groupby("dimension").size() >= 25).all()
     assert set(table["effect"]) <= set(EFFECTS)
     assert set(table["effect"]) >= {"prohibit", "restrict", "require", "allow", "unknown"}
-    assert table["split"].isin(["dev", "heldout"]).all()
+    assert table["split"].isin(["dev", "heldout", "heldout2"]).all()
     assert (table["split"] == "heldout").sum() >= 40
+    assert (table["split"] == "heldout2").sum() >= 40
     assert table["text"].is_unique
     keys = set(industries().index)
     for spec in table["industries"]:
@@ -87,11 +88,12 @@ def test_precision_recall_on_the_labelled_set() -> None:
 
 
 def test_precision_recall_on_the_held_out_part() -> None:
-    # Written after the rules were frozen; measured 0.906 / 0.862 / 0.812 (docs/requirements.md).
-    # A floor below those figures guards against regressions without tuning to the held-out part.
+    # "heldout2" was written after the current rules were frozen (ad54d0a); measured effect 1.000,
+    # industries precision 0.871 and recall 0.836 (docs/requirements.md). The floors sit below those
+    # figures: they guard against regressions without tuning the rules to the held-out clauses.
     table = _labelled()
-    scores = _scores(table[table["split"] == "heldout"])
-    assert scores["effect"] >= 0.88, scores
+    scores = _scores(table[table["split"] == "heldout2"])
+    assert scores["effect"] >= 0.95, scores
     assert scores["industries_precision"] >= 0.80, scores
     assert scores["industries_recall"] >= 0.75, scores
 
