@@ -170,10 +170,11 @@ INSIDE_PARK = re.compile(
 )
 #: Park mentions that describe moving existing plants, not the site's location.
 _EXISTING_INTO_PARK = re.compile(rf"(?:搬迁|退城)[^,。;]{{0,6}}(?:入园|进入[^,。;]{{0,10}}{_PARK})")
-_NOT_A_PARK = re.compile(r"居民集中区|人口集中区|周边居民区|居住区")
+_NOT_A_PARK = re.compile(r"居民集中区|人口集中区|周边居民区|居住区|(?:核心)?景区(?:内|范围)")
 #: Receiving facilities named as infrastructure, not as the project (masked before reading industries).
 _INFRASTRUCTURE = re.compile(
-    rf"(?:接入|排入|进入|纳入|依托)[^,。;]{{0,8}}?污水处理(?:厂|设施)|配套建设[^,。;]{{0,8}}?污水处理(?:厂|设施)|"
+    rf"(?:接入|排入|进入|纳入|依托|达到|送至|送入)[^,。;]{{0,8}}?污水处理(?:厂|设施)|"
+    rf"配套建设[^,。;]{{0,8}}?污水处理(?:厂|设施)|"
     rf"(?:工业|产业)?{_PARK}"
 )
 
@@ -202,6 +203,15 @@ def _industry_terms() -> tuple[tuple[str, tuple[str, ...]], ...]:
     for row in extra.itertuples():
         terms[row.term] = tuple(k for k in row.industries.split(";") if k)
     return tuple(sorted(terms.items(), key=lambda kv: -len(kv[0])))
+
+
+#: Groups implied by what a clause's projects emit, used only when it names no industry.
+_IMPLIED = (
+    (
+        re.compile(r"排放[^,。;]{0,12}重金属"),
+        ("chemical", "electroplating", "lead_battery", "mining", "nonferrous_smelting", "tanning"),
+    ),
+)
 
 
 def _find_industries(text: str) -> tuple[list[str], bool]:
@@ -241,6 +251,10 @@ def _industries_of(text: str) -> str:
         excepted, _ = _find_industries(exc.group(1))
         masked = masked[: exc.start()] + "□" * (exc.end() - exc.start()) + masked[exc.end() :]
     keys, other = _find_industries(masked)
+    if not keys:
+        for pattern, implied in _IMPLIED:
+            if pattern.search(masked):
+                keys = list(implied)
     if keys:
         kept = [k for k in keys if k not in excepted]
         return ";".join(sorted(kept or keys))
