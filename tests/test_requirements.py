@@ -42,10 +42,12 @@ def _tokens(spec: str) -> set[str]:
 
 
 def _scores(rows: pd.DataFrame) -> dict[str, float]:
-    """Effect accuracy (= micro precision = micro recall for one label per clause) and micro
-    precision/recall of the industry keys, over the labelled clauses."""
+    """Effect accuracy (= micro precision = micro recall for one label per clause), micro
+    precision/recall of the industry keys, and binding recall: the share of (clause, expected
+    industry) pairs whose industry the parsed clause binds (via clause_applies; expected ``all``
+    must be parsed as ``all``)."""
     order = {e: i for i, e in enumerate(EFFECTS)}
-    right = tp = fp = fn = 0
+    right = tp = fp = fn = bound = to_bind = 0
     for row in rows.itertuples():
         parsed = parse_requirements(row.text, dimension=row.dimension)
         assert len(parsed) >= 1, row.text  # nothing is dropped
@@ -53,10 +55,22 @@ def _scores(rows: pd.DataFrame) -> dict[str, float]:
         got = set().union(*(_tokens(s) for s in parsed["industries"]))
         want = _tokens(row.industries)
         right += effect == row.effect
+        if not row.industries.startswith("all_except:") and row.industries:
+            for key in want:
+                to_bind += 1
+                if key == "all":
+                    bound += "all" in set(parsed["industries"])
+                else:
+                    bound += any(clause_applies(spec, key) for spec in parsed["industries"])
         tp += len(got & want)
         fp += len(got - want)
         fn += len(want - got)
-    return {"effect": right / len(rows), "industries_precision": tp / (tp + fp), "industries_recall": tp / (tp + fn)}
+    return {
+        "effect": right / len(rows),
+        "industries_precision": tp / (tp + fp),
+        "industries_recall": tp / (tp + fn),
+        "binding_recall": bound / to_bind,
+    }
 
 
 def test_labelled_set_is_well_formed() -> None:
@@ -66,9 +80,9 @@ def test_labelled_set_is_well_formed() -> None:
     assert (table.groupby("dimension").size() >= 25).all()
     assert set(table["effect"]) <= set(EFFECTS)
     assert set(table["effect"]) >= {"prohibit", "restrict", "require", "allow", "unknown"}
-    assert table["split"].isin(["dev", "heldout", "heldout2"]).all()
-    assert (table["split"] == "heldout").sum() >= 40
-    assert (table["split"] == "heldout2").sum() >= 40
+    assert table["split"].isin(["dev", "heldout", "heldout2", "heldout3"]).all()
+    for part in ("heldout", "heldout2", "heldout3"):
+        assert (table["split"] == part).sum() >= 40
     assert table["text"].is_unique
     keys = set(industries().index)
     for spec in table["industries"]:
@@ -85,17 +99,19 @@ def test_precision_recall_on_the_labelled_set() -> None:
     assert scores["effect"] >= 0.95, scores
     assert scores["industries_precision"] >= 0.90, scores
     assert scores["industries_recall"] >= 0.90, scores
+    assert scores["binding_recall"] >= 0.95, scores
 
 
 def test_precision_recall_on_the_held_out_part() -> None:
-    # "heldout2" was written after the current rules were frozen (ad54d0a); measured effect 1.000,
-    # industries precision 0.871 and recall 0.836 (docs/requirements.md). The floors sit below those
-    # figures: they guard against regressions without tuning the rules to the held-out clauses.
+    # "heldout3" was written after the current rules were frozen (27be760); measured effect 0.978,
+    # industries precision 0.769, recall 0.889, binding recall 1.000 (docs/requirements.md). The floors
+    # sit below those figures: they guard against regressions without tuning the rules to these clauses.
     table = _labelled()
-    scores = _scores(table[table["split"] == "heldout2"])
+    scores = _scores(table[table["split"] == "heldout3"])
     assert scores["effect"] >= 0.95, scores
-    assert scores["industries_precision"] >= 0.80, scores
-    assert scores["industries_recall"] >= 0.75, scores
+    assert scores["industries_precision"] >= 0.70, scores
+    assert scores["industries_recall"] >= 0.80, scores
+    assert scores["binding_recall"] >= 0.95, scores
 
 
 # --------------------------------------------------------------------------- effects
