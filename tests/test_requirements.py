@@ -18,7 +18,9 @@ from ganpo_geo import (
     ValidationError,
     clauses_for_industry,
     compare_access_list,
+    compile_access_list,
     parse_requirements,
+    parse_unit_requirements,
     read_access_list,
     requirement_effect,
 )
@@ -593,3 +595,36 @@ def test_compare_access_list(tmp_path: Path) -> None:
         compare_access_list(table, pd.DataFrame({"code": ["x"]}))
     with pytest.raises(ValidationError, match="must be a table with a unit_code column or a list of codes"):
         compare_access_list(table, 5)
+
+
+# --------------------------------------------------------------------------- whole units and lists
+
+
+def test_parse_unit_requirements_takes_official_and_chinese_field_names() -> None:
+    parsed = parse_unit_requirements(
+        {"ZYKFXLYQ": "新建项目应达到国内先进水平。", "KJBJYS": "1.禁止新建化工项目。2.鼓励发展电子信息产业。",
+         "污染物排放管控": "无", "unit_code": "ZH36010220001", "环境风险防控": None}
+    )  # fmt: skip
+    assert list(parsed["dimension"]) == ["spatial_layout", "spatial_layout", "resource_efficiency"]
+    assert list(parsed["effect"]) == ["prohibit", "allow", "require"]
+    assert parse_unit_requirements({"name": "x"}).empty
+
+
+def test_compile_access_list(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    _write_unit_sheet(book.active)
+    path = tmp_path / "清单.xlsx"
+    book.save(path)
+    clauses = compile_access_list(read_access_list(path))
+    first = clauses[clauses["unit_code"] == "ZH36010220001"]
+    assert list(first["dimension"]) == ["spatial_layout", "spatial_layout", "pollutant_discharge", "environmental_risk"]
+    assert list(first["effect"]) == ["prohibit", "restrict", "require", "require"]
+    assert set(clauses["level"]) == {"unit"}
+    # the text merged over two units gives both of them the clauses
+    shared = clauses[clauses["text"] == "禁止新建造纸项目。"]
+    assert sorted(shared["unit_code"]) == ["ZH36010220002", "ZH36010230001"]
+    verdict = requirement_effect(clauses[clauses["unit_code"] == "ZH36010230001"], "paper")
+    assert verdict.verdict == "prohibited"
+    with pytest.raises(AccessListColumnError, match="none of the four requirement columns"):
+        compile_access_list(pd.DataFrame({"unit_code": ["x"]}))
+    assert compile_access_list(pd.DataFrame({"unit_code": ["x"], "spatial_layout": ["无"]})).empty

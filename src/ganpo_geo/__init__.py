@@ -33,7 +33,9 @@ from ganpo_geo.layers import BUNDLED_LAYERS, layer_info, list_layers, load_layer
 from ganpo_geo.requirements import (
     clauses_for_industry,
     compare_access_list,
+    compile_access_list,
     parse_requirements,
+    parse_unit_requirements,
     read_access_list,
     requirement_effect,
 )
@@ -63,6 +65,7 @@ __all__ = [
     "bd09_to_wgs84",
     "clauses_for_industry",
     "compare_access_list",
+    "compile_access_list",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "layer_info",
@@ -70,6 +73,7 @@ __all__ = [
     "load_layer",
     "parse_crs",
     "parse_requirements",
+    "parse_unit_requirements",
     "read_access_list",
     "requirement_effect",
     "to_wgs84",

@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,9 @@ __all__ = [
     "clause_applies",
     "clauses_for_industry",
     "compare_access_list",
+    "compile_access_list",
     "parse_requirements",
+    "parse_unit_requirements",
     "read_access_list",
     "requirement_effect",
 ]
@@ -523,15 +525,29 @@ def parse_requirements(text: Any, *, dimension: str | None = None) -> pd.DataFra
     RequirementTextError
         ``text`` is not a string (e.g. a number or a list), or ``dimension`` is unknown.
     """
+    rows = _clause_rows(text, dimension)
+    if not rows:
+        return _empty_table()
+    return pd.DataFrame([dict(zip(CLAUSE_COLUMNS, r, strict=True)) for r in rows], columns=CLAUSE_COLUMNS)
+
+
+def _clause_rows(text: Any, dimension: str | None) -> tuple[tuple[Any, ...], ...]:
+    """Rows of :func:`parse_requirements` as tuples in :data:`CLAUSE_COLUMNS` order (checks the input)."""
     base_dimension = _dimension_key(dimension) if dimension is not None else ""
     if text is None or (isinstance(text, float) and pd.isna(text)):
-        return _empty_table()
+        return ()
     if not isinstance(text, str):
         msg = f"requirement text must be a string, got {type(text).__name__} {text!r:.60}; pass the cell's text"
         raise RequirementTextError(msg)
+    return _clause_rows_cached(text, base_dimension)
+
+
+@lru_cache(maxsize=4096)
+def _clause_rows_cached(text: str, base_dimension: str) -> tuple[tuple[Any, ...], ...]:
+    """The compiler proper; cached because access lists repeat the same texts across units."""
     clean = text.replace("_x000D_", "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if clean.lower() in _PLACEHOLDERS:
-        return _empty_table()
+        return ()
 
     # items: (chain of marker tokens, body)
     items: list[tuple[list[str], str]] = []
@@ -592,9 +608,66 @@ def parse_requirements(text: Any, *, dimension: str | None = None) -> pd.DataFra
                 counter += 1
                 number = str(counter)
             rows.append({"clause_no": number, "text": sentence, **_read_clause(sentence, conds), "dimension": dim})
+    return tuple(tuple(r[c] for c in CLAUSE_COLUMNS) for r in rows)
+
+
+def parse_unit_requirements(texts: Mapping[str, Any]) -> pd.DataFrame:
+    """Parse the four requirement texts of one unit (or one general list) into one clause table.
+
+    Parameters
+    ----------
+    texts : mapping
+        ``{dimension: text}``; a dimension may be a key of :data:`ganpo_geo.zoning.DIMENSIONS`, its
+        Chinese name or its official field name (``KJBJYS`` ...), so a row of official units or of
+        :func:`read_access_list` can be passed as is (other keys are ignored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`parse_requirements` rows of the four dimensions in the standard order, ``dimension`` set.
+    """
+    from ganpo_geo.zoning import DIMENSIONS
+
+    found: dict[str, Any] = {}
+    for name, value in texts.items():
+        try:
+            key = _dimension_key(name)
+        except RequirementTextError:
+            continue
+        found.setdefault(key, value)
+    rows = [r for k in DIMENSIONS if k in found for r in _clause_rows(found[k], k)]
     if not rows:
         return _empty_table()
     return pd.DataFrame(rows, columns=CLAUSE_COLUMNS)
+
+
+def compile_access_list(access_list: pd.DataFrame) -> pd.DataFrame:
+    """All clauses of an access list, one row per clause, keyed by level and unit.
+
+    Parameters
+    ----------
+    access_list : pandas.DataFrame
+        Output of :func:`read_access_list`, or any table with ``unit_code`` and some of the four
+        dimension columns (e.g. official control units from :func:`ganpo_geo.zoning.load_control_units`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level``, ``unit_code``, ``name_zh``, ``city`` (where the table has them) and the
+        :func:`parse_requirements` columns. Rows without any text give no clauses.
+    """
+    keys = [c for c in ("level", "unit_code", "name_zh", "city") if c in access_list.columns]
+    dims = [c for c in _DIMENSION_COLUMNS if c in access_list.columns]
+    if not dims:
+        cols = ", ".join(str(c) for c in access_list.columns if c != "geometry")
+        msg = f"the table has none of the four requirement columns ({', '.join(_DIMENSION_COLUMNS)}); columns: {cols}"
+        raise AccessListColumnError(msg)
+    rows = []
+    for record in access_list[keys + dims].itertuples(index=False, name=None):
+        head = record[: len(keys)]
+        for dim, text in zip(dims, record[len(keys) :], strict=True):
+            rows.extend(head + clause for clause in _clause_rows(text, dim))
+    return pd.DataFrame(rows, columns=keys + CLAUSE_COLUMNS)
 
 
 # --------------------------------------------------------------------------- verdict helpers
