@@ -8,11 +8,14 @@ and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "AccessListColumnError",
+    "AccessListEncodingError",
     "ColumnMappingError",
     "CoordinateError",
     "GanpoError",
     "GeometryColumnError",
     "LayerFileNotFoundError",
+    "RequirementTextError",
     "UnknownCRSError",
     "UnknownLayerError",
     "ValidationError",
@@ -52,3 +55,15 @@ class UnknownLayerError(GanpoError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class RequirementTextError(ValidationError):
+    """A requirement text (or its dimension) that the clause compiler cannot take."""
+
+
+class AccessListColumnError(ColumnMappingError):
+    """An access-list spreadsheet without a recognisable unit-code column."""
+
+
+class AccessListEncodingError(ValidationError):
+    """An access-list CSV that is neither UTF-8 nor GBK/GB18030."""
