@@ -46,6 +46,7 @@ __all__ = [
     "industries",
     "load_control_units",
     "parse_category",
+    "parse_requirements",
     "read_rules",
     "resolve_industry",
     "rules_for",
@@ -312,6 +313,31 @@ def _normalise_condition(condition: str, rule_id: str, path: Any) -> str:
         msg = f"{path}: rule {rule_id}: {exc}"
         raise ValidationError(msg) from None
     return joined
+
+
+def parse_requirements(text: str, *, dimension: str | None = None) -> pd.DataFrame:
+    """Split an official requirement text into checkable clauses.
+
+    The compiler lives in :mod:`ganpo_geo.requirements` (which builds on this module's
+    vocabulary); this is its entry point next to the rules. See
+    :func:`ganpo_geo.requirements.parse_requirements` and ``docs/requirements.md``.
+
+    Parameters
+    ----------
+    text : str
+        A requirement text (e.g. the 空间布局约束 field of an official unit).
+    dimension : str, optional
+        One of :data:`DIMENSIONS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per clause: ``clause_no``, ``text``, ``effect``, ``industries``,
+        ``condition``, ``confidence``, ``dimension``.
+    """
+    from ganpo_geo.requirements import parse_requirements as _parse  # requirements imports zoning
+
+    return _parse(text, dimension=dimension)
 
 
 def rules_in_scope(rules: pd.DataFrame, *, city_adcode: str, category: Any, unit_code: str, industry: str) -> pd.Series:
