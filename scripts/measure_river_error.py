@@ -2,9 +2,9 @@
 
 Reads ``data/rivers/river_landmarks.csv`` (bridges, confluences and river mouths whose published
 WGS84 coordinates lie on the channel) and measures, in the Jiangxi Albers CRS, how far each
-point is from the water body the shoreline rule uses for its river: the GSHHG Yangtze polygon
-(0 m when the point is inside it) or the bundled network's reaches named after the river (the
-WDBII centreline). Prints one line per landmark and the median, 90th percentile and maximum,
+point is from the water body the shoreline rule uses for its river: the GSHHG Yangtze or Poyang
+Lake polygon (0 m when the point is inside it; the lake's outflow channel is part of the lake
+polygon) or the bundled network's reaches named after the river (the WDBII centreline). Prints one line per landmark and the median, 90th percentile and maximum,
 and with ``--json FILE`` writes them (the README's "Positional error of the river lines").
 
 Usage: ``python scripts/measure_river_error.py [--json FILE]``.
@@ -36,6 +36,8 @@ def measure(landmarks: pd.DataFrame) -> pd.DataFrame:
         point = to_albers(np.array([shapely.Point(row.lon, row.lat)], dtype=object))[0]
         if row.river_zh == "长江":
             geoms = lakes.geometry[lakes["name_zh"] == "长江"]
+        elif row.river_zh in ("鄱阳湖", "鄱阳湖出湖水道"):  # the outflow channel is part of the lake polygon
+            geoms = lakes.geometry[lakes["name_zh"] == "鄱阳湖"]
         else:
             geoms = reaches.geometry[reaches["river_zh"].fillna("") == row.river_zh]
         if len(geoms) == 0:
