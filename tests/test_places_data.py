@@ -92,5 +92,5 @@ def test_protected_areas_have_known_category_and_positive_area():
 
 def test_river_landmarks_kind():
     for r in _rows("river_landmarks"):
-        assert r["kind"] in {"bridge", "confluence", "bank"}, r
+        assert r["kind"] in {"bridge", "confluence", "bank", "reach"}, r
         assert r["river_zh"].strip() and r["url"].strip(), r
