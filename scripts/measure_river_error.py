@@ -47,15 +47,23 @@ def measure(landmarks: pd.DataFrame) -> pd.DataFrame:
     return landmarks.assign(error_m=out)
 
 
-def summary(measured: pd.DataFrame) -> dict[str, float | int]:
-    """Median, 90th percentile and maximum of the measured errors (metres)."""
-    err = measured["error_m"].dropna().to_numpy()
-    return {
-        "n": int(err.size),
-        "median_m": float(np.median(err)) if err.size else float("nan"),
-        "p90_m": float(np.percentile(err, 90)) if err.size else float("nan"),
-        "max_m": float(err.max()) if err.size else float("nan"),
-    }
+POLYGON_RIVERS = ("长江", "鄱阳湖", "鄱阳湖出湖水道")
+
+
+def summary(measured: pd.DataFrame) -> dict[str, dict[str, float | int]]:
+    """Median, 90th percentile and maximum of the measured errors (metres), for the WDBII
+    centrelines and for the GSHHG bank polygons separately."""
+    polygon = measured["river_zh"].isin(POLYGON_RIVERS)
+    out = {}
+    for kind, rows in (("centreline", measured[~polygon]), ("bank_polygon", measured[polygon])):
+        err = rows["error_m"].dropna().to_numpy()
+        out[kind] = {
+            "n": int(err.size),
+            "median_m": float(np.median(err)) if err.size else float("nan"),
+            "p90_m": float(np.percentile(err, 90)) if err.size else float("nan"),
+            "max_m": float(err.max()) if err.size else float("nan"),
+        }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in measured.itertuples(index=False):
         print(f"{row.river_zh:6s} {row.error_m:8.0f} m  {row.name_zh}")
     stats = summary(measured)
-    print(json.dumps(stats))
+    print(json.dumps(stats, indent=1))
     if args.json:
         payload = {**stats, "landmarks": measured[["name_zh", "river_zh", "error_m"]].to_dict("records")}
         args.json.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -522,3 +522,23 @@ def test_site_outside_the_poyang_basin_gets_a_basin_label() -> None:
     assert not report.phosphorus["tp_exceeding_basin"] and not report.phosphorus["offset_required"]
     assert "not in the Poyang Lake basin" in report.phosphorus["status"]
     assert report.phosphorus["basin_label"]
+
+
+def test_shoreline_uncertainty_covers_the_measured_error_of_the_lines() -> None:
+    """The uncertainty the shoreline rule uses is at least what the sourced landmarks measure."""
+    import importlib.util
+    from pathlib import Path
+
+    from ganpo_geo.layers import data_path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "measure_river_error.py"
+    spec = importlib.util.spec_from_file_location("measure_river_error", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stats = module.summary(module.measure(pd.read_csv(module.LANDMARKS)))
+    assert stats["centreline"]["n"] >= 5 and stats["bank_polygon"]["n"] >= 3
+    table = pd.read_csv(data_path("rivers/shoreline_rules.csv"))
+    lines = table.loc[table["kind"] == "centreline", "positional_uncertainty_m"]
+    polygons = table.loc[table["kind"] == "bank_polygon", "positional_uncertainty_m"]
+    assert lines.min() >= stats["centreline"]["p90_m"]
+    assert polygons.min() >= stats["bank_polygon"]["max_m"]

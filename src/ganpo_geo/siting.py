@@ -243,7 +243,7 @@ class SiteReport:
             f"nearest protected bank 最近岸线 {r['shoreline_body']} {_num(r['shoreline_distance_m'])} m "
             f"(positional uncertainty 位置误差 ±{_num(r['positional_uncertainty_m'])} m)"
             if r["shoreline_body"]
-            else "no protected shoreline nearby 附近无受保护岸线"
+            else "no protected shoreline within 1 km plus the data's error 一公里（含数据误差）内无受保护岸线"
         )
         lines.append(
             f"{'岸线一公里' if zh else 'Shoreline 1 km'} (长江保护法第二十六条): "
