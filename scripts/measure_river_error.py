@@ -4,8 +4,9 @@ Reads ``data/rivers/river_landmarks.csv`` (bridges, confluences and river mouths
 WGS84 coordinates lie on the channel) and measures, in the Jiangxi Albers CRS, how far each
 point is from the water body the shoreline rule uses for its river: the GSHHG Yangtze or Poyang
 Lake polygon (0 m when the point is inside it; the lake's outflow channel is part of the lake
-polygon) or the bundled network's reaches named after the river (the WDBII centreline). Prints one line per landmark and the median, 90th percentile and maximum,
-and with ``--json FILE`` writes them (the README's "Positional error of the river lines").
+polygon) or the bundled network's reaches named after the river (the WDBII centreline).
+Prints one line per landmark and the median, 90th percentile and maximum per kind of line, and
+with ``--json FILE`` writes them (the README's "Positional error of the river lines").
 
 Usage: ``python scripts/measure_river_error.py [--json FILE]``.
 """
