@@ -16,6 +16,8 @@ Building rules (:func:`network_from_lines`), stated once:
   listed in ``G.graph["duplicates"]``.
 - Every lake polygon becomes one lake node. Line parts inside a lake are removed; the cut
   ends, and dangling line ends within ``lake_tolerance_m`` of the lake, join the lake node.
+  A line whose two ends both join the same lake (along or across its shore) is lake, and
+  dropped.
 - Each reach flows toward the end that is nearer the outlet along the network (shortest
   path). Loops and braids keep all their channels: a closed line is split in three, a second
   channel between the same two nodes is split at its midpoint, and the distance rule orients
@@ -324,6 +326,11 @@ def network_from_lines(
         short = loops & (shapely.length(geoms) <= 3 * tol)
         if short.any():
             logger.debug("dropping %d reaches shorter than the snap tolerance", short.sum())
+        # a line whose two ends both join the same lake runs along or across the lake: lake
+        lake_loop = loops & np.isin(u, list(lake_point)) if lake_point else np.zeros(len(u), bool)
+        if lake_loop.any():
+            logger.debug("dropping %d lines with both ends on one lake", lake_loop.sum())
+        short = short | lake_loop
         geoms, u, v, src = geoms[~short], u[~short], v[~short], pieces.source[~short]
     else:
         src = pieces.source
