@@ -246,7 +246,7 @@ def delta_mouths(G: nx.DiGraph, stations: gpd.GeoDataFrame, lake: gpd.GeoDataFra
     gauges, station_reach = _gauges(G, stations)
     edge_of = {d["reach_id"]: (u, v) for u, v, d in G.edges(data=True)}
     below_lake = set()
-    for _, v, d in G.out_edges(lake_node, data=True):
+    for _, _, d in G.out_edges(lake_node, data=True):
         below_lake |= {int(r) for r in navigate(G, int(d["reach_id"]), "DD").index}
     owners: dict[int, set[str]] = {}
     for basin, group in gauges.groupby("basin"):
@@ -281,7 +281,9 @@ def delta_mouths(G: nx.DiGraph, stations: gpd.GeoDataFrame, lake: gpd.GeoDataFra
             break
         G.remove_edges_from(bad)
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0 and n not in (lake_node, outlet)])
-    messages.append(f"delta mouths: {len(meeting)} meeting node(s) joined the lake, {len(drop)} channel reach(es) dropped")
+    messages.append(
+        f"delta mouths: {len(meeting)} meeting node(s) joined the lake, {len(drop)} channel reach(es) dropped"
+    )
     compute_reach_attributes(G)
 
 
@@ -388,7 +390,8 @@ def split_fractions(G: nx.DiGraph, reaches: gpd.GeoDataFrame, table: pd.DataFram
         node = int(split_nodes.index[int(np.argmin(d))])
         branches = splits[splits["u"] == node]
         branch_pt = _to_metric([shapely.Point(float(row.branch_lon), float(row.branch_lat))])[0]
-        which = int(branches.index[int(np.argmin(shapely.distance(_to_metric(branches.geometry.to_numpy()), branch_pt)))])
+        d_branch = shapely.distance(_to_metric(branches.geometry.to_numpy()), branch_pt)
+        which = int(branches.index[int(np.argmin(d_branch))])
         given.setdefault(node, {})[which] = float(row.fraction)
     for node, fracs in given.items():
         branches = splits.index[splits["u"] == node]
@@ -540,7 +543,9 @@ def build_network(out_dir: Path) -> Path:
         "disconnected_lines": [str(x) for x in G.graph["disconnected"]],
         "crossings": int(G.graph["crossings"]),
         "build_messages": messages,
-        "input_tables": "data/rivers/ (stations.csv, river_names.csv, distributaries.csv, outside_basins.csv, facts.csv)",
+        "input_tables": (
+            "data/rivers/ (stations.csv, river_names.csv, distributaries.csv, outside_basins.csv, facts.csv)"
+        ),
     }
     _write(
         reaches.reset_index(drop=True),
