@@ -44,7 +44,9 @@ tables in ``data/rivers/`` (see ``data/rivers/README.md``). Rules, all determini
    county that ``outside_basins.csv`` lists for a basin outside Poyang Lake (Xiang,
    Dongjiang, Beijiang, direct Yangtze tributaries), the network reaches compete with the
    WDBII lines outside the network within ``OUTSIDE_LINE_M`` of those counties (and, for the
-   Yangtze, with the Yangtze itself); such land gets that basin's key and a negative
+   Yangtze, with the Yangtze itself); a county marked ``whole`` goes to its basin entirely
+   (used where WDBII has no line of the outside river, e.g. the Lu River near Pingxiang);
+   such land gets that basin's key and a negative
    ``reach_id`` (no reach). Everywhere else land goes to the nearest Poyang reach or to the
    lake shore. The bundled 0.2-degree DEM is too coarse for flow routing, so these are not
    true divides: county lists are published facts, the line between basins inside a listed
@@ -436,9 +438,14 @@ def build_catchments(
     is_yangtze = (reaches["basin"] == "yangtze").to_numpy()
     poyang_xy, poyang_lab = _vertices(reach_m[~is_yangtze], reaches["reach_id"].to_numpy()[~is_yangtze])
 
-    pieces, piece_labels = [], []
     group_of = counties["adcode"].map(lambda c: tuple(sorted(allowed.get(c, set()))))
-    for group, members in counties_m.groupby(group_of.to_numpy()):
+    pieces, piece_labels = [], []
+    whole = {c: row.basin for row in outside.itertuples() if row.whole == "yes" for c in row.county_adcodes.split()}
+    for code, basin in sorted(whole.items()):  # counties that drain outside as a whole
+        pieces.append(counties_m.geometry[counties["adcode"] == code].iloc[0])
+        piece_labels.append(codes[basin])
+    group_of = group_of.where(~counties["adcode"].isin(whole), None)
+    for group, members in counties_m[group_of.notna()].groupby(group_of[group_of.notna()].to_numpy()):
         area = shapely.coverage_union_all(members.geometry.to_numpy())
         xys, labs = [poyang_xy], [poyang_lab]
         for b in group:
@@ -485,6 +492,10 @@ def build_catchments(
         geometry=shapely.segmentize(polys, 2_000.0),
         crs=JIANGXI_ALBERS,
     ).to_crs(WGS84)
+    fixed = shapely.make_valid(out.geometry.to_numpy())
+    out["geometry"] = [
+        shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]) for g in fixed
+    ]
     out = out[~out.geometry.is_empty].sort_values("reach_id").reset_index(drop=True)
     return out
 

@@ -1361,8 +1361,9 @@ def basins_touched(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = No
 def poyang_share_of_jiangxi(catchments_gdf: gpd.GeoDataFrame | None = None) -> float:
     """Share (%) of Jiangxi's area in the Poyang Lake water system, from the catchments.
 
-    Published: 96.6% (one reading of the Jiangxi figures; another gives 93.9%, see
-    ``data/rivers/facts.csv``); the bundled catchments give about 94.8%.
+    Published: 156,743 km2 of the basin lie in Jiangxi (166,946 km2), i.e. 93.9%; the often
+    quoted 96.6% is the share of the basin inside Jiangxi (sources in ``data/rivers/facts.csv``).
+    The bundled catchments give 93.7%.
 
     Parameters
     ----------
