@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -11,8 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from pathlib import Path
-
 from shapely.geometry import LineString, Point
 
 from ganpo_geo import ValidationError
@@ -20,11 +19,9 @@ from ganpo_geo.crs import area_km2
 from ganpo_geo.layers import load_layer
 from ganpo_geo.rivers import (
     POYANG_BASINS,
-    basins_touched,
-    poyang_share_of_jiangxi,
-    upstream_basin,
     NetworkBuildWarning,
     basin_of,
+    basins_touched,
     catchment_of,
     catchments,
     features_along,
@@ -32,8 +29,10 @@ from ganpo_geo.rivers import (
     network_from_gdfs,
     network_from_lines,
     network_to_gdfs,
+    poyang_share_of_jiangxi,
     river_network,
     snap,
+    upstream_basin,
 )
 
 HUKOU = Point(116.22, 29.75)
@@ -313,7 +312,13 @@ def test_each_river_has_its_own_mouths(G, reaches, river) -> None:
 
 @pytest.mark.parametrize(
     ("lon", "lat", "river"),
-    [(117.94, 28.45, "xin"), (114.36, 25.40, "gan"), (116.36, 27.95, "fu"), (117.86, 29.25, "rao"), (114.55, 29.03, "xiu")],
+    [
+        (117.94, 28.45, "xin"),
+        (114.36, 25.40, "gan"),
+        (116.36, 27.95, "fu"),
+        (117.86, 29.25, "rao"),
+        (114.55, 29.03, "xiu"),
+    ],
 )
 def test_downstream_reaches_lake_without_other_rivers(G, lon, lat, river) -> None:
     """DM from a town on a river reaches Poyang Lake through that river's reaches only
@@ -491,3 +496,21 @@ def test_catchment_of_aligned_and_vectorized() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         basin_of(gdf)
+
+
+def test_navigation_clipped_at_distance(G) -> None:
+    start = Point(115.83, 28.63)  # Waizhou
+    cut = navigate(G, start, "UT", distance_km=100.0)
+    assert cut["clipped"].any()
+    part = cut[cut["clipped"]]
+    lengths = gpd.GeoSeries(part.geometry, crs=4326).to_crs("+proj=aea +lat_1=25 +lat_2=30 +lon_0=116").length / 1000
+    expected = 100.0 - part["distance_km"]
+    assert np.allclose(lengths.to_numpy(), expected.to_numpy(), rtol=0.02)
+    assert (lengths.to_numpy() < part["length_km"].to_numpy()).all()
+    assert not navigate(G, start, "UT")["clipped"].any()
+
+
+def test_upstream_basin_polygon(G) -> None:
+    basin = upstream_basin(G, Point(115.83, 28.63))  # Waizhou: the gauged Gan
+    assert 60_000 < basin["area_km2"].iloc[0] < 90_000
+    assert basin.geometry.iloc[0].contains(Point(114.93, 25.83))  # Ganzhou is upstream
