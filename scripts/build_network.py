@@ -450,8 +450,13 @@ def build_catchments(
         xys, labs = [poyang_xy], [poyang_lab]
         for b in group:
             near = shapely.dwithin(
-                others_m, shapely.coverage_union_all(counties_m.geometry[counties["adcode"].map(
-                    lambda c, b=b: b in allowed.get(c, set())).to_numpy()].to_numpy()), OUTSIDE_LINE_M
+                others_m,
+                shapely.coverage_union_all(
+                    counties_m.geometry[
+                        counties["adcode"].map(lambda c, b=b: b in allowed.get(c, set())).to_numpy()
+                    ].to_numpy()
+                ),
+                OUTSIDE_LINE_M,
             )
             geoms = list(others_m[near])
             if b == "yangtze":
@@ -493,9 +498,7 @@ def build_catchments(
         crs=JIANGXI_ALBERS,
     ).to_crs(WGS84)
     fixed = shapely.make_valid(out.geometry.to_numpy())
-    out["geometry"] = [
-        shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]) for g in fixed
-    ]
+    out["geometry"] = [shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]) for g in fixed]
     out = out[~out.geometry.is_empty].sort_values("reach_id").reset_index(drop=True)
     return out
 

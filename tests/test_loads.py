@@ -500,7 +500,11 @@ def _fresh_with(edit) -> tuple:
         lambda g: g.edges[next(e for e in g.edges if g.edges[e]["reach_id"] == 40)].__setitem__("length_km", 900.0),
         lambda g: nx.set_edge_attributes(g, {next(iter(g.edges)): {"length_km": 0.0}}),
         lambda g: g.add_edge(
-            10_000, next(iter(g.edges))[0], reach_id=99_999, length_km=5.0, geometry=shapely.LineString([(115, 27), (116, 27)])
+            10_000,
+            next(iter(g.edges))[0],
+            reach_id=99_999,
+            length_km=5.0,
+            geometry=shapely.LineString([(1, 2), (2, 2)]),
         ),
         lambda g: g.nodes[next(n for n, d in g.nodes(data=True) if d["kind"] == "lake")].update(kind="junction"),
     ],

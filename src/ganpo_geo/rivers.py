@@ -1211,6 +1211,7 @@ def _albers_transformer():
 
 def _metric_index(G: nx.DiGraph) -> tuple[LineChunks, np.ndarray, np.ndarray]:
     """Reach pieces for exact nearest queries, reach ids, and reach geometries (metric CRS)."""
+
     def build() -> tuple[LineChunks, np.ndarray, np.ndarray]:
         a = _arrays(G)
         geoms = np.array([G.edges[e]["geometry"] for e in a.edges], dtype=object)
