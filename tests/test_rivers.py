@@ -514,3 +514,50 @@ def test_upstream_basin_polygon(G) -> None:
     basin = upstream_basin(G, Point(115.83, 28.63))  # Waizhou: the gauged Gan
     assert 60_000 < basin["area_km2"].iloc[0] < 90_000
     assert basin.geometry.iloc[0].contains(Point(114.93, 25.83))  # Ganzhou is upstream
+
+
+def test_cli_upstream_basin_geojson(tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from ganpo_geo.cli import main
+
+    out = tmp_path / "basin.geojson"
+    res = CliRunner().invoke(
+        main,
+        ["river", "upstream", "--lon", "115.83", "--lat", "28.63", "--distance-km", "100", "--basin-geojson", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert 0 < data["features"][0]["properties"]["area_km2"] < 80_000
+
+
+def test_data_tables_have_sources_and_are_read_by_the_build() -> None:
+    build = "".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "scripts").glob("*.py")))
+    readme = (REPO / "data" / "rivers" / "README.md").read_text(encoding="utf-8")
+    tables = sorted((REPO / "data" / "rivers").glob("*.csv"))
+    assert {t.name for t in tables} >= {"river_names.csv", "stations.csv", "distributaries.csv"}
+    for table in tables:
+        frame = pd.read_csv(table, dtype=str, keep_default_na=False)
+        assert "source" in frame.columns, table.name
+        assert (frame["source"].str.strip() != "").all(), table.name
+        assert table.name in readme, table.name
+        if table.name != "basin_places.csv":  # test points, read by the tests
+            assert table.name in build, table.name
+
+
+def test_distributary_table_must_sum_to_one(G, reaches) -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import build_network
+
+    table = pd.read_csv(REPO / "data" / "rivers" / "distributaries.csv", dtype=str, keep_default_na=False)
+    ok = build_network.split_fractions(G, reaches, table)
+    assert ok.loc[reaches["split_fraction"].index].round(9).equals(reaches["split_fraction"].round(9))
+    bad = table.copy()
+    bad.loc[0, "fraction"] = "0.7"
+    with pytest.raises(ValueError, match=r"split node \d+ must cover every branch and sum to 1"):
+        build_network.split_fractions(G, reaches, bad)
