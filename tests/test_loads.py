@@ -221,7 +221,7 @@ def test_station_target_is_on_its_reach(G) -> None:
 
 def test_trace_targets_and_errors(G) -> None:
     assert trace_sources(G, (115.83, 28.63), by="basin").attrs["target_load_kg_yr"] > 0
-    with pytest.raises(ValidationError, match="not on the network"):
+    with pytest.raises(ValidationError, match=r"cannot be a trace target.*nearest reachable station: qiujin"):
         trace_sources(G, "wanjiabu")
     with pytest.raises(ValidationError, match=r"unknown target 'poyng'.*close matches: poyang"):
         trace_sources(G, "poyng")
@@ -569,3 +569,18 @@ def test_replaced_layer_is_used() -> None:
         layers.control_units = units
     with pytest.raises(ValidationError, match=r"Layers\.replace takes"):
         layers.replace(units=units)
+
+
+def test_dict_reference_stays_live_and_views_are_not_cached() -> None:
+    G = river_network()
+    e = next(e for e in G.edges if G.edges[e]["reach_id"] == 40)
+    data = G.edges[e]  # a reference taken before any routing
+    srcs = bundled_sources()
+    before = target_load(G, "hukou", srcs)
+    data["length_km"] = 900.0  # edited through the old reference, after the caches were built
+    fresh = river_network()
+    fresh.edges[e]["length_km"] = 900.0
+    assert target_load(G, "hukou", srcs) == pytest.approx(target_load(fresh, "hukou", srcs), rel=1e-12)
+    assert target_load(G, "hukou", srcs) != pytest.approx(before)
+    view = G.subgraph(list(G.nodes))  # a read-only view: computed, never cached
+    assert target_load(view, "hukou", srcs) == pytest.approx(target_load(G, "hukou", srcs), rel=1e-12)

@@ -708,6 +708,8 @@ def _station_target(G: nx.DiGraph, st: pd.Series, stations: gpd.GeoDataFrame) ->
     on = stations[stations["trace_target"] == "reach"] if "trace_target" in stations else stations
     if how == "none":
         note = str(st.get("note", "") or "it has no reach at this data scale")
+        if "basin" in on and (on["basin"] == st.get("basin")).any():
+            on = on[on["basin"] == st.get("basin")]  # prefer a station of the same river
         d = shapely.distance(to_albers(on.geometry), to_albers(gpd.GeoSeries([st.geometry], crs=WGS84))[0])
         nearest = on["station_id"].iloc[int(np.argmin(d))] if len(on) else "poyang"
         msg = f"station {st['station_id']} cannot be a trace target: {note} (nearest reachable station: {nearest})"

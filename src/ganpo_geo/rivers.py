@@ -25,6 +25,13 @@ Building rules (:func:`network_from_lines`), stated once:
   reaches (a diversion).
 - Pieces not connected to the outlet are reported with a warning and listed (input row
   labels) in ``G.graph["disconnected"]``; they are not in the graph.
+
+Arrays and indexes derived from a graph (routing arrays, snapping indexes, the reach table) are
+cached with it and dropped as soon as the graph changes: the graph's node, adjacency and edge
+dicts are swapped for dicts that count their own edits (see ``_GraphCache``). Graphs made here
+are tracked from the start; a graph you build yourself is tracked at its first use, so edit it
+through the graph (``G.edges[e]["length_km"] = ...``) rather than through a dict reference
+taken before that first use. ``G.copy()`` gets its own cache; graph views are not cached.
 """
 
 from __future__ import annotations
@@ -595,17 +602,32 @@ class _GraphCache:
         self.n_nodes = len(G._node)
         self.values: dict[str, Any] = {}
         version = self.version
-        for node, data in G._node.items():
-            G._node[node] = _Tracked(data, version)
-        for adj in (G._succ, G._pred):
-            for node, nbrs in adj.items():
-                if not isinstance(nbrs, _Tracked) or nbrs._version is not version:
-                    adj[node] = _Tracked(nbrs, version)
-        for u, nbrs in G._succ.items():
-            for v, data in nbrs.items():
-                tracked = _Tracked(data, version)
-                dict.__setitem__(nbrs, v, tracked)
-                dict.__setitem__(G._pred[v], u, tracked)
+
+        def track(data: dict) -> _Tracked:
+            # a dict tracked before keeps its identity (references to it stay live)
+            if isinstance(data, _Tracked):
+                data._version = version
+                return data
+            return _Tracked(data, version)
+
+        import gc
+
+        was_enabled = gc.isenabled()
+        gc.disable()  # a million new dicts would trigger many full collections
+        try:
+            for node, data in G._node.items():
+                G._node[node] = track(data)
+            for adj in (G._succ, G._pred):
+                for node, nbrs in adj.items():
+                    adj[node] = track(nbrs)
+            for u, nbrs in G._succ.items():
+                for v, data in nbrs.items():
+                    tracked = track(data)
+                    dict.__setitem__(nbrs, v, tracked)
+                    dict.__setitem__(G._pred[v], u, tracked)
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def valid_for(self, G: nx.DiGraph) -> bool:
         return self.owner() is G and self.version[0] == 0 and len(G._node) == self.n_nodes
@@ -615,7 +637,13 @@ class _GraphCache:
 
 
 def _graph_cache(G: nx.DiGraph) -> dict[str, Any]:
-    """The cache of values derived from G (emptied whenever G changed; see _GraphCache)."""
+    """The cache of values derived from G (emptied whenever G changed; see _GraphCache).
+
+    Graph views (``G.subgraph``, ``nx.reverse_view`` ...) cannot be tracked: they get a fresh,
+    unshared dict every time (nothing is cached for them).
+    """
+    if type(G._node) is not dict or type(G._succ) is not dict or type(G._pred) is not dict:
+        return {}
     entry = G.graph.get("_cache")
     if not isinstance(entry, _GraphCache) or not entry.valid_for(G):
         entry = _GraphCache(G)
@@ -859,6 +887,7 @@ def network_from_gdfs(nodes: gpd.GeoDataFrame, reaches: gpd.GeoDataFrame) -> nx.
     if not nx.is_directed_acyclic_graph(G):
         msg = "the reaches form a cycle: a river network must be a DAG"
         raise ValidationError(msg)
+    _graph_cache(G)  # tracked from birth: edits through any reference to its dicts count
     return G
 
 
