@@ -55,6 +55,7 @@ tables in ``data/rivers/`` (see ``data/rivers/README.md``). Rules, all determini
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import warnings
 from pathlib import Path
@@ -86,7 +87,6 @@ DISTRIBUTARY_SNAP_M = 10_000.0
 CATCHMENT_SPACING_M = 1000.0
 OUTSIDE_LINE_M = 30_000.0
 DELTA_M = 25_000.0
-HUKOU = (116.22, 29.75)
 #: reach kinds
 RIVER, LAKE_SHORE, CHANNEL, YANGTZE = "river", "lake_shore", "lake_outflow", "yangtze"
 #: basins of the Poyang Lake water system
@@ -162,7 +162,8 @@ def _lines_for_network(hydro: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
     yangtze_m = _to_metric(yangtze.geometry)[0]
     lake_m, buffer_m = high_water_lake(_to_metric(poyang.geometry)[0], yangtze_m, fact("poyang_high_water_area_km2"))
     centre = yangtze_centreline(yangtze_m)
-    hukou_m = _to_metric([shapely.Point(HUKOU)])[0]
+    hukou = read_table("stations.csv").set_index("station_id").loc["hukou"]
+    hukou_m = _to_metric([shapely.Point(float(hukou["lon"]), float(hukou["lat"]))])[0]
     at = centre.project(hukou_m)
     hukou_on = centre.interpolate(at)
     upstream = substring(centre, 0, at)
@@ -588,7 +589,7 @@ def build_network(out_dir: Path) -> Path:
         {
             **base,
             "source_package": "data/rivers/stations.csv",
-            "source_version": "",
+            "source_version": "sha256:" + hashlib.sha256((RIVERS_DATA / "stations.csv").read_bytes()).hexdigest()[:12],
             "licence": "public facts (see the table's source column)",
             "approximate": True,
             "description": "Gauging and lake stations (approximate locations)",

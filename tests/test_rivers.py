@@ -561,3 +561,17 @@ def test_distributary_table_must_sum_to_one(G, reaches) -> None:
     bad.loc[0, "fraction"] = "0.7"
     with pytest.raises(ValueError, match=r"split node \d+ must cover every branch and sum to 1"):
         build_network.split_fractions(G, reaches, bad)
+
+
+def test_cli_downstream_from_shangrao_lists_only_xin() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from ganpo_geo.cli import main
+
+    res = CliRunner().invoke(main, ["river", "downstream", "--lon", "117.94", "--lat", "28.45", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    names = [r["river_zh"] for r in json.loads(res.output)["path"]]
+    before_lake = names[: names.index("鄱阳湖出湖水道")]
+    assert before_lake and set(before_lake) == {"信江"}
