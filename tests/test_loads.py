@@ -584,3 +584,10 @@ def test_dict_reference_stays_live_and_views_are_not_cached() -> None:
     assert target_load(G, "hukou", srcs) != pytest.approx(before)
     view = G.subgraph(list(G.nodes))  # a read-only view: computed, never cached
     assert target_load(view, "hukou", srcs) == pytest.approx(target_load(G, "hukou", srcs), rel=1e-12)
+
+
+def test_cli_lakeshore_source_raises_lake_inflow() -> None:
+    res = CliRunner().invoke(main, ["tp", "scenario", "--add", "116.20,29.27,100000", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["target"]: r for r in json.loads(res.output[res.output.index("{") :])["targets"]}
+    assert rows["Poyang Lake inflow"]["change_kg_yr"] == pytest.approx(100_000)
