@@ -1,22 +1,26 @@
 """Build the bundled ILLUSTRATIVE TP inputs (``rivers/tp_*.csv``), deterministically.
 
 ILLUSTRATIVE DATA, SYNTHESIZED FOR DEMONSTRATION: per-river TP loads of Poyang Lake are not
-published here (FACTS.md). These inputs only give a lake inflow load of a plausible order of
-magnitude: the lake's outflow is about 145 km3/yr (FACTS.md) and lake TP is around the Class IV
-limit of 0.1 mg/L, so an inflow load of the order of 10^4 t/yr.
+published here. The inputs are scaled so that the routed export at Hukou matches the published
+order of magnitude (``data/rivers/facts.csv``): about 8,450 t/yr leaves the lake (5.9% of the
+Yangtze's 143,300 t/yr at its estuary, 2018-2022), and 145 km3/yr at a Class IV lake
+concentration (0.05-0.1 mg/L, GB 3838-2002) carries 7,250-14,500 t/yr. With the default lake
+retention (40% of the inflow) the lake inflow is then about 1.7 times the export.
 
 - ``tp_export_coefficients.csv``: diffuse export by control-unit category (kg/km2/yr):
-  priority 10 (mostly forest), key 90 (urban and industrial), general 45 (farmland and
+  priority 20 (mostly forest), key 180 (urban and industrial), general 90 (farmland and
   villages); within the ranges usually quoted for forest, urban and agricultural land.
-- ``tp_sources.csv``: wastewater plants at the 11 city centres (from the cities' key units;
-  the 8 centres in FACTS.md at their stated coordinates), loads from an assumed treated flow
-  and 0.5 mg/L effluent TP; industrial parks on every 15th key unit and livestock farms on
-  every 6th general unit (representative points), loads drawn with a fixed seed.
+- ``tp_sources.csv``: wastewater plants at the 11 city centres (8 at approximate city-centre
+  coordinates, 3 at a representative point of the city's first key unit), loads from an
+  assumed treated flow and 1.0 mg/L effluent TP (the GB 18918-2002 Class 1B limit);
+  industrial parks on every 15th key unit and livestock farms on every 6th general unit
+  (representative points), loads drawn with a fixed seed.
 - ``tp_reach_loads.csv``: each reach's routed load and its share of the lake inflow, from the
   model with default parameters (read by the siting check).
-- ``tp_station_loads.csv``: SYNTHETIC "observations" at the outlet stations: the model's
-  loads with multipliers ``TRUE_MULTIPLIERS`` and decay ``TRUE_K_PER_KM``, times lognormal
-  noise (sigma ``NOISE_SIGMA``, fixed seed). They exist to demonstrate calibration only.
+- ``tp_station_loads.csv``: SYNTHETIC "observations" at the river gauging stations: the
+  model's loads with multipliers ``TRUE_MULTIPLIERS`` and decay ``TRUE_K_PER_KM``, times
+  lognormal noise (sigma ``NOISE_SIGMA``, fixed seed). They exist to demonstrate calibration
+  only.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ SEED = 5_301
 TRUE_MULTIPLIERS = {"diffuse": 1.1, "wastewater_plant": 0.9, "industrial_park": 1.25, "livestock_farm": 1.3}
 TRUE_K_PER_KM = 0.001
 NOISE_SIGMA = 0.08
-EXPORT = {1: 10.0, 2: 90.0, 3: 45.0}
-CITY_CENTRES = {  # FACTS.md
+EXPORT = {1: 20.0, 2: 180.0, 3: 90.0}
+CITY_CENTRES = {  # approximate city centres (public facts of the project brief)
     "360100": ("南昌", "Nanchang", 115.89, 28.68, 1_500_000),
     "360700": ("赣州", "Ganzhou", 114.93, 25.83, 500_000),
     "360800": ("吉安", "Ji'an", 114.99, 27.11, 250_000),
@@ -43,7 +47,7 @@ CITY_CENTRES = {  # FACTS.md
 }
 OTHER_CITIES = {"360300": ("萍乡", "Pingxiang", 200_000), "360500": ("新余", "Xinyu", 200_000),
                 "360900": ("宜春", "Yichun", 250_000)}  # fmt: skip
-EFFLUENT_TP_MG_L = 0.5
+EFFLUENT_TP_MG_L = 1.0
 
 
 def build_loads(out_dir: Path) -> Path:
@@ -96,12 +100,12 @@ def build_loads(out_dir: Path) -> Path:
     for i, unit in enumerate(key_units.itertuples(), start=1):
         pt = unit.geometry.representative_point()
         rows.append((f"IND-{i:03d}", f"{unit.name_zh}工业园区", round(pt.x, 5), round(pt.y, 5),
-                     float(np.round(rng.lognormal(np.log(30_000), 0.6), 0)), "industrial_park", ""))  # fmt: skip
+                     float(np.round(rng.lognormal(np.log(60_000), 0.6), 0)), "industrial_park", ""))  # fmt: skip
     general = units[units["category"] == 3].iloc[::6]
     for i, unit in enumerate(general.itertuples(), start=1):
         pt = unit.geometry.representative_point()
         rows.append((f"FARM-{i:03d}", f"{unit.name_zh}规模化养殖场", round(pt.x, 5), round(pt.y, 5),
-                     float(np.round(rng.lognormal(np.log(15_000), 0.7), 0)), "livestock_farm", ""))  # fmt: skip
+                     float(np.round(rng.lognormal(np.log(30_000), 0.7), 0)), "livestock_farm", ""))  # fmt: skip
     sources = pd.DataFrame(rows, columns=["source_id", "name", "lon", "lat", "tp_kg_yr", "kind", "note"])
     sources["tp_kg_yr"] = sources["tp_kg_yr"].round(0)
     sources["source"] = "ILLUSTRATIVE (scripts/build_loads.py): synthesized, not measured"
@@ -126,7 +130,7 @@ def build_loads(out_dir: Path) -> Path:
             target = loads._resolve_target(G, st)
         except Exception:  # a station not on the network (e.g. Wanjiabu): no observation
             continue
-        if target.kind == "outlet":
+        if target.kind in ("outlet", "lake"):
             continue
         true_load = float(loads._delivered(G, scaled, target, params).sum())
         obs.append((st, round(true_load * float(rng.lognormal(0.0, NOISE_SIGMA)), 0), 1.0))

@@ -8,7 +8,7 @@ build with the committed files.
 
 Usage::
 
-    python scripts/build_reference_data.py [--out DIR]
+    python scripts/build_reference_data.py [--out DIR] [--only network,zoning,loads]
 
 ``DIR`` defaults to the package's data folder ``src/ganpo_geo/data``.
 """
@@ -418,25 +418,39 @@ def _shore_or_river(river_lines: gpd.GeoDataFrame, lakes: gpd.GeoDataFrame) -> n
     return np.where(fraction >= SHORE_FRACTION, "shore", "river")
 
 
-def build_all(out_dir: Path = DEFAULT_OUT) -> list[Path]:
-    """Build every reference layer into ``out_dir``; return the files written."""
+#: Build steps in order; each reads what the earlier ones wrote.
+STEPS = ("admin", "provinces", "hydrography", "network", "zoning", "loads")
+
+
+def build_all(out_dir: Path = DEFAULT_OUT, steps: tuple[str, ...] = STEPS) -> list[Path]:
+    """Build the reference layers into ``out_dir`` (all steps, or the ones given, in order);
+    return the files written. The zoning and the TP inputs depend on the network, so after
+    ``network`` rebuild ``zoning`` and ``loads`` too."""
     from build_loads import build_loads
     from build_network import build_network
     from build_zoning import build_zoning
 
     out_dir = Path(out_dir)
-    written = [build_admin(out_dir), build_provinces(out_dir), build_hydrography(out_dir)]
-    written.append(build_network(out_dir))
-    written.append(build_zoning(out_dir))
-    written.append(build_loads(out_dir))
-    return written
+    unknown = set(steps) - set(STEPS)
+    if unknown:
+        msg = f"unknown build steps {sorted(unknown)}; steps are {', '.join(STEPS)}"
+        raise ValueError(msg)
+    funcs = {"admin": build_admin, "provinces": build_provinces, "hydrography": build_hydrography,
+             "network": build_network, "zoning": build_zoning, "loads": build_loads}  # fmt: skip
+    return [funcs[step](out_dir) for step in STEPS if step in steps]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output data folder")
+    parser.add_argument(
+        "--only",
+        default=",".join(STEPS),
+        help=f"comma-separated steps to run, in build order (default all: {','.join(STEPS)}); "
+        "e.g. network,zoning,loads after editing data/rivers/",
+    )
     args = parser.parse_args(argv)
-    for path in build_all(args.out):
+    for path in build_all(args.out, tuple(s.strip() for s in args.only.split(",") if s.strip())):
         size_kb = os.path.getsize(path) / 1024
         if path.suffix != ".gpkg":
             print(f"wrote {path.parent / 'tp_*.csv'} ({size_kb:.0f} KB)")

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
-from ganpo_geo import ColumnMappingError, ValidationError
+from ganpo_geo import ColumnMappingError, ValidationError, rivers
 from ganpo_geo.cli import main
 from ganpo_geo.loads import (
     Change,
@@ -221,7 +221,7 @@ def test_station_target_is_on_its_reach(G) -> None:
 
 def test_trace_targets_and_errors(G) -> None:
     assert trace_sources(G, (115.83, 28.63), by="basin").attrs["target_load_kg_yr"] > 0
-    with pytest.raises(ValidationError, match="not on the network"):
+    with pytest.raises(ValidationError, match=r"cannot be a trace target.*nearest reachable station: qiujin"):
         trace_sources(G, "wanjiabu")
     with pytest.raises(ValidationError, match=r"unknown target 'poyng'.*close matches: poyang"):
         trace_sources(G, "poyng")
@@ -442,3 +442,152 @@ def test_cli_tp_scenario_and_calibrate() -> None:
     cal = runner.invoke(main, ["tp", "calibrate", "--format", "json"])
     data = json.loads(cal.output)
     assert cal.exit_code == 0 and data["coefficients"] and "r2_log" in data
+
+
+# --------------------------------------------------------------- issue 11: magnitudes, lake, caches
+
+FACTS = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / "data/rivers/facts.csv").set_index(
+    "key"
+)["value"]
+
+
+def test_hukou_export_at_published_magnitude(G) -> None:
+    hukou_t = target_load(G, "hukou") / 1000
+    inflow_t = target_load(G, "poyang") / 1000
+    assert 8_000 <= hukou_t <= 12_000  # published export ~8,450 t/yr
+    flow_l = float(FACTS["hukou_outflow_km3_yr"]) * 1e12  # litres per year
+    conc = hukou_t * 1e9 / flow_l  # mg/L
+    assert float(FACTS["gb3838_lake_class_iii_tp_mg_l"]) <= conc <= float(FACTS["gb3838_lake_class_iv_tp_mg_l"])
+    assert hukou_t < inflow_t
+    by_basin = trace_sources(G, "poyang", by="basin")
+    assert by_basin.iloc[0]["basin"] == "gan"
+    assert "fu" in set(by_basin["basin"].head(3))
+
+
+def test_lake_catchment_goes_into_the_lake(G) -> None:
+    by_basin = trace_sources(G, "poyang", by="basin")
+    assert "lake" in set(by_basin["basin"])
+    assert by_basin.set_index("basin").loc["lake", "delivered_kg_yr"] > 0
+    # a lakeshore source (Duchang, issue example) is accepted and raises the lake inflow
+    out = scenario(G, changes=[Change(add_point=(116.20, 29.27), add_kg_yr=100_000)])
+    rows = out["targets"].set_index("target")
+    lake_row = rows.loc["Poyang Lake inflow"]
+    assert lake_row["change_kg_yr"] == pytest.approx(100_000, rel=1e-9)  # enters the lake directly
+    hukou_row = rows.loc[next(t for t in rows.index if t.startswith("Hukou"))]
+    assert 0 < hukou_row["change_kg_yr"] < 100_000  # retained like river inflow
+
+
+def test_source_far_inland_in_lake_catchment_is_kept(G) -> None:
+    # 20 km from any reach but in the lake's own catchment: joins the lake shore reach
+    table = pd.DataFrame([{"source_id": "x", "name": "x", "lon": 116.62, "lat": 29.45, "tp_kg_yr": 10.0, "kind": "k"}])
+    pts = point_sources(table, G)
+    reaches = rivers.reaches_gdf(G)
+    assert reaches.loc[int(pts["reach_id"].iloc[0]), "kind"] == "lake_shore"
+
+
+def _fresh_with(edit) -> tuple:
+    edited = river_network()
+    trace_sources(edited, "poyang")  # build every cache first
+    edit(edited)
+    fresh = river_network()
+    edit(fresh)
+    return edited, fresh
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda g: g.edges[next(e for e in g.edges if g.edges[e]["reach_id"] == 40)].__setitem__("length_km", 900.0),
+        lambda g: nx.set_edge_attributes(g, {next(iter(g.edges)): {"length_km": 0.0}}),
+        lambda g: g.add_edge(
+            10_000,
+            next(iter(g.edges))[0],
+            reach_id=99_999,
+            length_km=5.0,
+            geometry=shapely.LineString([(1, 2), (2, 2)]),
+        ),
+        lambda g: g.nodes[next(n for n, d in g.nodes(data=True) if d["kind"] == "lake")].update(kind="junction"),
+    ],
+)
+def test_edited_graph_matches_fresh_graph(edit) -> None:
+    edited, fresh = _fresh_with(edit)
+    srcs = bundled_sources()
+    a = trace_sources(edited, "hukou", sources=srcs).attrs["target_load_kg_yr"]
+    b = trace_sources(fresh, "hukou", sources=srcs).attrs["target_load_kg_yr"]
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+def test_copy_gets_its_own_cache(G) -> None:
+    base = target_load(G, "poyang")
+    copy = G.copy()
+    for e in copy.edges:
+        copy.edges[e]["length_km"] *= 10
+    assert target_load(copy, "poyang") < base
+    assert target_load(G, "poyang") == pytest.approx(base)
+    assert target_load(river_network(), "poyang") == pytest.approx(base)
+
+
+def test_split_fractions_used_and_checked() -> None:
+    g = nx.DiGraph(outlet=3)
+    g.add_nodes_from([0, 1, 2, 3], kind="junction")
+    g.add_edge(0, 1, reach_id=1, length_km=0.0, split_fraction=0.8)
+    g.add_edge(0, 2, reach_id=2, length_km=0.0, split_fraction=0.2)
+    g.add_edge(1, 3, reach_id=3, length_km=0.0)
+    g.add_edge(2, 3, reach_id=4, length_km=0.0)
+    g.add_edge(4, 0, reach_id=5, length_km=0.0)
+    g.add_node(4, kind="source")
+    src = pd.DataFrame({"reach_id": [5], "tp_kg_yr": [100.0]})
+    assert target_load(g, 3, src) == pytest.approx(80.0)
+    g.edges[0, 2]["split_fraction"] = 0.5
+    with pytest.raises(ValidationError, match=r"split at node 0.*sum to 1"):
+        target_load(g, 3, src)
+    del g.edges[0, 2]["split_fraction"]
+    with pytest.raises(ValidationError, match="some but not all"):
+        target_load(g, 3, src)
+
+
+def test_xingzi_is_the_lake_and_off_network_point_names_nearest(G) -> None:
+    assert trace_sources(G, "xingzi").attrs["target_load_kg_yr"] == pytest.approx(target_load(G, "poyang"))
+    with pytest.raises(ValidationError, match="nearest reachable target is reach"):
+        trace_sources(G, (119.6, 24.2))
+
+
+def test_replaced_layer_is_used() -> None:
+    import dataclasses
+
+    from ganpo_geo.layers import bundled_layers
+    from ganpo_geo.zoning import units_at
+
+    layers = bundled_layers()
+    nanchang = [shapely.Point(115.89, 28.68)]
+    assert len(units_at(nanchang, layers=layers)) == 1  # builds the index
+    units = layers.units()
+    ganzhou_only = layers.replace(control_units=units[units["city_adcode"] == "360700"].copy())
+    assert len(units_at(nanchang, layers=ganzhou_only)) == 0
+    assert len(units_at(nanchang, layers=layers)) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layers.control_units = units
+    with pytest.raises(ValidationError, match=r"Layers\.replace takes"):
+        layers.replace(units=units)
+
+
+def test_dict_reference_stays_live_and_views_are_not_cached() -> None:
+    G = river_network()
+    e = next(e for e in G.edges if G.edges[e]["reach_id"] == 40)
+    data = G.edges[e]  # a reference taken before any routing
+    srcs = bundled_sources()
+    before = target_load(G, "hukou", srcs)
+    data["length_km"] = 900.0  # edited through the old reference, after the caches were built
+    fresh = river_network()
+    fresh.edges[e]["length_km"] = 900.0
+    assert target_load(G, "hukou", srcs) == pytest.approx(target_load(fresh, "hukou", srcs), rel=1e-12)
+    assert target_load(G, "hukou", srcs) != pytest.approx(before)
+    view = G.subgraph(list(G.nodes))  # a read-only view: computed, never cached
+    assert target_load(view, "hukou", srcs) == pytest.approx(target_load(G, "hukou", srcs), rel=1e-12)
+
+
+def test_cli_lakeshore_source_raises_lake_inflow() -> None:
+    res = CliRunner().invoke(main, ["tp", "scenario", "--add", "116.20,29.27,100000", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["target"]: r for r in json.loads(res.output[res.output.index("{") :])["targets"]}
+    assert rows["Poyang Lake inflow"]["change_kg_yr"] == pytest.approx(100_000)

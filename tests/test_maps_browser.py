@@ -108,7 +108,7 @@ def _expected(kind: str) -> dict[str, int]:
     if kind == "zoning":
         return {**common, "control_units": 1093, "redlines": len(load_layer("redlines")), "cities": 11}
     if kind == "rivers":
-        return {**common, "reaches": G.number_of_edges(), "stations": 8, "poyang_lake": 1}
+        return {**common, "reaches": G.number_of_edges(), "stations": len(load_layer("stations")), "poyang_lake": 1}
     if kind == "tp":
         counties = trace_sources(G, "poyang", by="county")
         return {

@@ -477,6 +477,7 @@ _NAV_COLUMNS = [
     "strahler",
     "length_km",
     "distance_km",
+    "clipped",
     "dist_to_outlet_km",
 ]
 
@@ -580,9 +581,22 @@ def _nav_options(default_mode: str, modes: list[str]):
 
 @river_group.command("upstream")
 @_nav_options("UT", ["UT", "UM"])
-def river_upstream(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> None:
+@click.option(
+    "--basin-geojson",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the upstream basin polygon (union of the UT reaches' catchments) as GeoJSON.",
+)
+def river_upstream(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt, basin_geojson) -> None:
     """Reaches upstream of a point: UT with tributaries (default) or UM main stem."""
     _navigate_cmd(lon, lat, crs_name, mode.upper(), distance_km, max_snap_m, fmt)
+    if basin_geojson:
+        from pathlib import Path
+
+        from ganpo_geo.rivers import river_network, upstream_basin
+
+        basin = upstream_basin(river_network(), _site_point(lon, lat, crs_name), distance_km=distance_km)
+        Path(basin_geojson).write_text(basin.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")
 
 
 @river_group.command("downstream")

@@ -379,13 +379,18 @@ def load_layer(
     return gdf
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Layers:
     """The zoning layers a computation uses: the bundled reference ones or a user's official ones.
 
     Pass one to ``units_at``, ``rules_for``, ``redline_overlap`` (and the siting check) with
     ``layers=``; ``None`` there means the bundled reference layers. Spatial indexes are built
     once per ``Layers`` object and kept in it, never in module state.
+
+    A ``Layers`` object is immutable (assigning an attribute raises
+    ``dataclasses.FrozenInstanceError``), so an index can never describe other layers than
+    the ones it holds: to use other layers make a new object, e.g.
+    ``layers.replace(control_units=units)``, which builds its own indexes.
 
     Attributes
     ----------
@@ -406,7 +411,27 @@ class Layers:
     control_units: gpd.GeoDataFrame | None = None
     redlines: gpd.GeoDataFrame | None = None
     rules: pd.DataFrame | None = None
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def replace(self, **changes: Any) -> Layers:
+        """A new ``Layers`` with some layers replaced (and its own, empty index cache).
+
+        Parameters
+        ----------
+        **changes
+            ``control_units=``, ``redlines=`` and/or ``rules=`` (None: the bundled layer).
+
+        Returns
+        -------
+        Layers
+        """
+        import dataclasses
+
+        unknown = set(changes) - {"control_units", "redlines", "rules"}
+        if unknown:
+            msg = f"Layers.replace takes control_units, redlines and rules; got {', '.join(sorted(unknown))}"
+            raise ValidationError(msg)
+        return dataclasses.replace(self, **changes)
 
     @classmethod
     def official(

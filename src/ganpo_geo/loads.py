@@ -40,7 +40,7 @@ import shapely
 from ganpo_geo._errors import ColumnMappingError, ValidationError
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
 from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
-from ganpo_geo.rivers import _arrays, _groups, catchments, reaches_gdf, snap
+from ganpo_geo.rivers import _arrays, _cached, _groups, catchment_of, catchments, reaches_gdf, snap
 
 __all__ = [
     "Change",
@@ -126,7 +126,8 @@ def point_sources(
     crs : optional
         CRS of ``lon``/``lat`` (``wgs84``, ``gcj02``, ``bd09``, EPSG ...).
     max_snap_m : float
-        Sources farther than this from every reach are outside the network.
+        Sources farther than this from every reach join the reach of the catchment they lie
+        in (bundled network), else they are outside the network.
 
     Returns
     -------
@@ -154,12 +155,19 @@ def point_sources(
     geoms[ok] = to_wgs84(shapely.points(lon[ok], lat[ok]), crs=crs)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=WGS84))
     snapped = snap(gdf.geometry, G, max_distance_m=max_snap_m)
-    gdf["reach_id"] = snapped["reach_id"].to_numpy()
+    reach = snapped["reach_id"].copy()
+    far = ok & reach.isna().to_numpy()
+    if far.any() and _is_bundled(G):
+        # a source farther than max_snap_m from every reach but inside a catchment of the
+        # network drains to that catchment's reach (e.g. the lake shore for land that
+        # drains straight into Poyang Lake)
+        reach[far] = catchment_of(gdf.geometry[far]).to_numpy()
+    gdf["reach_id"] = reach.to_numpy()
     gdf["snap_distance_m"] = snapped["distance_m"].to_numpy()
     gdf["error"] = ""
     gdf.loc[~ok, "error"] = "invalid coordinates"
     off = ok & gdf["reach_id"].isna().to_numpy()
-    gdf.loc[off, "error"] = f"no reach within {max_snap_m:.0f} m: outside every catchment of the network"
+    gdf.loc[off, "error"] = f"no reach within {max_snap_m:.0f} m and outside every catchment of the network"
     gdf["type"] = "point"
     if off.any() or (~ok).any():
         msg = (
@@ -170,9 +178,16 @@ def point_sources(
     return gdf
 
 
+def _is_bundled(G: nx.DiGraph) -> bool:
+    """True for the bundled network (whose catchments are the bundled ones)."""
+    return str(G.graph.get("name", "")).endswith("(bundled)")
+
+
 def _catchment_pieces(polys: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
-    """Area (km2) each polygon shares with each reach catchment."""
+    """Area (km2) each polygon shares with each reach catchment (land draining outside the
+    network, ``reach_id < 0``, carries no load to it)."""
     cats = catchments()
+    cats = cats[cats["reach_id"] > 0]
     cat_m = to_albers(cats.geometry)
     poly_m = to_albers(polys.geometry)
     tree = shapely.STRtree(cat_m)
@@ -275,6 +290,7 @@ def raster_sources(path: str | Path, *, nodata_as_zero: bool = True) -> gpd.GeoD
         values = src.read(1, masked=True).astype(float)
         transform = src.transform
         cats = catchments()
+        cats = cats[cats["reach_id"] > 0]
         shapes = [
             (transform_geom(WGS84.to_wkt(), src.crs, shapely.geometry.mapping(g)), i + 1)
             for i, g in enumerate(cats.geometry)
@@ -414,10 +430,11 @@ class _Routing:
 
 
 def _routing(G: nx.DiGraph) -> _Routing:
+    return _cached(G, "routing", lambda: _build_routing(G))
+
+
+def _build_routing(G: nx.DiGraph) -> _Routing:
     a = _arrays(G)
-    cached = G.graph.get("_routing")
-    if cached is not None and cached[0] is a:
-        return cached[1]
     n_nodes = len(a.nodes)
     lake = np.array([G.nodes[n].get("kind") == "lake" for n in a.nodes], dtype=bool)
     n_out = np.bincount(a.up, minlength=n_nodes)
@@ -428,11 +445,45 @@ def _routing(G: nx.DiGraph) -> _Routing:
         down=a.down,
         length=a.length_km,
         lake_node=lake,
-        share=1.0 / np.maximum(n_out[a.up], 1),
+        share=_split_shares(G, a, n_out),
         levels=[_level(g, a.up, a.down) for g in groups],
     )
-    G.graph["_routing"] = (a, value)
     return value
+
+
+def _split_shares(G: nx.DiGraph, a: Any, n_out: np.ndarray) -> np.ndarray:
+    """Share of its upstream node's inflow that each reach carries.
+
+    Where a channel splits, the branches' ``split_fraction`` edge attributes (e.g. from
+    ``data/rivers/distributaries.csv`` for the bundled network) are used; a split whose
+    branches carry none shares equally. Raises when only some branches carry one or when
+    they do not sum to 1 at a node.
+    """
+    equal = 1.0 / np.maximum(n_out[a.up], 1)
+    split = n_out[a.up] > 1
+    if not split.any():
+        return equal
+    edges = G.edges
+    pos = np.flatnonzero(split)
+    given = np.array([edges[a.edges[i]].get("split_fraction", np.nan) for i in pos], dtype=float)
+    share = equal.copy()
+    has = ~np.isnan(given)
+    share[pos[has]] = given[has]
+    nodes = a.up[pos]
+    n_given = np.bincount(nodes, weights=has.astype(float), minlength=len(a.nodes))
+    total = np.bincount(nodes, weights=np.where(has, given, 0.0), minlength=len(a.nodes))
+    partial = (n_given > 0) & (n_given < n_out)
+    bad = (n_given > 0) & (np.abs(total - 1.0) > 1e-6)
+    for problem, what in ((partial, "some but not all branches have a split_fraction"),
+                          (bad, "the split_fraction of its branches must sum to 1")):  # fmt: skip
+        if problem.any():
+            i = int(np.flatnonzero(problem)[0])
+            msg = (
+                f"distributary split at node {a.nodes[i]!r}: {what} (sum {total[i]:.4g}); "
+                "fix the reaches' split_fraction (or drop them all for equal shares)"
+            )
+            raise ValidationError(msg)
+    return share
 
 
 def _attenuation(r: _Routing, params: RoutingParams) -> tuple[np.ndarray, np.ndarray]:
@@ -566,8 +617,8 @@ def _reach_positions(G: nx.DiGraph, reach_ids: np.ndarray) -> np.ndarray:
     Dense ids (the usual 1..n) use a cached lookup table; sparse ones a cached sort.
     """
     a = _arrays(G)
-    cached = G.graph.get("_reach_lookup")
-    if cached is None or cached[0] is not a:
+
+    def build() -> tuple:
         lo, hi = int(a.reach_ids.min()), int(a.reach_ids.max())
         if hi - lo + 1 <= 4 * len(a.reach_ids):
             table = np.full(hi - lo + 1, -1, dtype=np.int64)
@@ -576,8 +627,9 @@ def _reach_positions(G: nx.DiGraph, reach_ids: np.ndarray) -> np.ndarray:
         else:
             order = np.argsort(a.reach_ids)
             lookup = ("sorted", order, a.reach_ids[order])
-        G.graph["_reach_lookup"] = (a, lookup)
-    kind, first, second = G.graph["_reach_lookup"][1]
+        return lookup
+
+    kind, first, second = _cached(G, "reach_lookup", build)
     ids = np.asarray(reach_ids, dtype=np.int64)
     if kind == "table":
         idx = ids - first
@@ -634,12 +686,41 @@ def _reach_target(G: nx.DiGraph, reach_id: int, fraction: float, name: str, kind
     return _Target(name, kind, int(a.up[pos]), pos, fraction)
 
 
-def _snap_one(G: nx.DiGraph, point: shapely.Geometry, error: str, **snap_options: Any) -> tuple[int, float]:
-    """Reach id and position along it of one WGS84 point; ``error`` when no reach is near."""
-    hit = snap(gpd.GeoSeries([point], crs=WGS84), G, **snap_options).iloc[0]
+def _nearest_reachable(G: nx.DiGraph, point: shapely.Geometry) -> str:
+    """'the nearest reachable target is ...' for error messages."""
+    hit = snap(gpd.GeoSeries([point], crs=WGS84), G, max_distance_m=1e7).iloc[0]
     if pd.isna(hit["reach_id"]):
-        raise ValidationError(error)
-    return int(hit["reach_id"]), float(hit["fraction"])
+        return "the network has no reach"
+    rid = int(hit["reach_id"])
+    name = reaches_gdf(G).loc[rid].get("river_en", "") if "river_en" in reaches_gdf(G) else ""
+    label = f"reach {rid}" + (f" ({name})" if isinstance(name, str) and name else "")
+    return f"the nearest reachable target is {label}, {hit['distance_m'] / 1000:.1f} km away"
+
+
+def _station_target(G: nx.DiGraph, st: pd.Series, stations: gpd.GeoDataFrame) -> _Target:
+    """A station as a target, by its ``trace_target`` (reach, lake, outlet or none)."""
+    how = str(st.get("trace_target", "reach") or "reach")
+    if st["station_id"] == "hukou" or how == "outlet":
+        return _hukou(G)
+    if how == "lake":
+        lake = _resolve_target(G, "poyang")
+        return replace(lake, name=f"Poyang Lake inflow (lake station {st['name_en']} {st['name_zh']})")
+    on = stations[stations["trace_target"] == "reach"] if "trace_target" in stations else stations
+    if how == "none":
+        note = str(st.get("note", "") or "it has no reach at this data scale")
+        if "basin" in on and (on["basin"] == st.get("basin")).any():
+            on = on[on["basin"] == st.get("basin")]  # prefer a station of the same river
+        d = shapely.distance(to_albers(on.geometry), to_albers(gpd.GeoSeries([st.geometry], crs=WGS84))[0])
+        nearest = on["station_id"].iloc[int(np.argmin(d))] if len(on) else "poyang"
+        msg = f"station {st['station_id']} cannot be a trace target: {note} (nearest reachable station: {nearest})"
+        raise ValidationError(msg)
+    hit = snap(gpd.GeoSeries([st.geometry], crs=WGS84), G, max_distance_m=15_000).iloc[0]
+    if pd.isna(hit["reach_id"]):
+        nearest = _nearest_reachable(G, st.geometry)
+        msg = f"station {st['station_id']} is not on the network (no reach within 15 km); {nearest}"
+        raise ValidationError(msg)
+    rid = int(hit["reach_id"])
+    return _reach_target(G, rid, float(hit["fraction"]), f"station {st['name_en']} ({st['name_zh']})", "station")
 
 
 def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
@@ -662,16 +743,7 @@ def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
             | (stations["name_en"].str.lower() == key)
         ]
         if len(match):
-            st = match.iloc[0]
-            if st["station_id"] == "hukou":
-                return _hukou(G)
-            reach_id, fraction = _snap_one(
-                G,
-                st.geometry,
-                f"station {st['station_id']} is not on the network (no reach within 15 km)",
-                max_distance_m=15_000,
-            )
-            return _reach_target(G, reach_id, fraction, f"station {st['name_en']} ({st['name_zh']})", "station")
+            return _station_target(G, match.iloc[0], stations)
         options = ["poyang", "hukou", *stations["station_id"]]
         close = difflib.get_close_matches(key, options, n=3)
         hint = f"; close matches: {', '.join(close)}" if close else ""
@@ -685,8 +757,12 @@ def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
         return _reach_target(G, int(target), 1.0, f"reach {int(target)} (downstream end)", "reach")
     if isinstance(target, shapely.Geometry) or (isinstance(target, tuple) and len(target) == 2):
         point = target if isinstance(target, shapely.Geometry) else shapely.Point(target)
-        reach_id, fraction = _snap_one(G, point, f"the point {point.wkt} is not near any reach")
-        return _reach_target(G, reach_id, fraction, f"reach {reach_id} at the snapped point", "reach")
+        hit = snap(gpd.GeoSeries([point], crs=WGS84), G).iloc[0]
+        if pd.isna(hit["reach_id"]):
+            msg = f"the point {point.wkt} is not near any reach (within 5 km); {_nearest_reachable(G, point)}"
+            raise ValidationError(msg)
+        reach_id = int(hit["reach_id"])
+        return _reach_target(G, reach_id, float(hit["fraction"]), f"reach {reach_id} at the snapped point", "reach")
     msg = f"unknown target {target!r}"
     raise ValidationError(msg)
 
@@ -909,7 +985,9 @@ def _apply(sources: gpd.GeoDataFrame, change: Change, G: nx.DiGraph) -> gpd.GeoD
         new = pd.DataFrame([row])
         added = _finish_sources(point_sources(new, G), G)
         if added["reach_id"].isna().any():
-            msg = f"the new source at {change.add_point} is not near any reach of the network"
+            where = shapely.Point(change.add_point)
+            nearest = _nearest_reachable(G, where)
+            msg = f"the new source at {change.add_point} is not near any reach of the network; {nearest}"
             raise ValidationError(msg)
         out = gpd.GeoDataFrame(pd.concat([out, added], ignore_index=True), crs=WGS84)
     return out

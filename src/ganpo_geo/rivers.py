@@ -16,6 +16,8 @@ Building rules (:func:`network_from_lines`), stated once:
   listed in ``G.graph["duplicates"]``.
 - Every lake polygon becomes one lake node. Line parts inside a lake are removed; the cut
   ends, and dangling line ends within ``lake_tolerance_m`` of the lake, join the lake node.
+  A line whose two ends both join the same lake (along or across its shore) is lake, and
+  dropped.
 - Each reach flows toward the end that is nearer the outlet along the network (shortest
   path). Loops and braids keep all their channels: a closed line is split in three, a second
   channel between the same two nodes is split at its midpoint, and the distance rule orients
@@ -23,6 +25,13 @@ Building rules (:func:`network_from_lines`), stated once:
   reaches (a diversion).
 - Pieces not connected to the outlet are reported with a warning and listed (input row
   labels) in ``G.graph["disconnected"]``; they are not in the graph.
+
+Arrays and indexes derived from a graph (routing arrays, snapping indexes, the reach table) are
+cached with it and dropped as soon as the graph changes: the graph's node, adjacency and edge
+dicts are swapped for dicts that count their own edits (see ``_GraphCache``). Graphs made here
+are tracked from the start; a graph you build yourself is tracked at its first use, so edit it
+through the graph (``G.edges[e]["length_km"] = ...``) rather than through a dict reference
+taken before that first use. ``G.copy()`` gets its own cache; graph views are not cached.
 """
 
 from __future__ import annotations
@@ -47,8 +56,10 @@ from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
 
 __all__ = [
     "NAVIGATION_MODES",
+    "POYANG_BASINS",
     "NetworkBuildWarning",
     "basin_of",
+    "basins_touched",
     "catchment_of",
     "catchments",
     "compute_reach_attributes",
@@ -57,9 +68,11 @@ __all__ = [
     "network_from_gdfs",
     "network_from_lines",
     "network_to_gdfs",
+    "poyang_share_of_jiangxi",
     "reaches_gdf",
     "river_network",
     "snap",
+    "upstream_basin",
 ]
 
 logger = logging.getLogger(__name__)
@@ -324,6 +337,11 @@ def network_from_lines(
         short = loops & (shapely.length(geoms) <= 3 * tol)
         if short.any():
             logger.debug("dropping %d reaches shorter than the snap tolerance", short.sum())
+        # a line whose two ends both join the same lake runs along or across the lake: lake
+        lake_loop = loops & np.isin(u, list(lake_point)) if lake_point else np.zeros(len(u), bool)
+        if lake_loop.any():
+            logger.debug("dropping %d lines with both ends on one lake", lake_loop.sum())
+        short = short | lake_loop
         geoms, u, v, src = geoms[~short], u[~short], v[~short], pieces.source[~short]
     else:
         src = pieces.source
@@ -509,21 +527,144 @@ class _Arrays:
     reach_pos: dict  # reach_id -> position
 
 
-def _graph_key(G: nx.DiGraph) -> tuple[int, int]:
-    """Cheap fingerprint of a graph's size, for the caches kept in ``G.graph``.
+class _Tracked(dict):
+    """A graph's attribute or adjacency dict that counts its own changes.
 
-    ``G.number_of_edges()`` walks the degree view in Python; summing the successor dicts'
-    lengths is several times faster on a million reaches.
+    :func:`_graph_cache` swaps a graph's node, adjacency and edge dicts for these (same
+    contents) so that any edit made through networkx (``G.edges[e]["length_km"] = ...``,
+    ``add_edge``, ``remove_edge``, ``nx.set_edge_attributes`` ...) bumps the shared version
+    counter and invalidates every array or index derived from the graph. Copies
+    (``dict.copy``, ``G.copy()``, pickling) are plain dicts.
     """
-    return G.number_of_nodes(), sum(map(len, G._succ.values()))
+
+    __slots__ = ("_version",)
+
+    def __init__(self, data: dict, version: list) -> None:
+        super().__init__(data)
+        self._version = version
+
+    def _bump(self) -> None:
+        self._version[0] += 1
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self._bump()
+
+    def __delitem__(self, key) -> None:
+        super().__delitem__(key)
+        self._bump()
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def update(self, *args, **kwargs) -> None:
+        super().update(*args, **kwargs)
+        self._bump()
+
+    def pop(self, *args):
+        self._bump()
+        return super().pop(*args)
+
+    def popitem(self):
+        self._bump()
+        return super().popitem()
+
+    def clear(self) -> None:
+        super().clear()
+        self._bump()
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self._bump()
+        return super().setdefault(key, default)
+
+    def copy(self) -> dict:
+        return dict(self)
+
+    def __reduce__(self):
+        return (dict, (dict(self),))
+
+
+class _GraphCache:
+    """Arrays and indexes derived from one graph, valid while the graph is unchanged.
+
+    Valid only for the graph object that built it (``G.copy()`` shares ``G.graph`` but gets
+    its own cache) and only while no tracked dict changed and the node count is the same.
+    Pickles as None (rebuilt on first use).
+    """
+
+    def __init__(self, G: nx.DiGraph) -> None:
+        import weakref
+
+        self.owner = weakref.ref(G)
+        self.version = [0]
+        self.n_nodes = len(G._node)
+        self.values: dict[str, Any] = {}
+        version = self.version
+
+        def track(data: dict) -> _Tracked:
+            # a dict tracked before keeps its identity (references to it stay live)
+            if isinstance(data, _Tracked):
+                data._version = version
+                return data
+            return _Tracked(data, version)
+
+        import gc
+
+        was_enabled = gc.isenabled()
+        gc.disable()  # a million new dicts would trigger many full collections
+        try:
+            for node, data in G._node.items():
+                G._node[node] = track(data)
+            for adj in (G._succ, G._pred):
+                for node, nbrs in adj.items():
+                    adj[node] = track(nbrs)
+            for u, nbrs in G._succ.items():
+                for v, data in nbrs.items():
+                    tracked = track(data)
+                    dict.__setitem__(nbrs, v, tracked)
+                    dict.__setitem__(G._pred[v], u, tracked)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def valid_for(self, G: nx.DiGraph) -> bool:
+        return self.owner() is G and self.version[0] == 0 and len(G._node) == self.n_nodes
+
+    def __reduce__(self):
+        return (type(None), ())
+
+
+def _graph_cache(G: nx.DiGraph) -> dict[str, Any]:
+    """The cache of values derived from G (emptied whenever G changed; see _GraphCache).
+
+    Graph views (``G.subgraph``, ``nx.reverse_view`` ...) cannot be tracked: they get a fresh,
+    unshared dict every time (nothing is cached for them).
+    """
+    if type(G._node) is not dict or type(G._succ) is not dict or type(G._pred) is not dict:
+        return {}
+    entry = G.graph.get("_cache")
+    if not isinstance(entry, _GraphCache) or not entry.valid_for(G):
+        entry = _GraphCache(G)
+        G.graph["_cache"] = entry
+    return entry.values
+
+
+def _cached(G: nx.DiGraph, name: str, build: Any) -> Any:
+    """``build()`` computed once per unchanged graph."""
+    values = _graph_cache(G)
+    if name not in values:
+        values[name] = build()
+    return values[name]
 
 
 def _arrays(G: nx.DiGraph) -> _Arrays:
-    """Array view of G, cached on the graph (rebuilt when the graph changes size)."""
-    key = _graph_key(G)
-    cached = G.graph.get("_arrays")
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    """Array view of G, cached with the graph's content (see :class:`_GraphCache`)."""
+    return _cached(G, "arrays", lambda: _build_arrays(G))
+
+
+def _build_arrays(G: nx.DiGraph) -> _Arrays:
     nodes = list(G.nodes)
     node_index = {n: i for i, n in enumerate(nodes)}
     edges = list(G.edges)
@@ -550,7 +691,6 @@ def _arrays(G: nx.DiGraph) -> _Arrays:
         node_level=node_level,
         reach_pos={int(r): i for i, r in enumerate(reach_ids)},
     )
-    G.graph["_arrays"] = (key, arrays)
     return arrays
 
 
@@ -747,6 +887,7 @@ def network_from_gdfs(nodes: gpd.GeoDataFrame, reaches: gpd.GeoDataFrame) -> nx.
     if not nx.is_directed_acyclic_graph(G):
         msg = "the reaches form a cycle: a river network must be a DAG"
         raise ValidationError(msg)
+    _graph_cache(G)  # tracked from birth: edits through any reference to its dicts count
     return G
 
 
@@ -797,13 +938,7 @@ def river_network() -> nx.DiGraph:
 
 def reaches_gdf(G: nx.DiGraph) -> gpd.GeoDataFrame:
     """Reaches of a network as a GeoDataFrame indexed by ``reach_id`` (cached on the graph)."""
-    key = _graph_key(G)
-    cached = G.graph.get("_reaches")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    _, reaches = network_to_gdfs(G)
-    G.graph["_reaches"] = (key, reaches)
-    return reaches
+    return _cached(G, "reaches", lambda: network_to_gdfs(G)[1])
 
 
 # --------------------------------------------------------------------------- navigation
@@ -863,15 +998,17 @@ def navigate(
         upstream with tributaries, downstream main stem (the shortest way to the outlet),
         downstream with diversions.
     distance_km : float, optional
-        Only reaches that begin within this network distance of the start.
+        Only the network within this distance of the start, as NLDI does: reaches that
+        begin within it, the last one cut at the distance (its geometry shortened and
+        ``clipped`` True).
 
     Returns
     -------
     geopandas.GeoDataFrame
         The start reach and the reaches found, indexed by ``reach_id``, with
         ``distance_km``: network distance from the start to the near end of the reach
-        (0 for the start reach), sorted by it; main-stem walks (UM, DM) keep walk order
-        among reaches at the same distance.
+        (0 for the start reach), sorted by it, and ``clipped``; main-stem walks (UM, DM)
+        keep walk order among reaches at the same distance.
 
     Raises
     ------
@@ -896,8 +1033,32 @@ def navigate(
         found, dist = found[keep], dist[keep]
     reaches = reaches_gdf(G).loc[a.reach_ids[found]].copy()
     reaches["distance_km"] = dist
+    reaches["clipped"] = False
+    if distance_km is not None:
+        _clip(G, a, reaches, found, pos, distance_km - dist, upstream)
     # stable: main-stem walks keep their order where neighbouring reaches tie at a junction
     return reaches.sort_values("distance_km", kind="stable")
+
+
+def _clip(G, a, reaches, found, start_pos, remaining, upstream: bool) -> None:
+    """Cut reaches that run past the distance limit at the limit (in place)."""
+    from shapely.ops import substring
+
+    length = a.length_km[found]
+    cut = (remaining < length) & (found != start_pos) & (length > 0)
+    if not cut.any():
+        return
+    metric = _metric_index(G)[2][found[cut]]
+    keep_m = remaining[cut] * 1000.0 * shapely.length(metric) / (length[cut] * 1000.0)
+    total = shapely.length(metric)
+    parts = [
+        substring(g, t - k, t) if upstream else substring(g, 0.0, k)
+        for g, k, t in zip(metric, keep_m, total, strict=True)
+    ]
+    wgs = gpd.GeoSeries(parts, crs=JIANGXI_ALBERS).to_crs(WGS84).to_numpy()
+    rows = reaches.index[cut]
+    reaches.loc[rows, "geometry"] = wgs
+    reaches.loc[rows, "clipped"] = True
 
 
 def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -1079,34 +1240,30 @@ def _albers_transformer():
 
 def _metric_index(G: nx.DiGraph) -> tuple[LineChunks, np.ndarray, np.ndarray]:
     """Reach pieces for exact nearest queries, reach ids, and reach geometries (metric CRS)."""
-    key = _graph_key(G)
-    cached = G.graph.get("_metric_index")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    a = _arrays(G)
-    geoms = np.array([G.edges[e]["geometry"] for e in a.edges], dtype=object)
-    metric = gpd.GeoSeries(geoms, crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
-    value = (LineChunks.build(metric), a.reach_ids, metric)
-    G.graph["_metric_index"] = (key, value)
-    return value
+
+    def build() -> tuple[LineChunks, np.ndarray, np.ndarray]:
+        a = _arrays(G)
+        geoms = np.array([G.edges[e]["geometry"] for e in a.edges], dtype=object)
+        metric = gpd.GeoSeries(geoms, crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
+        return LineChunks.build(metric), a.reach_ids, metric
+
+    return _cached(G, "metric_index", build)
 
 
 def _nearest_index(G: nx.DiGraph) -> NearestLines:
     """KD-tree of densified reach vertices (built on first large batch, kept in the graph)."""
-    key = _graph_key(G)
-    cached = G.graph.get("_nearest_index")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    value = NearestLines.build(_metric_index(G)[2], 200.0)
-    G.graph["_nearest_index"] = (key, value)
-    return value
+    return _cached(G, "nearest_index", lambda: NearestLines.build(_metric_index(G)[2], 200.0))
 
 
 # --------------------------------------------------------------------------- catchments
 
 
+#: Basin keys of the Poyang Lake water system (the five rivers and the lake's own land).
+POYANG_BASINS = ("gan", "fu", "xin", "rao", "xiu", "lake")
+
+
 def catchments(G: nx.DiGraph | None = None) -> gpd.GeoDataFrame:
-    """Reach catchments of the bundled network (polygons indexed by ``reach_id``).
+    """Catchments of the bundled network, covering the whole of Jiangxi.
 
     Parameters
     ----------
@@ -1116,18 +1273,70 @@ def catchments(G: nx.DiGraph | None = None) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        ``reach_id``, ``basin``, ``area_km2`` and polygon geometry; together they tile the
-        Poyang Lake basin inside Jiangxi.
+        ``reach_id``, ``basin``, ``area_km2`` and polygon geometry, indexed by ``reach_id``;
+        together they tile the province. Rows with ``reach_id < 0`` are land that drains
+        outside Poyang Lake (basin ``xiang``, ``dongjiang``, ``beijiang`` or ``yangtze``) and
+        have no reach; the ``yangtze`` reach's own catchment has a positive id.
     """
     from ganpo_geo.layers import load_layer
 
     return load_layer("catchments").set_index("reach_id", drop=False).rename_axis(None)
 
 
+def _catchment_hits(
+    series: gpd.GeoSeries, cat: gpd.GeoDataFrame, *, bundled: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(input position, catchment position, measure) for every geometry-catchment pair that
+    meet: 1 for points, length (m) for lines, area (m2) for polygons, in the Albers CRS.
+
+    Points in the bundled catchments use a point index built once per process (a grid for
+    large batches), so a million points take about a second."""
+    geoms = series.to_numpy()
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    hits_in, hits_cat = [], []
+    rest = valid
+    if bundled:
+        points = np.flatnonzero(valid & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT))
+        if points.size:
+            xy = shapely.get_coordinates(geoms[points])
+            index = _bundled_catchment_index(points.size >= GRID_MIN_POINTS)
+            p_in, p_cat = index.query_points(xy[:, 0], xy[:, 1])
+            hits_in.append(points[p_in])
+            hits_cat.append(np.asarray(p_cat, dtype=np.int64))
+            rest = valid.copy()
+            rest[points] = False
+    cat_geoms = cat.geometry.to_numpy()
+    others = np.flatnonzero(rest)
+    if others.size:
+        tree = shapely.STRtree(cat_geoms)
+        o_in, o_cat = tree.query(geoms[others], predicate="intersects")
+        hits_in.append(others[o_in])
+        hits_cat.append(o_cat)
+    idx_in = np.concatenate(hits_in) if hits_in else np.empty(0, dtype=np.int64)
+    idx_cat = np.concatenate(hits_cat) if hits_cat else np.empty(0, dtype=np.int64)
+    dim = shapely.get_dimensions(geoms[idx_in])
+    measure = np.ones(len(idx_in))
+    extended = dim > 0
+    if extended.any():
+        pieces = shapely.intersection(geoms[idx_in[extended]], cat_geoms[idx_cat[extended]])
+        metric = to_albers(gpd.GeoSeries(pieces, crs=WGS84))
+        measure[extended] = np.where(dim[extended] == 1, shapely.length(metric), shapely.area(metric))
+    return idx_in, idx_cat, measure
+
+
+@cache
+def _bundled_catchment_index(grid: bool) -> Any:
+    from ganpo_geo._index import PolygonIndex
+
+    geoms = catchments().geometry.to_numpy()
+    return PolygonIndex.build(geoms) if grid else PolygonIndex.build(geoms, None)
+
+
 def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:
     """Reach id of the catchment that holds each geometry (vectorized).
 
-    Points use their location; lines and polygons their representative point.
+    Points use their location; lines and polygons the catchment holding most of their length
+    or area.
 
     Parameters
     ----------
@@ -1139,56 +1348,127 @@ def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None
     Returns
     -------
     pandas.Series
-        Nullable ``reach_id`` aligned with the input (NA outside every catchment).
+        Nullable ``reach_id`` aligned with the input: NA outside every catchment and in land
+        that drains outside the network (bundled catchments with ``reach_id < 0``).
     """
     cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
     series = _as_series(geometries)
-    pts = series.to_numpy()
-    not_point = shapely.get_type_id(pts) != shapely.GeometryType.POINT
-    if not_point.any():
-        pts = pts.copy()
-        pts[not_point] = shapely.point_on_surface(pts[not_point])
-    if catchments_gdf is None:  # the bundled catchments: a grid index built once (large batches)
-        xy = shapely.get_coordinates(pts)
-        found = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
-        idx_pt, idx_cat = _bundled_catchment_index(len(pts) >= GRID_MIN_POINTS).query_points(xy[:, 0], xy[:, 1])
-        idx_pt = np.flatnonzero(found)[idx_pt]
-    else:
-        tree = shapely.STRtree(cat.geometry.to_numpy())
-        idx_pt, idx_cat = tree.query(pts, predicate="intersects")
+    idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=catchments_gdf is None)
     out = pd.Series(pd.array([pd.NA] * len(series), dtype="Int64"), index=series.index, name="reach_id")
-    first = np.unique(idx_pt, return_index=True)[1]
-    out.iloc[idx_pt[first]] = cat["reach_id"].to_numpy()[idx_cat[first]]
+    if idx_in.size:
+        order = np.lexsort((idx_cat, -measure, idx_in))
+        first = order[np.unique(idx_in[order], return_index=True)[1]]
+        ids = cat["reach_id"].to_numpy()[idx_cat[first]].astype(np.int64)
+        out.iloc[idx_in[first][ids > 0]] = ids[ids > 0]
     return out
 
 
-@cache
-def _bundled_catchment_index(grid: bool) -> Any:
-    from ganpo_geo._index import PolygonIndex
+def basin_of(
+    geometries: Any,
+    catchments_gdf: gpd.GeoDataFrame | None = None,
+    *,
+    all_basins: bool = False,
+) -> pd.Series:
+    """River basin of each geometry: the single source of a site's basin (vectorized).
 
-    geoms = catchments().geometry.to_numpy()
-    return PolygonIndex.build(geoms) if grid else PolygonIndex.build(geoms, None)
-
-
-def basin_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:
-    """River basin (gan, fu, xin, rao, xiu, lake, yangtze) of each geometry (vectorized).
+    Basins are ``gan``, ``fu``, ``xin``, ``rao``, ``xiu`` and ``lake`` (land draining straight
+    into Poyang Lake) in the Poyang Lake water system, and ``xiang``, ``dongjiang``,
+    ``beijiang`` and ``yangtze`` (direct Yangtze tributaries) for the parts of Jiangxi that
+    drain elsewhere. The bundled catchments cover the whole province (approximate divides,
+    see ``scripts/build_network.py``).
 
     Parameters
     ----------
-    geometries, catchments_gdf
-        As in :func:`catchment_of`.
+    geometries : GeoSeries, GeoDataFrame or array of shapely geometries
+        Points, lines or polygons; any CRS for Geo* input, plain geometries are WGS84.
+    catchments_gdf : geopandas.GeoDataFrame, optional
+        Catchments with ``basin`` (default: :func:`catchments`).
+    all_basins : bool
+        Return, for each geometry, the sorted tuple of every basin it touches instead.
 
     Returns
     -------
     pandas.Series
-        Basin names aligned with the input; None outside the Poyang basin.
+        Aligned with the input. By default the basin holding most of each geometry (its
+        location for points, the largest length or area otherwise); None outside Jiangxi or
+        for empty geometries. With ``all_basins`` a tuple of basins (empty outside).
     """
     cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
-    reach = catchment_of(geometries, catchments_gdf)
-    lookup = pd.Series(cat["basin"].to_numpy(dtype=object), index=cat["reach_id"].to_numpy())
-    values = lookup.reindex(reach.to_numpy(dtype=float, na_value=np.nan)).to_numpy(dtype=object)
-    values[pd.isna(values)] = None
-    return pd.Series(values, index=reach.index, name="basin", dtype=object)
+    series = _as_series(geometries)
+    idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=catchments_gdf is None)
+    basins = cat["basin"].astype(str).to_numpy()[idx_cat]
+    n = len(series)
+    if all_basins:
+        frame = pd.DataFrame({"i": idx_in, "basin": basins}).drop_duplicates().sort_values(["i", "basin"])
+        grouped = frame.groupby("i")["basin"].agg(tuple)
+        values = np.empty(n, dtype=object)
+        values[:] = [()] * n
+        values[grouped.index.to_numpy()] = grouped.to_numpy()
+        return pd.Series(values, index=series.index, name="basins", dtype=object)
+    values = np.full(n, None, dtype=object)
+    is_point = shapely.get_dimensions(series.to_numpy()[idx_in]) == 0
+    if is_point.any():  # a point's basin is where it lies (the first hit on a shared border)
+        first = np.unique(idx_in[is_point], return_index=True)[1]
+        values[idx_in[is_point][first]] = basins[is_point][first]
+    if is_point.all():
+        return pd.Series(values, index=series.index, name="basin", dtype=object)
+    frame = pd.DataFrame({"i": idx_in[~is_point], "basin": basins[~is_point], "m": measure[~is_point]})
+    frame = frame.groupby(["i", "basin"], as_index=False)["m"].sum()
+    frame = frame.sort_values(["i", "m", "basin"], ascending=[True, False, True], kind="stable")
+    best = frame.drop_duplicates("i")
+    values[best["i"].to_numpy()] = best["basin"].to_numpy()
+    return pd.Series(values, index=series.index, name="basin", dtype=object)
+
+
+def basins_touched(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:
+    """Every basin each geometry touches (sorted tuples); ``basin_of(..., all_basins=True)``."""
+    return basin_of(geometries, catchments_gdf, all_basins=True)
+
+
+def poyang_share_of_jiangxi(catchments_gdf: gpd.GeoDataFrame | None = None) -> float:
+    """Share (%) of Jiangxi's area in the Poyang Lake water system, from the catchments.
+
+    Published: 156,743 km2 of the basin lie in Jiangxi (166,946 km2), i.e. 93.9%; the often
+    quoted 96.6% is the share of the basin inside Jiangxi (sources in ``data/rivers/facts.csv``).
+    The bundled catchments give 93.7%.
+
+    Parameters
+    ----------
+    catchments_gdf : geopandas.GeoDataFrame, optional
+        Catchments with ``basin`` covering the province (default: :func:`catchments`).
+
+    Returns
+    -------
+    float
+        Percent of the catchments' total area in the basins of :data:`POYANG_BASINS`.
+    """
+    cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
+    area = shapely.area(to_albers(cat.geometry))
+    inside = cat["basin"].isin(POYANG_BASINS).to_numpy()
+    return float(area[inside].sum() / area.sum() * 100)
+
+
+def upstream_basin(G: nx.DiGraph, start: Any, *, distance_km: float | None = None) -> gpd.GeoDataFrame:
+    """The land upstream of a point or reach: union of the catchments of its UT navigation.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The bundled network (catchments are the bundled ones).
+    start, distance_km
+        As in :func:`navigate` (mode ``UT``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row: ``n_reaches``, ``area_km2`` and the merged polygon (WGS84).
+    """
+    reaches = navigate(G, start, "UT", distance_km)
+    cat = catchments()
+    parts = cat[cat["reach_id"].isin(reaches.index)]
+    merged = shapely.union_all(parts.geometry.to_numpy()) if len(parts) else shapely.Polygon()
+    area = float(shapely.area(to_albers(gpd.GeoSeries([merged], crs=WGS84)))[0] / 1e6)
+    return gpd.GeoDataFrame({"n_reaches": [len(reaches)], "area_km2": [area]}, geometry=[merged], crs=WGS84)
 
 
 def _as_series(geometries: Any) -> gpd.GeoSeries:
