@@ -595,4 +595,24 @@ def build_network(out_dir: Path) -> Path:
             "description": "Gauging and lake stations (approximate locations)",
         },
     )
+    copy_shoreline_rules(out_dir)
     return path
+
+
+def copy_shoreline_rules(out_dir: Path) -> Path:
+    """Copy ``data/rivers/shoreline_rules.csv`` (the water bodies of the 1 km shoreline rule,
+    read by the site check) into the package data, after checking that every body names a
+    geometry the site check can find and every row has a source."""
+    table = read_table("shoreline_rules.csv")
+    allowed = {("bank_polygon", "lakes"), ("centreline", "reaches")}
+    bad = table[[(k, layer) not in allowed for k, layer in zip(table["kind"], table["layer"], strict=True)]]
+    if len(bad):
+        first = bad.iloc[0]
+        msg = (
+            f"data/rivers/shoreline_rules.csv: body {first['body_key']!r} has kind/layer "
+            f"{first['kind']}/{first['layer']}; use bank_polygon/lakes or centreline/reaches"
+        )
+        raise ValueError(msg)
+    target = out_dir / "rivers" / "shoreline_rules.csv"
+    target.write_bytes((RIVERS_DATA / "shoreline_rules.csv").read_bytes())
+    return target
