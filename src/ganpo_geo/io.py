@@ -137,7 +137,7 @@ def _parse_slow(text: str, delimiter: str, columns: pd.Index) -> tuple[pd.DataFr
         if not record or (len(record) == 1 and not record[0].strip() and n > 1):
             continue  # blank line (pandas skips them too)
         if len(record) != n:
-            errors.append(f"row {len(rows) + 1} (line {reader.line_num} of the file): {len(record)} fields, expected {n}")
+            errors.append(f"row {len(rows) + 1} (line {reader.line_num}): {len(record)} fields, expected {n}")
             record = (record + [""] * n)[:n]
         else:
             errors.append("")
@@ -409,7 +409,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, bom: bool = False, lay
         return _atomic(path, lambda tmp: plain.to_csv(tmp, index=False, encoding=encoding))
     if fmt == "xlsx":
         if len(plain) > XLSX_MAX_ROWS:
-            msg = f"{len(plain):,} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS:,} at most): write .csv or .parquet"
+            msg = f"{len(plain):,} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS:,} at most): use .csv"
             raise ValidationError(msg)
         return _atomic(path, lambda tmp: plain.to_excel(tmp, index=False, engine="openpyxl"))
     if not is_geo:

@@ -76,7 +76,8 @@ def load_redlines(
     Raises
     ------
     ValidationError
-        The file holds no polygons.
+        The file holds no polygons, also holds other geometries, or has coordinates that cannot
+        be Jiangxi in the declared CRS (e.g. metres labelled as degrees).
     """
     from ganpo_geo.zoning import _match_fields
 
@@ -86,6 +87,9 @@ def load_redlines(
     if not polygonal.any():
         msg = f"{path} holds no polygons (geometry types: {sorted(set(gdf.geometry.geom_type))})"
         raise ValidationError(msg)
+    from ganpo_geo._checks import check_layer_usable
+
+    check_layer_usable(gdf, str(path), what="red lines")
     gdf = gdf[polygonal].copy()
     if "zone_id" not in gdf.columns:
         gdf["zone_id"] = [f"RL{i:04d}" for i in range(1, len(gdf) + 1)]

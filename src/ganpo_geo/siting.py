@@ -500,12 +500,11 @@ def _clip_outside_parts(geoms: np.ndarray, errors: np.ndarray, province: shapely
         kept = parts[mine & inside]
         left = parts[mine & ~inside]
         geoms[rows[k]] = type(geoms[rows[k]])(list(kept))
-        where = ", ".join(
-            f"({p.x:.5f}, {p.y:.5f})" for p in shapely.point_on_surface(left[:5])
-        ) + (" ..." if len(left) > 5 else "")
+        where = ", ".join(f"({p.x:.5f}, {p.y:.5f})" for p in shapely.point_on_surface(left[:5])) + (
+            " ..." if len(left) > 5 else ""
+        )
         warns[rows[k]] = (
-            f"{len(left)} of {int(mine.sum())} parts lie outside Jiangxi and were left out of the check "
-            f"(near {where})"
+            f"{len(left)} of {int(mine.sum())} parts lie outside Jiangxi and were left out of the check (near {where})"
         )
     return warns
 
