@@ -175,11 +175,16 @@ def redline_overlap(
     Raises
     ------
     ValidationError
-        A negative buffer.
+        A negative or infinite buffer; ``CoordinateError`` for a NaN, infinite or
+        out-of-range coordinate (naming the geometry and vertex).
     """
+    from ganpo_geo._checks import check_geometry_coords, check_number
+
     if not buffer_m >= 0:
         msg = f"buffer_m must be >= 0, got {buffer_m!r}"
         raise ValidationError(msg)
+    check_number(buffer_m, "buffer_m", inclusive=True)
+    check_number(max_search_m, "max_search_m")
     layers = layers or bundled_layers()
     zones = layers.red()
     if isinstance(geometries, gpd.GeoDataFrame):
@@ -191,6 +196,7 @@ def redline_overlap(
         series = gpd.GeoSeries(to_wgs84(arr, crs=crs), crs=WGS84)
     n = len(series)
     wgs = series.to_numpy()
+    check_geometry_coords(wgs, "geometries")
     valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
     tree, parts, zone_of_part = _redline_parts(layers)
     borders, point_index = _redline_fast(layers, n)

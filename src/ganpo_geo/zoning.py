@@ -352,6 +352,9 @@ def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) 
     layers = layers or bundled_layers()
     series = _as_series(geometries, crs)
     geoms = series.to_numpy()
+    from ganpo_geo._checks import check_geometry_coords
+
+    check_geometry_coords(geoms, "geometries")
     units = layers.units()
     kind = shapely.get_type_id(geoms)
     index = _unit_index(layers, int((kind == shapely.GeometryType.POINT).sum()))
