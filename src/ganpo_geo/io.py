@@ -181,7 +181,13 @@ def read_csv_table(path: str | Path) -> TableRead:
     delimiter = _sniff_delimiter(text)
     errors = None
     try:
-        table = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, engine="c")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            table = pd.read_csv(
+                io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, index_col=False, engine="c"
+            )
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            table = None  # rows longer than the header (pandas would drop their extra fields)
     except pd.errors.ParserError:
         table = None
     except pd.errors.EmptyDataError:
@@ -245,7 +251,7 @@ def read_excel_table(path: str | Path, sheet: str | int | None = None) -> TableR
     if (isinstance(sheet, str) and sheet not in names) or (isinstance(sheet, int) and not 0 <= sheet < len(names)):
         msg = f"{path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}"
         raise ValidationError(msg)
-    table = book.parse(sheet, dtype=str, keep_default_na=False).fillna("")
+    table = pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False).fillna("")
     if table.empty:
         msg = f"sheet {sheet!r} of {path} has no rows"
         raise ValidationError(msg)

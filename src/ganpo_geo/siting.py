@@ -382,9 +382,9 @@ def sites_from_table(
     lat_name = lat_col or _find_column(cols, _LAT_NAMES)
     wkt_name = _find_column(cols, ("wkt", "geometry", "geom"))
     geom_name = "geometry" if "geometry" not in table.columns else RESULT_PREFIX + "geometry"
-    out = gpd.GeoDataFrame(
-        table.copy(), geometry=gpd.GeoSeries([None] * len(table), index=table.index, name=geom_name), crs=WGS84
-    )
+    out = table.copy()
+    out[geom_name] = gpd.GeoSeries([None] * len(table), index=table.index, crs=WGS84)
+    out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84)
     errors = (
         np.full(len(table), "", dtype=object) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
     )
