@@ -334,7 +334,7 @@ def read_sites(
 
 def _numbers(values: pd.Series) -> np.ndarray:
     """Text to floats; decimal commas (``115,89``) are read as decimal points; the rest NaN."""
-    out = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    out = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)  # a writable copy
     miss = np.isnan(out)
     if miss.any():
         text = values[miss].astype(str).str.strip()
