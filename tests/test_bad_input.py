@@ -22,7 +22,9 @@ from ganpo_geo._errors import CoordinateError, ValidationError
 from ganpo_geo.cli import main
 from ganpo_geo.crs import gcj02_to_wgs84, wgs84_to_gcj02
 from ganpo_geo.layers import Layers, load_layer
-from ganpo_geo.siting import CHECKED_WKT, check_site, check_sites
+from ganpo_geo.siting import check_site, check_sites
+
+CHECKED_WKT = "checked_wkt"  # the column documented in check_sites
 
 
 @pytest.fixture
