@@ -161,6 +161,12 @@ def test_unwritable_output_fails_before_computing(runner, tmp_path, monkeypatch,
         assert "unknown output format '.docx'" in _one_line_error(bad_format)
 
 
+def test_map_output_checked_before_the_map_is_made(runner, tmp_path) -> None:
+    line = _one_line_error(runner.invoke(main, ["map", "zoning", "-o", str(tmp_path / "no" / "z.html")]))
+    assert "does not exist" in line
+    assert "unknown output format '.png'" in _one_line_error(runner.invoke(main, ["map", "zoning", "-o", "z.png"]))
+
+
 # --------------------------------------------------------------------------- encodings and delimiters
 
 

@@ -550,7 +550,10 @@ def _site_batch(
 def map_cmd(kind, output, offline, tiles, lon, lat, crs_name, industry, mode, distance_km, by, top) -> None:
     """Write an HTML map: zoning, rivers, tp, trace, site (or all of them into a folder)."""
     from ganpo_geo import maps
+    from ganpo_geo.io import check_output_path
 
+    if kind != "all":  # checked before the map is made
+        check_output_path(output, suffixes=[".html", ".htm"])
     if kind == "all":
         for path in maps.write_all(output, offline=offline, tiles=tiles):
             click.echo(f"wrote {path}")

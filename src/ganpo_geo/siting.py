@@ -1185,7 +1185,10 @@ def _check_sites(
 def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray:
     """A warning for sites whose unit code is used by several units of the layer in use."""
     warns = np.full(len(result), "", dtype=object)
-    codes = layers.units()["unit_code"].astype(str)
+
+    from ganpo_geo.zoning import _unit_table
+
+    codes = _unit_table(layers).index  # cached per Layers (the rules use it too)
     dup = codes[codes.duplicated()].unique()
     if len(dup):
         hit = result["unit_code"].isin(dup).to_numpy()
