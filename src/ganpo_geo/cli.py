@@ -35,6 +35,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings meant for users (UserWarning: ganpo_geo's own) as one line; library noise only with --debug."""
+    ctx = click.get_current_context(silent=True)
+    if not issubclass(category, UserWarning) and not (ctx is not None and _debug(ctx)):
+        return
     click.echo(f"Warning: {_first_line(message) if isinstance(message, Warning) else message}", err=True)
 
 
@@ -60,7 +64,7 @@ class _GanpoGroup(click.Group):
                     raise
                 msg = (
                     f"unexpected error ({type(exc).__name__}: {_first_line(exc)[:300]}); please report it to the "
-                    "ganpo_geo developers with the command and the output of `ganpo --debug` + the same command"
+                    "ganpo_geo developers with the command and the output of `ganpo --debug <the same command>`"
                 )
                 raise click.ClickException(msg) from None
 
