@@ -220,7 +220,7 @@ def test_validate_fails_on_metres_labelled_degrees(runner, tmp_path, nanchang_un
     assert result.exit_code == 1 and "[crs_range]" in result.output and "try --crs EPSG:4548" in result.output
     with pytest.raises(ValidationError, match="metres labelled as degrees\\? try --crs EPSG:4548"):
         Layers.official(control_units=path)
-    with pytest.raises(ValidationError, match="red lines coordinates .* metres labelled as degrees"):
+    with pytest.raises(ValidationError, match=r"red lines coordinates .* metres labelled as degrees"):
         Layers.official(redlines=path)
     fixed = runner.invoke(main, ["validate", str(path), "--crs", "EPSG:4548"])
     assert fixed.exit_code == 0 and "OK: no problems found" in fixed.output, fixed.output
