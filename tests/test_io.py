@@ -181,6 +181,18 @@ def test_write_table_every_format_and_failure_keeps_previous(tmp_path, suffix, m
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
 
 
+def test_gpkg_output_keeps_the_files_other_layers(tmp_path) -> None:
+    import pyogrio
+
+    path = tmp_path / "work.gpkg"
+    _frame(2).to_file(path, layer="mine", driver="GPKG")
+    write_table(_frame(3), path)
+    write_table(_frame(4), path)
+    layers = {str(name) for name, _ in pyogrio.list_layers(path)}
+    assert layers == {"mine", "site_check"} and len(gpd.read_file(path, layer="site_check")) == 4
+    assert len(gpd.read_file(path, layer="mine")) == 2
+
+
 def test_write_text_and_csv_bom(tmp_path) -> None:
     page = tmp_path / "r.html"
     write_text(page, "<p>选址</p>")

@@ -14,6 +14,7 @@ import contextlib
 import csv
 import io
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -401,7 +402,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, bom: bool = False, lay
     bom : bool
         CSV only: start with a UTF-8 byte-order mark, so that Excel shows Chinese correctly.
     layer : str
-        GeoPackage layer name.
+        GeoPackage layer name; an existing GeoPackage keeps its other layers.
 
     Returns
     -------
@@ -435,5 +436,11 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, bom: bool = False, lay
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's note on non-WGS84 GeoJSON
             return _atomic(path, lambda tmp: frame.to_file(tmp, driver="GeoJSON"))
     if fmt == "gpkg":
-        return _atomic(path, lambda tmp: frame.to_file(tmp, driver="GPKG", layer=layer))
+
+        def gpkg(tmp: Path) -> None:
+            if Path(path).is_file():  # keep the file's other layers: replace only this one, in a copy
+                shutil.copyfile(path, tmp)
+            frame.to_file(tmp, driver="GPKG", layer=layer)
+
+        return _atomic(path, gpkg)
     return _atomic(path, lambda tmp: frame.to_parquet(tmp))
