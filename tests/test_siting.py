@@ -242,7 +242,7 @@ def test_batch_inputs_and_errors(tmp_path) -> None:
     assert out["error"].iloc[0] == "" and "invalid WKT" in out["error"].iloc[1]
     with pytest.raises(ValidationError, match="no industry given"):
         check_sites(gpd.GeoDataFrame(geometry=[Point(115.89, 28.68)], crs=4326))
-    with pytest.raises(ValidationError, match="buffer_m must be >= 0"):
+    with pytest.raises(ValidationError, match="buffer_m must be a finite number > 0"):
         check_sites(gpd.GeoDataFrame(geometry=[Point(115.89, 28.68)], crs=4326), industry="x", buffer_m=-1)
 
 

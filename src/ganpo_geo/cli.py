@@ -2,13 +2,18 @@
 
 Every data error (bad coordinates, unknown CRS, missing file or column) ends the command with
 one line on stderr, ``Error: <what is wrong and how to fix it>``, and exit code 1; usage errors
-exit with 2, as click does.
+(bad option values, checked by click types) exit with 2, as click does. An unexpected error
+is one line too, asking for a report; ``ganpo --debug ...`` shows its traceback. Warnings are
+one line each on stderr (``Warning: ...``).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +29,78 @@ _REFERENCE_NOTICE = (
 )
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings meant for users (UserWarning: ganpo_geo's own) as one line; library noise only with --debug."""
+    ctx = click.get_current_context(silent=True)
+    if not issubclass(category, UserWarning) and not (ctx is not None and _debug(ctx)):
+        return
+    click.echo(f"Warning: {_first_line(message) if isinstance(message, Warning) else message}", err=True)
+
+
 class _GanpoGroup(click.Group):
-    """Turns ganpo_geo's own errors into one clean line and exit code 1."""
+    """Turns every error into one clean line: ganpo_geo's own (exit 1) and unexpected ones."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GanpoError as exc:
-            raise click.ClickException(str(exc)) from None
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except GanpoError as exc:
+                raise click.ClickException(str(exc)) from None
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+                raise
+            except OSError as exc:  # permission denied, disk full, ... while reading or writing
+                if _debug(ctx):
+                    raise
+                where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+                raise click.ClickException(f"{exc.strerror or _first_line(exc)}{where}") from None
+            except Exception as exc:
+                if _debug(ctx):
+                    raise
+                msg = (
+                    f"unexpected error ({type(exc).__name__}: {_first_line(exc)[:300]}); please report it to the "
+                    "ganpo_geo developers with the command and the output of `ganpo --debug <the same command>`"
+                )
+                raise click.ClickException(msg) from None
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.meta.get("ganpo_debug")) or os.environ.get("GANPO_DEBUG", "") not in ("", "0")
+
+
+class _Number(click.ParamType):
+    """A finite float, optionally with a lower bound (click rejects anything else with exit 2)."""
+
+    def __init__(self, minimum: float | None = None, *, inclusive: bool = False) -> None:
+        self.minimum = minimum
+        self.inclusive = inclusive
+        bound = "" if minimum is None else (f" >= {minimum:g}" if inclusive else f" > {minimum:g}")
+        self.name = f"finite number{bound}"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, float) and math.isfinite(value):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.minimum is not None and (number < self.minimum or (number == self.minimum and not self.inclusive)):
+            self.fail(f"{value!r} must be {self.name.split(' ', 2)[-1].strip()}", param, ctx)
+        return number
+
+
+FINITE = _Number()
+POSITIVE = _Number(0.0)
+NON_NEGATIVE = _Number(0.0, inclusive=True)
+COUNT = click.IntRange(min=1)
 
 
 def _echo_json(obj: Any) -> None:
@@ -40,8 +109,11 @@ def _echo_json(obj: Any) -> None:
 
 @click.group(cls=_GanpoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ganpo")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error (also: GANPO_DEBUG=1).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Environmental zoning and watershed analysis for Jiangxi (Gan River, Poyang Lake)."""
+    ctx.meta["ganpo_debug"] = debug
 
 
 @main.command("layers")
@@ -136,8 +208,8 @@ _CRS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
 @main.command("convert")
-@click.option("--lon", type=float, required=True, help="Longitude in degrees.")
-@click.option("--lat", type=float, required=True, help="Latitude in degrees.")
+@click.option("--lon", type=FINITE, required=True, help="Longitude in degrees.")
+@click.option("--lat", type=FINITE, required=True, help="Latitude in degrees.")
 @click.option(
     "--from",
     "src",
@@ -217,6 +289,8 @@ def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
             + ", ".join(f"{k}: {v}" for k, v in report.counts.items())
             + f"; covers {report.coverage_share:.1%} of Jiangxi"
         )
+        for warning in report.warnings:
+            click.echo(f"  [warning] {warning}")
         if report.ok:
             click.echo("OK: no problems found")
         else:
@@ -230,8 +304,8 @@ def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
 
 
 @main.command("site-check")
-@click.option("--lon", type=float, default=None, help="Longitude of one site.")
-@click.option("--lat", type=float, default=None, help="Latitude of one site.")
+@click.option("--lon", type=FINITE, default=None, help="Longitude of one site.")
+@click.option("--lat", type=FINITE, default=None, help="Latitude of one site.")
 @click.option("--wkt", default=None, help="One site as WKT: POINT, LINESTRING (pipeline), POLYGON (footprint).")
 @click.option(
     "--geojson",
@@ -245,19 +319,31 @@ def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
     "input_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Many sites: CSV (lon/lat or wkt columns), GeoJSON, GeoPackage, GeoParquet, Shapefile.",
+    help="Many sites: CSV or XLSX (lon/lat or wkt columns), GeoJSON, GeoPackage, GeoParquet, Shapefile.",
 )
+@click.option("--sheet", default=None, help="Sheet of an .xlsx --input (name or 0-based number; default: the first).")
 @click.option(
     "--output",
     "output_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Batch output: .csv, .geojson, .gpkg or .parquet (default: CSV on stdout).",
+    help="Batch output: .csv, .xlsx, .geojson, .gpkg or .parquet (default: CSV on stdout); written atomically.",
+)
+@click.option(
+    "--bom/--no-bom",
+    default=False,
+    show_default=True,
+    help="CSV output: start with a UTF-8 byte-order mark so that Excel shows Chinese correctly.",
 )
 @click.option("--crs", "crs_name", default=None, help="wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:xxxx.")
 @click.option("--industry", default=None, help="Industry for every site (Chinese or English name).")
-@click.option("--industry-col", default="industry", show_default=True, help="Per-row industry column of --input.")
-@click.option("--buffer-m", type=float, default=1000.0, show_default=True, help="Screening buffer in metres.")
+@click.option(
+    "--industry-col",
+    default="industry",
+    show_default=True,
+    help="Per-row industry column of --input (by default also 行业, 行业类别, 项目类型).",
+)
+@click.option("--buffer-m", type=POSITIVE, default=1000.0, show_default=True, help="Screening buffer in metres.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
     "--format",
@@ -270,7 +356,7 @@ def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
     "--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write a one-page HTML report."
 )
 @click.option("--engine", type=click.Choice(["default", "dask"]), default="default", show_default=True)
-@click.option("--workers", type=int, default=None, help="Workers for --engine dask.")
+@click.option("--workers", type=COUNT, default=None, help="Workers for --engine dask.")
 @click.option("--lon-col", default=None, help="CSV longitude column if not recognised.")
 @click.option("--lat-col", default=None, help="CSV latitude column if not recognised.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -280,7 +366,9 @@ def site_check_cmd(
     wkt,
     geojson_path,
     input_path,
+    sheet,
     output_path,
+    bom,
     crs_name,
     industry,
     industry_col,
@@ -299,18 +387,33 @@ def site_check_cmd(
     One site: --lon/--lat, --wkt or --geojson (report on stdout; exit 1 with one line on
     stderr if the site cannot be checked). Many sites: --input FILE [--output FILE]: one output
     row per input row, the input's columns kept, an error column for rows that could not be
-    checked.
+    checked. Outputs are written to a temporary file and renamed into place, so an interrupted
+    run never leaves a partial file or destroys the previous one.
     """
     from ganpo_geo._errors import ValidationError
+    from ganpo_geo.io import check_output_path
 
     singles = sum([lon is not None or lat is not None, wkt is not None, geojson_path is not None])
     if singles + (input_path is not None) != 1:
         msg = "give exactly one of --lon/--lat, --wkt, --geojson or --input"
         raise ValidationError(msg)
+    # outputs are checked before any work: known format, writable folder, not an input file
+    if output_path is not None:
+        if input_path is None:
+            msg = "--output is for batches (--input); one site's report goes to stdout (and --html)"
+            raise ValidationError(msg)
+        check_output_path(output_path, inputs=[input_path])
+    if html_path is not None:
+        if input_path is not None:
+            msg = "--html writes one site's report; it cannot be used with --input"
+            raise ValidationError(msg)
+        check_output_path(html_path, inputs=[geojson_path], suffixes=[".html", ".htm"], option="--html")
     if input_path is not None:
         _site_batch(
             input_path,
+            sheet,
             output_path,
+            bom,
             crs_name,
             industry,
             industry_col,
@@ -345,7 +448,9 @@ def site_check_cmd(
     else:
         click.echo(report.to_geojson())
     if html_path:
-        Path(html_path).write_text(site_html(report), encoding="utf-8")
+        from ganpo_geo.io import write_text
+
+        write_text(html_path, site_html(report))
 
 
 def _read_geojson_site(path: str):
@@ -354,34 +459,54 @@ def _read_geojson_site(path: str):
     from ganpo_geo._errors import ValidationError
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         msg = f"GeoJSON file not found: {path}"
         raise ValidationError(msg) from None
-    except json.JSONDecodeError as exc:
-        msg = f"{path} is not valid JSON: {exc}"
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{path} is not valid JSON (UTF-8): {_first_line(exc)}"
         raise ValidationError(msg) from None
+    if not isinstance(data, dict):
+        msg = f"{path} holds a JSON {type(data).__name__}, not a GeoJSON geometry or feature"
+        raise ValidationError(msg)
     if data.get("type") == "FeatureCollection":
         features = data.get("features", [])
         if len(features) != 1:
             msg = f"{path} holds {len(features)} features: use --input for many sites"
             raise ValidationError(msg)
         data = features[0]
-    if data.get("type") == "Feature":
+    if isinstance(data, dict) and data.get("type") == "Feature":
         data = data.get("geometry")
     try:
-        return shapely.geometry.shape(data)
+        geom = shapely.geometry.shape(data)
     except Exception as exc:
-        msg = f"{path} holds no valid GeoJSON geometry: {exc}"
+        msg = f"{path} holds no valid GeoJSON geometry: {_first_line(exc) or type(exc).__name__}"
         raise ValidationError(msg) from None
+    if geom.is_empty:
+        msg = f"{path} holds an empty geometry"
+        raise ValidationError(msg)
+    return geom
 
 
 def _site_batch(
-    input_path, output_path, crs_name, industry, industry_col, buffer_m, engine, workers, lon_col, lat_col, quiet
+    input_path,
+    sheet,
+    output_path,
+    bom,
+    crs_name,
+    industry,
+    industry_col,
+    buffer_m,
+    engine,
+    workers,
+    lon_col,
+    lat_col,
+    quiet,
 ) -> None:
+    from ganpo_geo.io import write_table
     from ganpo_geo.siting import check_sites, read_sites
 
-    sites = read_sites(input_path, crs=crs_name, lon_col=lon_col, lat_col=lat_col)
+    sites = read_sites(input_path, crs=crs_name, lon_col=lon_col, lat_col=lat_col, sheet=sheet)
     result = check_sites(
         sites,
         industry=industry,
@@ -392,33 +517,19 @@ def _site_batch(
         workers=workers,
         progress=False if quiet else None,
     )
-    counts = result.loc[result["error"] == "", "verdict"].value_counts().to_dict()
-    bad = int((result["error"] != "").sum())
+    col = result.attrs.get("ganpo_columns", {})
+    error, verdict = result[col.get("error", "error")], result[col.get("verdict", "verdict")]
+    counts = verdict[error == ""].value_counts().to_dict()
+    bad = int((error != "").sum())
     summary = f"{len(result)} sites: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f", {bad} with errors"
     if output_path is None:
-        click.echo(result.drop(columns=result.geometry.name).to_csv(index=False), nl=False)
+        text = result.drop(columns=result.geometry.name).to_csv(index=False)
+        click.echo(("\ufeff" if bom else "") + text, nl=False)
     else:
-        _write_table(result, output_path)
+        write_table(result, output_path, bom=bom)
         summary += f"; written to {output_path}"
     click.echo(summary, err=True)
-    click.echo(result["data_notice"].iloc[0] if len(result) else "", err=True)
-
-
-def _write_table(result, path: str) -> None:
-    from ganpo_geo._errors import ValidationError
-
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        result.drop(columns=result.geometry.name).to_csv(path, index=False)
-    elif suffix in (".geojson", ".json"):
-        result.to_file(path, driver="GeoJSON")
-    elif suffix == ".gpkg":
-        result.to_file(path, driver="GPKG", layer="site_check")
-    elif suffix in (".parquet", ".geoparquet"):
-        result.to_parquet(path)
-    else:
-        msg = f"unknown output format {suffix!r}: use .csv, .geojson, .gpkg or .parquet"
-        raise ValidationError(msg)
+    click.echo(result[col.get("data_notice", "data_notice")].iloc[0] if len(result) else "", err=True)
 
 
 @main.command("map")
@@ -432,18 +543,21 @@ def _write_table(result, path: str) -> None:
     show_default=True,
     help="Basemap: the bundled boundaries (none), OpenStreetMap, Tianditu (TIANDITU_KEY), AMap (GCJ-02).",
 )
-@click.option("--lon", type=float, default=None, help="Trace start or site (default: Waizhou / Nanchang).")
-@click.option("--lat", type=float, default=None)
+@click.option("--lon", type=FINITE, default=None, help="Trace start or site (default: Waizhou / Nanchang).")
+@click.option("--lat", type=FINITE, default=None)
 @click.option("--crs", "crs_name", default="wgs84", show_default=True, help="CRS of --lon/--lat for the site map.")
 @click.option("--industry", default=None, help="Industry for the site map (default 化工).")
 @click.option("--mode", type=click.Choice(["UT", "UM", "DM", "DD"]), default=None, help="Trace mode (default UT).")
-@click.option("--distance-km", type=float, default=None, help="Trace distance limit.")
+@click.option("--distance-km", type=POSITIVE, default=None, help="Trace distance limit.")
 @click.option("--by", type=click.Choice(["county", "unit", "reach"]), default=None, help="TP map grouping.")
-@click.option("--top", type=int, default=None, help="TP map: how many top sources.")
+@click.option("--top", type=COUNT, default=None, help="TP map: how many top sources.")
 def map_cmd(kind, output, offline, tiles, lon, lat, crs_name, industry, mode, distance_km, by, top) -> None:
     """Write an HTML map: zoning, rivers, tp, trace, site (or all of them into a folder)."""
     from ganpo_geo import maps
+    from ganpo_geo.io import check_output_path
 
+    if kind != "all":  # checked before the map is made
+        check_output_path(output, suffixes=[".html", ".htm"])
     if kind == "all":
         for path in maps.write_all(output, offline=offline, tiles=tiles):
             click.echo(f"wrote {path}")
@@ -485,10 +599,13 @@ _NAV_COLUMNS = [
 def _site_point(lon: float, lat: float, crs_name: str):
     import shapely
 
-    from ganpo_geo.crs import to_wgs84, wgs84_to_gcj02
+    from ganpo_geo.crs import parse_crs, to_wgs84, wgs84_to_gcj02
 
-    wgs84_to_gcj02(lon, lat)  # range check with a clear error
-    return to_wgs84(shapely.Point(lon, lat), crs=crs_name)
+    if parse_crs(crs_name).kind != "proj":
+        wgs84_to_gcj02(lon, lat)  # degrees: range check with a clear error
+    point = to_wgs84(shapely.Point(lon, lat), crs=crs_name)
+    wgs84_to_gcj02(point.x, point.y)  # projected input (e.g. EPSG:4548 metres): check where it lands
+    return point
 
 
 def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> None:
@@ -554,12 +671,14 @@ def _nav_options(default_mode: str, modes: list[str]):
         )(func)
         func = click.option(
             "--max-snap-m",
-            type=float,
+            type=POSITIVE,
             default=5000.0,
             show_default=True,
             help="Farthest a point may be from a reach.",
         )(func)
-        func = click.option("--distance-km", type=float, default=None, help="Stop after this network distance.")(func)
+        func = click.option("--distance-km", type=POSITIVE, default=None, help="Stop after this network distance.")(
+            func
+        )
         func = click.option(
             "--mode",
             type=click.Choice(modes, case_sensitive=False),
@@ -573,8 +692,8 @@ def _nav_options(default_mode: str, modes: list[str]):
             show_default=True,
             help="CRS of --lon/--lat: wgs84, cgcs2000, gcj02, bd09 or EPSG:xxxx.",
         )(func)
-        func = click.option("--lat", type=float, required=True)(func)
-        return click.option("--lon", type=float, required=True)(func)
+        func = click.option("--lat", type=FINITE, required=True, help="Latitude (or northing).")(func)
+        return click.option("--lon", type=FINITE, required=True, help="Longitude (or easting).")(func)
 
     return decorate
 
@@ -617,10 +736,31 @@ def tp_group() -> None:
     """Poyang Lake total phosphorus: trace, scenarios, calibration (illustrative inputs)."""
 
 
+class _Target(click.ParamType):
+    """poyang, hukou, a station id, a reach id, or LON,LAT (two finite numbers in range)."""
+
+    name = "target"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if "," in value:
+            parts = value.split(",")
+            try:
+                lon, lat = (float(v) for v in parts)
+            except ValueError:
+                self.fail(f"LON,LAT takes two numbers (e.g. 116.0,28.5), got {value!r}", param, ctx)
+            if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+                self.fail(f"LON,LAT must be finite, lon in [-180, 180] and lat in [-90, 90], got {value!r}", param, ctx)
+            return (lon, lat)
+        return int(value) if value.isdigit() else value
+
+
 @tp_group.command("trace")
 @click.option(
     "--to",
     "target",
+    type=_Target(),
     default="poyang",
     show_default=True,
     help="poyang, hukou, a station id (waizhou, lijiadu, ...), a reach id, or LON,LAT.",
@@ -628,8 +768,10 @@ def tp_group() -> None:
 @click.option(
     "--by", type=click.Choice(["source", "reach", "county", "unit", "basin"]), default="county", show_default=True
 )
-@click.option("--top", type=int, default=10, show_default=True, help="How many contributors (0: all).")
-@click.option("--k-per-km", type=float, default=None, help="In-stream decay rate per km.")
+@click.option(
+    "--top", type=click.IntRange(min=0), default=10, show_default=True, help="How many contributors (0: all)."
+)
+@click.option("--k-per-km", type=NON_NEGATIVE, default=None, help="In-stream decay rate per km.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "csv", "geojson"]), default="text", show_default=True
 )
@@ -639,7 +781,7 @@ def tp_trace(target, by, top, k_per_km, fmt) -> None:
     from ganpo_geo.rivers import river_network
 
     params = RoutingParams() if k_per_km is None else RoutingParams(k_per_km=k_per_km)
-    result = trace_sources(river_network(), _tp_target(target), by=by, top=top or None, params=params)
+    result = trace_sources(river_network(), target, by=by, top=top or None, params=params)
     total = result.attrs["target_load_kg_yr"]
     table = result.drop(columns="geometry")
     if fmt == "geojson":
@@ -678,13 +820,6 @@ def tp_trace(target, by, top, k_per_km, fmt) -> None:
     click.echo(_TP_NOTICE)
 
 
-def _tp_target(text: str):
-    if "," in text:
-        lon, lat = (float(v) for v in text.split(","))
-        return (lon, lat)
-    return int(text) if text.isdigit() else text
-
-
 @tp_group.command("scenario")
 @click.option(
     "--reduce",
@@ -714,6 +849,12 @@ def tp_scenario(reductions, additions, fmt) -> None:
         except ValueError:
             msg = f"--add takes LON,LAT,KG (e.g. 116.0,28.5,5000), got {spec!r}"
             raise ValidationError(msg) from None
+        if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+            msg = f"--add {spec!r}: LON,LAT must be finite degrees (lon in [-180, 180], lat in [-90, 90])"
+            raise ValidationError(msg)
+        if not (math.isfinite(kg) and kg >= 0):
+            msg = f"--add {spec!r}: KG must be a finite number >= 0"
+            raise ValidationError(msg)
         changes.append(Change(add_point=(lon, lat), add_kg_yr=kg))
     if not changes:
         msg = "give at least one --reduce KIND:BASIN:PCT or --add LON,LAT,KG"
@@ -746,9 +887,21 @@ def tp_scenario(reductions, additions, fmt) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def tp_calibrate(observations, no_decay, fmt) -> None:
     """Fit source coefficients and decay to station loads (weighted NLS on log residuals)."""
+    from ganpo_geo._errors import ValidationError
     from ganpo_geo.loads import calibrate, station_observations
     from ganpo_geo.rivers import river_network
 
+    if observations is not None:
+        import pandas as pd
+
+        try:
+            rows = pd.read_csv(observations, nrows=1)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            msg = f"--observations {observations} is not a readable CSV ({_first_line(exc)})"
+            raise ValidationError(msg) from None
+        if rows.empty:
+            msg = f"--observations {observations} has no rows: give one row per station (station_id,load_kg_yr)"
+            raise ValidationError(msg)
     obs = station_observations(observations)
     result = calibrate(river_network(), observations=obs, fit_decay=not no_decay)
     if fmt == "json":

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ganpo_geo._errors import ColumnMappingError, ValidationError
+from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
 from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
 from ganpo_geo.rivers import _arrays, _cached, _groups, catchment_of, catchments, reaches_gdf, snap
@@ -106,6 +106,18 @@ def _check_loads(values: pd.Series, what: str) -> np.ndarray:
         msg = f"{what}: tp_kg_yr must be a number >= 0; row {first!r} has {values.loc[first]!r}"
         raise ValidationError(msg)
     return numeric.to_numpy(dtype=float)
+
+
+def _check_target_point(point: Any, name: str = "target") -> None:
+    """A (lon, lat) pair of finite numbers in range, else CoordinateError naming the argument."""
+    try:
+        lon, lat = (float(v) for v in point)
+    except (TypeError, ValueError):
+        msg = f"{name} must be (lon, lat): two numbers, got {point!r}"
+        raise CoordinateError(msg) from None
+    if not (np.isfinite(lon) and np.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+        msg = f"{name} ({lon}, {lat}) must be finite, lon in [-180, 180] and lat in [-90, 90]"
+        raise CoordinateError(msg)
 
 
 def point_sources(
@@ -821,6 +833,13 @@ def trace_sources(
     if by not in TRACE_BY:
         msg = f"by must be one of {', '.join(TRACE_BY)}, got {by!r}"
         raise ValidationError(msg)
+    from ganpo_geo._checks import check_count
+
+    check_count(top, "top", allow_none=True)
+    if sources is not None and "tp_kg_yr" in sources:
+        _check_loads(sources["tp_kg_yr"], "sources")
+    if isinstance(target, tuple | list):
+        _check_target_point(target)
     params = params or RoutingParams()
     sources = bundled_sources() if sources is None else sources
     tgt = _resolve_target(G, target)
@@ -1020,6 +1039,16 @@ def scenario(
         for Poyang Lake inflow, Hukou and each station on the network; ``top_before`` and
         ``top_after``: the top contributors to Poyang Lake by county.
     """
+    from ganpo_geo._checks import check_count, check_number
+
+    check_count(top, "top")
+    if sources is not None and "tp_kg_yr" in sources:
+        _check_loads(sources["tp_kg_yr"], "sources")
+    for i, change in enumerate(changes or []):
+        check_number(change.reduce_pct, f"changes[{i}].reduce_pct", inclusive=True)
+        check_number(change.add_kg_yr, f"changes[{i}].add_kg_yr", inclusive=True)
+        if change.add_point is not None:
+            _check_target_point(change.add_point, f"changes[{i}].add_point")
     params = params or RoutingParams()
     before_src = bundled_sources() if sources is None else sources
     after_src = before_src

@@ -76,7 +76,8 @@ def load_redlines(
     Raises
     ------
     ValidationError
-        The file holds no polygons.
+        The file holds no polygons, also holds other geometries, or has coordinates that cannot
+        be Jiangxi in the declared CRS (e.g. metres labelled as degrees).
     """
     from ganpo_geo.zoning import _match_fields
 
@@ -86,6 +87,9 @@ def load_redlines(
     if not polygonal.any():
         msg = f"{path} holds no polygons (geometry types: {sorted(set(gdf.geometry.geom_type))})"
         raise ValidationError(msg)
+    from ganpo_geo._checks import check_layer_usable
+
+    check_layer_usable(gdf, str(path), what="red lines")
     gdf = gdf[polygonal].copy()
     if "zone_id" not in gdf.columns:
         gdf["zone_id"] = [f"RL{i:04d}" for i in range(1, len(gdf) + 1)]
@@ -172,11 +176,16 @@ def redline_overlap(
     Raises
     ------
     ValidationError
-        A negative buffer.
+        A negative or infinite buffer; ``CoordinateError`` for a NaN, infinite or
+        out-of-range coordinate (naming the geometry and vertex).
     """
+    from ganpo_geo._checks import check_geometry_coords, check_number
+
     if not buffer_m >= 0:
         msg = f"buffer_m must be >= 0, got {buffer_m!r}"
         raise ValidationError(msg)
+    check_number(buffer_m, "buffer_m", inclusive=True)
+    check_number(max_search_m, "max_search_m")
     layers = layers or bundled_layers()
     zones = layers.red()
     if isinstance(geometries, gpd.GeoDataFrame):
@@ -188,6 +197,7 @@ def redline_overlap(
         series = gpd.GeoSeries(to_wgs84(arr, crs=crs), crs=WGS84)
     n = len(series)
     wgs = series.to_numpy()
+    check_geometry_coords(wgs, "geometries")
     valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
     tree, parts, zone_of_part = _redline_parts(layers)
     borders, point_index = _redline_fast(layers, n)

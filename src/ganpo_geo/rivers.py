@@ -1189,6 +1189,9 @@ def snap(
         Aligned with the input: ``reach_id`` (nullable Int64), ``distance_m``, ``position_km``
         (along the reach from its upstream end) and ``fraction`` (0 upstream .. 1 downstream).
     """
+    from ganpo_geo._checks import check_number
+
+    check_number(max_distance_m, "max_distance_m")
     if isinstance(points, gpd.GeoDataFrame):
         series = points.geometry
     elif isinstance(points, gpd.GeoSeries):

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -303,6 +304,17 @@ def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
+#: Internal columns of a frame read by :func:`read_sites` (never taken from the user's columns).
+_ERR = "_ganpo_input_error"
+_ORIG = "_ganpo_input_geometry"
+#: Prefix given to a result column whose name the input already uses (the input column is kept).
+RESULT_PREFIX = "ganpo_"
+#: Column holding the checked WGS84 geometry (WKT) when it differs from the input's own.
+CHECKED_WKT = "checked_wkt"
+#: Names recognised as a per-row industry column when ``industry_col`` is left at its default.
+_INDUSTRY_NAMES = ("industry", "行业", "行业类别", "项目类型")
+
+
 def read_sites(
     path: str | Path,
     *,
@@ -310,11 +322,15 @@ def read_sites(
     lon_col: str | None = None,
     lat_col: str | None = None,
     layer: str | int | None = None,
+    sheet: str | int | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a batch of sites: CSV (lon/lat or WKT column), GeoJSON, GeoPackage, GeoParquet, Shapefile.
+    """Read a batch of sites: CSV or XLSX (lon/lat or WKT column), GeoJSON, GeoPackage, GeoParquet, Shapefile.
 
-    Rows whose coordinates are missing or bad are kept with an empty geometry and their problem
-    in ``_input_error`` (so that output rows = input rows).
+    CSV files may be UTF-8 (with or without BOM), GBK/GB18030 or UTF-16 (with BOM), delimited by
+    ``,`` ``;`` or tab; what was detected is said in a warning when it is not plain UTF-8 with
+    commas. Rows that cannot be used (ragged or undecodable CSV rows, missing or bad
+    coordinates, empty geometries) are kept with their problem as a row error, so that output
+    rows = input rows.
 
     Parameters
     ----------
@@ -323,34 +339,36 @@ def read_sites(
         The coordinates' CRS (``wgs84``, ``gcj02``, ``bd09``, EPSG ...); default: the file's, or
         WGS84 for a CSV.
     lon_col, lat_col : str, optional
-        CSV coordinate columns when they are not recognised (lon/lng/longitude/x/经度 ...).
+        Table coordinate columns when they are not recognised (lon/lng/longitude/x/经度/东经 ...).
     layer : optional
         Layer of a GeoPackage.
+    sheet : str or int, optional
+        Sheet of an ``.xlsx`` workbook (default: the first).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The input's own columns, WGS84 geometry, and ``_input_error``.
+        The input's own columns unchanged, the WGS84 geometry (``geometry``, or
+        ``ganpo_geometry`` when the input has a column named ``geometry``) and the private
+        row-error column used by :func:`check_sites`.
 
     Raises
     ------
     ValidationError
-        A missing or empty file, or a CSV without recognisable coordinate columns.
+        A missing, empty or binary file, or a table without recognisable coordinate columns.
     """
+    from ganpo_geo.io import read_csv_table, read_excel_table
+
     path = Path(path)
     if not path.exists():
         msg = f"input file not found: {path}"
         raise ValidationError(msg)
-    if path.suffix.lower() in (".csv", ".txt"):
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except pd.errors.EmptyDataError:
-            msg = f"{path} is empty: give a CSV with a header and one row per site"
-            raise ValidationError(msg) from None
-        if table.empty:
-            msg = f"{path} has a header but no rows"
-            raise ValidationError(msg)
-        return sites_from_table(table, crs=crs, lon_col=lon_col, lat_col=lat_col)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv", ".xlsx"):
+        read = read_excel_table(path, sheet) if suffix == ".xlsx" else read_csv_table(path)
+        for note in read.notes:
+            warnings.warn(note, UserWarning, stacklevel=2)
+        return sites_from_table(read.table, crs=crs, lon_col=lon_col, lat_col=lat_col, row_errors=read.row_errors)
     from ganpo_geo.layers import _read_file
 
     frame = _read_file(path, layer, None)
@@ -362,8 +380,26 @@ def read_sites(
     return _sites_from_geometries(frame, crs)
 
 
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Text to floats; decimal commas (``115,89``) are read as decimal points; the rest NaN."""
+    out = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)  # a writable copy
+    miss = np.isnan(out)
+    if miss.any():
+        text = values[miss].astype(str).str.strip()
+        comma = text.str.fullmatch(r"[-+]?\d+,\d+")
+        if comma.any():
+            fixed = pd.to_numeric(text[comma].str.replace(",", ".", regex=False), errors="coerce")
+            out[np.flatnonzero(miss)[comma.to_numpy()]] = fixed.to_numpy(dtype=float)
+    return out
+
+
 def sites_from_table(
-    table: pd.DataFrame, *, crs: Any = None, lon_col: str | None = None, lat_col: str | None = None
+    table: pd.DataFrame,
+    *,
+    crs: Any = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    row_errors: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Sites from a table with lon/lat columns (or a ``wkt`` column); bad rows keep an error.
 
@@ -372,41 +408,63 @@ def sites_from_table(
     table : pandas.DataFrame
     crs, lon_col, lat_col
         See :func:`read_sites`.
+    row_errors : numpy.ndarray, optional
+        Errors already known per row (e.g. ragged CSV rows).
 
     Returns
     -------
     geopandas.GeoDataFrame
+        The table's columns unchanged, WGS84 geometry, and the private row-error column.
+
+    Raises
+    ------
+    ColumnMappingError
+        No coordinate columns (the message lists the columns found and suggests fixes).
     """
     cols = [str(c) for c in table.columns]
+    for given, option in ((lon_col, "lon_col"), (lat_col, "lat_col")):
+        if given is not None and given not in table.columns:
+            msg = f"{option} {given!r} is not a column; columns found: {', '.join(cols)}"
+            raise ColumnMappingError(msg)
     lon_name = lon_col or _find_column(cols, _LON_NAMES)
     lat_name = lat_col or _find_column(cols, _LAT_NAMES)
     wkt_name = _find_column(cols, ("wkt", "geometry", "geom"))
-    out = gpd.GeoDataFrame(table.copy(), geometry=gpd.GeoSeries([None] * len(table), index=table.index), crs=WGS84)
-    errors = np.full(len(table), "", dtype=object)
+    geom_name = "geometry" if "geometry" not in table.columns else RESULT_PREFIX + "geometry"
+    out = table.copy()
+    out[geom_name] = gpd.GeoSeries([None] * len(table), index=table.index, crs=WGS84)
+    out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84)
+    errors = (
+        np.full(len(table), "", dtype=object) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
+    )
     spec = parse_crs(crs if crs is not None else "wgs84")
     if lon_name and lat_name and lon_name in table and lat_name in table:
-        lon = pd.to_numeric(table[lon_name], errors="coerce").to_numpy(dtype=float)
-        lat = pd.to_numeric(table[lat_name], errors="coerce").to_numpy(dtype=float)
-        missing = np.isnan(lon) | np.isnan(lat)
+        lon = _numbers(table[lon_name])
+        lat = _numbers(table[lat_name])
+        missing = (np.isnan(lon) | np.isnan(lat)) & (errors == "")
         errors[missing] = f"non-numeric or missing coordinates ({lon_name}, {lat_name})"
+        fine = ~np.isnan(lon) & ~np.isnan(lat)
         geoms = np.full(len(table), None, dtype=object)
-        geoms[~missing] = shapely.points(lon[~missing], lat[~missing])
+        geoms[fine] = shapely.points(lon[fine], lat[fine])
     elif wkt_name:
         geoms = shapely.from_wkt(table[wkt_name].astype(str).to_numpy(), on_invalid="ignore")
-        bad = shapely.is_missing(geoms)
+        bad = shapely.is_missing(geoms) & (errors == "")
         errors[bad] = f"invalid WKT in column {wkt_name}"
+        empty = ~shapely.is_missing(geoms) & shapely.is_empty(geoms) & (errors == "")
+        errors[empty] = f"empty geometry in column {wkt_name}"
     else:
         found = ", ".join(cols)
+        delims = [d for d in (";", "\t") if len(cols) == 1 and d in cols[0]]
+        hint = " (the header holds a ';' or tab: is the delimiter detected?)" if delims else ""
         msg = (
-            f"no coordinate columns found (looked for lon/lng/longitude/x/经度 and lat/latitude/y/纬度, or wkt); "
-            f"columns found: {found}; name them with --lon-col/--lat-col"
+            f"no coordinate columns found (looked for lon/lng/longitude/x/经度/东经 and lat/latitude/y/纬度/北纬, or "
+            f"wkt); columns found: {found}{hint}; name them with --lon-col/--lat-col"
         )
         raise ColumnMappingError(msg)
     return _finish_input(out, geoms, errors, spec)
 
 
 def _sites_from_geometries(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
-    if "_input_error" in frame.columns:  # already read by read_sites: keep its row errors
+    if _ERR in frame.columns:  # already read by read_sites: keep its row errors
         return frame
     if crs is None and frame.crs is None:
         msg = "the sites have no CRS: pass crs= (wgs84, cgcs2000, gcj02, bd09 or an EPSG code)"
@@ -414,13 +472,13 @@ def _sites_from_geometries(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFram
     spec = parse_crs(crs if crs is not None else frame.crs)
     geoms = frame.geometry.to_numpy().copy()
     errors = np.full(len(frame), "", dtype=object)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    errors[missing] = "no geometry"
-    out = gpd.GeoDataFrame(
-        pd.DataFrame(frame.drop(columns=frame.geometry.name)),
-        geometry=gpd.GeoSeries([None] * len(frame), index=frame.index),
-        crs=WGS84,
-    )
+    errors[shapely.is_missing(geoms)] = "no geometry"
+    errors[~shapely.is_missing(geoms) & shapely.is_empty(geoms)] = "empty geometry"
+    collection = shapely.get_type_id(geoms) == shapely.GeometryType.GEOMETRYCOLLECTION
+    errors[collection & (errors == "")] = "a GeometryCollection is not a site: give points, lines or polygons"
+    out = frame.copy()
+    # the input's geometry as given (with its CRS) comes back in the output of check_sites
+    out[_ORIG] = gpd.GeoSeries(frame.geometry.to_numpy(), index=frame.index, crs=frame.crs)
     return _finish_input(out, geoms, errors, spec)
 
 
@@ -432,24 +490,29 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
         shapely.get_coordinates(geoms[ok], return_index=True) if ok.any() else (np.empty((0, 2)), np.empty(0, int))
     )
     rows = np.flatnonzero(ok)
-    if spec.kind in ("wgs84", "gcj02", "bd09") and len(coords):
-        bad_lat = np.abs(coords[:, 1]) > 90
-        bad_lon = np.abs(coords[:, 0]) > 180
-        bad = ~np.isfinite(coords).all(axis=1) | bad_lat | bad_lon
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(coords).all(axis=1)
+        if spec.kind in ("wgs84", "gcj02", "bd09"):
+            bad |= (np.abs(coords[:, 1]) > 90) | (np.abs(coords[:, 0]) > 180)
+    if bad.any():
         province = load_layer("province").geometry.iloc[0]
-        for k in np.unique(owner[bad]):
+        first_bad = np.flatnonzero(bad)
+        owners, at = np.unique(owner[first_bad], return_index=True)
+        for k, j in zip(owners, first_bad[at], strict=True):  # the first bad vertex of each bad row
             i = rows[k]
-            x, y = coords[owner == k][0]
+            x, y = coords[j]
+            vertex = int(j - np.searchsorted(owner, k))
+            where = f" (vertex {vertex})" if shapely.get_num_coordinates(geoms[i]) > 1 else ""
             if not np.isfinite([x, y]).all():
-                errors[i] = "non-numeric or missing coordinates"
-            elif abs(y) <= 180 and abs(x) <= 90 and province.contains(shapely.Point(y, x)):
+                errors[i] = f"non-numeric or missing coordinates{where}: ({x}, {y})"
+            elif spec.kind != "proj" and abs(y) <= 180 and abs(x) <= 90 and province.contains(shapely.Point(y, x)):
                 errors[i] = (
                     f"longitude and latitude look swapped: ({x}, {y}) is not a place, but ({y}, {x}) is in Jiangxi"
                 )
             elif abs(y) > 90:
-                errors[i] = f"latitude {y} is outside [-90, 90]"
+                errors[i] = f"latitude {y}{where} is outside [-90, 90]"
             else:
-                errors[i] = f"longitude {x} is outside [-180, 180]"
+                errors[i] = f"longitude {x}{where} is outside [-180, 180]"
     ok = ~shapely.is_missing(geoms) & (errors == "")
     converted = np.full(len(geoms), None, dtype=object)
     if ok.any():
@@ -461,8 +524,44 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
                     converted[i] = to_wgs84(geoms[i], crs=spec)
                 except CoordinateError as exc:
                     errors[i] = str(exc)
-    out = out.set_geometry(gpd.GeoSeries(converted, index=out.index, crs=WGS84))
-    out["_input_error"] = errors
+    out = out.set_geometry(gpd.GeoSeries(converted, index=out.index, crs=WGS84, name=out.geometry.name))
+    out[_ERR] = errors
+    return out
+
+
+def _clip_outside_parts(geoms: np.ndarray, errors: np.ndarray, province: shapely.Geometry) -> np.ndarray:
+    """Multi-part sites: parts wholly outside Jiangxi are left out of the check; warnings name them."""
+    warns = np.full(len(geoms), "", dtype=object)
+    multi = np.isin(
+        shapely.get_type_id(geoms),
+        [shapely.GeometryType.MULTIPOINT, shapely.GeometryType.MULTILINESTRING, shapely.GeometryType.MULTIPOLYGON],
+    ) & (errors == "")
+    if not multi.any():
+        return warns
+    rows = np.flatnonzero(multi)
+    parts, owner = shapely.get_parts(geoms[rows], return_index=True)
+    inside = shapely.intersects(parts, province)
+    some_in = np.bincount(owner, weights=inside, minlength=len(rows)) > 0
+    some_out = np.bincount(owner, weights=~inside, minlength=len(rows)) > 0
+    for k in np.flatnonzero(some_in & some_out):  # rows partly outside Jiangxi (rare)
+        mine = owner == k
+        kept = parts[mine & inside]
+        left = parts[mine & ~inside]
+        geoms[rows[k]] = type(geoms[rows[k]])(list(kept))
+        where = ", ".join(f"({p.x:.5f}, {p.y:.5f})" for p in shapely.point_on_surface(left[:5])) + (
+            " ..." if len(left) > 5 else ""
+        )
+        warns[rows[k]] = (
+            f"{len(left)} of {int(mine.sum())} parts lie outside Jiangxi and were left out of the check (near {where})"
+        )
+    return warns
+
+
+def _add_text(column: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Join two arrays of ``; ``-separated texts row by row (only where ``extra`` is set)."""
+    out = column.astype(object).copy()
+    for i in np.flatnonzero(extra != ""):
+        out[i] = f"{extra[i]}; {out[i]}" if out[i] else extra[i]
     return out
 
 
@@ -1284,6 +1383,11 @@ def check_sites(
 ) -> gpd.GeoDataFrame:
     """Check many sites at once (vectorized); one output row per input row, same order.
 
+    Every input column comes back unchanged. A result column whose name the input already
+    uses (``error``, ``verdict`` ... e.g. when re-checking ganpo's own output) is written as
+    ``ganpo_<name>`` instead, with a warning; ``attrs["ganpo_columns"]`` maps each standard
+    result name to the column that holds it.
+
     Parameters
     ----------
     sites : GeoDataFrame, DataFrame (lon/lat or wkt columns) or path
@@ -1291,36 +1395,66 @@ def check_sites(
     industry : str, optional
         The industry of every site; else the per-row column ``industry_col``.
     industry_col : str
-        Column with each row's industry (Chinese or English names accepted).
+        Column with each row's industry (Chinese or English names accepted); left at its
+        default, ``行业``, ``行业类别`` and ``项目类型`` are recognised too.
     crs : optional
         CRS of the coordinates (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``, EPSG ...).
     buffer_m : float
-        Screening buffer (metres): ``redline`` zones within it are flagged.
+        Screening buffer (metres, finite, > 0): ``redline`` zones within it are flagged.
     layers : Layers, optional
         The user's official layers; default: bundled reference layers.
     engine : {"default", "dask"}
         ``"dask"`` runs the same check partitioned with dask-geopandas (``[dask]`` extra).
     workers : int, optional
-        Dask workers (threads).
+        Dask workers (threads), >= 1.
     progress : bool, optional
         A progress bar for batches over 10,000 sites; default: only when stderr is a terminal.
     chunk_size : int
-        Sites per vectorized chunk.
+        Sites per vectorized chunk (>= 1).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The input's columns and WGS84 geometry, then ``error`` (empty when the row was checked),
+        The input's columns unchanged, then ``error`` (empty when the row was checked),
         ``warnings``, ``verdict``, ``reasons`` and the flat result columns (see the README).
+        Geometry: for a table input, the checked WGS84 geometry; for a geometry input, the
+        input's own geometry as given (its CRS kept), with the checked WGS84 geometry as WKT in
+        ``checked_wkt`` when it differs (another CRS, a repair, parts outside Jiangxi left out).
 
     Raises
     ------
     ValidationError
-        Bad options (negative buffer, unknown engine, missing industry column).
+        Bad options (non-positive or infinite buffer, unknown engine, missing industry column).
     """
-    if not buffer_m >= 0:
-        msg = f"buffer_m must be >= 0, got {buffer_m!r}"
-        raise ValidationError(msg)
+    from ganpo_geo._checks import check_count, check_number
+
+    out, _ = _check_sites(
+        sites,
+        industry=industry,
+        industry_col=industry_col,
+        crs=crs,
+        buffer_m=check_number(buffer_m, "buffer_m"),
+        layers=layers,
+        engine=engine,
+        workers=check_count(workers, "workers", allow_none=True),
+        progress=progress,
+        chunk_size=check_count(chunk_size, "chunk_size"),
+    )
+    return out
+
+
+def _industry_column(frame: pd.DataFrame, industry_col: str) -> str | None:
+    if industry_col in frame.columns:
+        return industry_col
+    if industry_col == "industry":
+        return _find_column([str(c) for c in frame.columns], _INDUSTRY_NAMES)
+    return None
+
+
+def _check_sites(
+    sites, *, industry, industry_col, crs, buffer_m, layers, engine, workers, progress, chunk_size
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """check_sites, also returning the checked WGS84 geometries (for the one-site report)."""
     layers = layers or bundled_layers()
     if isinstance(sites, str | Path):
         frame = read_sites(sites, crs=crs)
@@ -1331,44 +1465,105 @@ def check_sites(
     else:
         msg = f"sites must be a GeoDataFrame, a DataFrame or a path, got {type(sites).__name__}"
         raise ValidationError(msg)
-    if industry is None and industry_col not in frame.columns:
-        found = ", ".join(str(c) for c in frame.columns if c not in (frame.geometry.name, "_input_error"))
-        msg = f"no industry given: pass industry= or a column {industry_col!r} (columns found: {found})"
+    internal = {frame.geometry.name, _ERR, _ORIG}
+    input_cols = [c for c in frame.columns if c not in internal]
+    ind_col = _industry_column(frame, industry_col)
+    if industry is None and ind_col is None:
+        found = ", ".join(str(c) for c in input_cols)
+        names = "/".join(_INDUSTRY_NAMES) if industry_col == "industry" else repr(industry_col)
+        msg = f"no industry given: pass industry= (--industry) or a column {names} (columns found: {found})"
         raise ColumnMappingError(msg)
     industries = (
         pd.Series([industry] * len(frame), index=frame.index)
         if industry is not None
-        else frame[industry_col].fillna("").astype(str)
+        else frame[ind_col].fillna("").astype(str)
+    )
+    if engine not in ("default", "dask"):
+        msg = f"unknown engine {engine!r}: use default or dask"
+        raise ValidationError(msg)
+    ctx = _context(layers)
+    # only the geometry and the row errors go to the check (the user's columns stay here)
+    geoms = frame.geometry.to_numpy().copy()
+    errors = frame[_ERR].to_numpy()
+    part_warnings = _clip_outside_parts(geoms, errors, ctx.province)
+    core = gpd.GeoDataFrame(
+        {"_input_error": errors}, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=WGS84), crs=WGS84
     )
     if engine == "dask":
-        result = _check_dask(frame, industries, buffer_m, layers, workers)
-    elif engine == "default":
-        show = (sys.stderr.isatty() if progress is None else progress) and len(frame) > 10_000
+        result = _check_dask(core, industries, buffer_m, layers, workers)
+    else:
+        show = (sys.stderr.isatty() if progress is None else progress) and len(core) > 10_000
         parts = []
-        starts = range(0, len(frame), chunk_size)
+        starts = range(0, len(core), chunk_size)
         if show:
             from tqdm import tqdm
 
-            starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(frame):,} sites")
+            starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(core):,} sites")
         for start in starts:
-            chunk = frame.iloc[start : start + chunk_size]
+            chunk = core.iloc[start : start + chunk_size]
             parts.append(_check_frame(chunk, industries.iloc[start : start + chunk_size], buffer_m, layers))
         result = pd.concat(parts) if parts else pd.DataFrame(columns=_RESULT_COLUMNS)
-    else:
-        msg = f"unknown engine {engine!r}: use default or dask"
-        raise ValidationError(msg)
-    checked = result.pop("_checked_geometry") if "_checked_geometry" in result else None
+    checked = result.pop("_checked_geometry").to_numpy() if "_checked_geometry" in result else geoms
     result["units_touched"] = result["units_touched"].astype("Int64")
     result["unit_category"] = result["unit_category"].astype("Int64")
     result["river_reach_id"] = result["river_reach_id"].astype("Int64")
     within = pd.array(result["redline_nearest_m"].to_numpy() <= buffer_m, dtype="boolean")
     within[result["error"].to_numpy() != ""] = pd.NA
     result["redline_within_buffer"] = within
-    # rows are in the input's order: put the columns side by side (no index join)
-    out = pd.concat([frame.drop(columns="_input_error"), result.set_axis(frame.index)], axis=1)
-    if checked is not None:  # the geometry that was checked (repaired where it was invalid)
-        out[frame.geometry.name] = gpd.GeoSeries(checked.to_numpy(), index=out.index, crs=WGS84)
-    return gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=WGS84)
+    result = result.set_axis(frame.index)
+    result["warnings"] = _add_text(result["warnings"].to_numpy(), part_warnings)
+    result["warnings"] = _add_text(result["warnings"].to_numpy(), _duplicate_unit_warnings(result, layers))
+    # the input geometry as given; the checked one in its own column where it differs
+    geom_name = frame.geometry.name
+    if _ORIG in frame.columns:
+        given = frame[_ORIG]
+        same = shapely.equals_exact(given.to_numpy(), checked, tolerance=0.0) | shapely.is_missing(checked)
+        if given.crs is not None and not given.crs.equals(WGS84):
+            same[:] = shapely.is_missing(checked)
+        geometry = gpd.GeoSeries(given.to_numpy(), index=frame.index, crs=given.crs)
+    else:
+        same = np.ones(len(frame), dtype=bool)
+        geometry = gpd.GeoSeries(checked, index=frame.index, crs=WGS84)
+    if not same.all():
+        wkt = np.full(len(frame), "", dtype=object)
+        wkt[~same] = shapely.to_wkt(checked[~same], rounding_precision=7)
+        result[CHECKED_WKT] = wkt
+    # result columns never overwrite input columns: clashing ones get the ganpo_ prefix
+    taken = {*input_cols, geom_name}
+    names = {}
+    for col in result.columns:
+        name = col
+        while name in taken:
+            name = RESULT_PREFIX + name
+        names[col] = name
+    moved = {k: v for k, v in names.items() if k != v}
+    if moved:
+        listed = ", ".join(f"{k} -> {v}" for k, v in list(moved.items())[:6]) + (" ..." if len(moved) > 6 else "")
+        msg = f"the input already has columns named like results; those results are in prefixed columns: {listed}"
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    result = result.rename(columns=names)
+    out = pd.concat([frame[input_cols], result], axis=1)
+    out.insert(len(input_cols), geom_name, geometry)
+    gdf = gpd.GeoDataFrame(out, geometry=geom_name, crs=geometry.crs)
+    gdf.attrs["ganpo_columns"] = names
+    return gdf, checked
+
+
+def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray:
+    """A warning for sites whose unit code is used by several units of the layer in use."""
+    warns = np.full(len(result), "", dtype=object)
+
+    from ganpo_geo.zoning import _unit_table
+
+    codes = _unit_table(layers).index  # cached per Layers (the rules use it too)
+    dup = codes[codes.duplicated()].unique()
+    if len(dup):
+        hit = result["unit_code"].isin(dup).to_numpy()
+        warns[hit] = (
+            "the unit code of this site is used by several units of the control-unit layer; "
+            "the attributes and rules of its first unit were used (run `ganpo validate` on the layer)"
+        )
+    return warns
 
 
 def _check_dask(frame, industries, buffer_m, layers, workers) -> pd.DataFrame:
@@ -1434,11 +1629,36 @@ def check_site(
             raise CoordinateError(msg) from None
     else:
         geom = geometry
-    if geom is None or geom.is_empty:
+    if geom is None:
         msg = "the site has no geometry"
         raise ValidationError(msg)
+    if not isinstance(geom, shapely.Geometry):
+        msg = f"geometry must be a shapely geometry, a WKT string or (lon, lat), got {type(geom).__name__}"
+        raise ValidationError(msg)
+    if geom.is_empty:
+        msg = "the site has no geometry (it is empty)"
+        raise ValidationError(msg)
+    if geom.geom_type == "GeometryCollection":
+        msg = "a GeometryCollection is not a site: give a point, a line or a polygon (or Multi- of one kind)"
+        raise ValidationError(msg)
+    from ganpo_geo._checks import check_geometry_coords, check_number
+
+    check_geometry_coords([geom], "geometry", degrees=False)  # ranges: checked with the batch's hints
     frame = gpd.GeoDataFrame({"industry": [industry]}, geometry=[geom], crs=WGS84)
-    row = check_sites(frame, industry=industry, crs=crs, buffer_m=buffer_m, layers=layers).iloc[0]
+    out, checked = _check_sites(
+        frame,
+        industry=industry,
+        industry_col="industry",
+        crs=crs,
+        buffer_m=check_number(buffer_m, "buffer_m"),
+        layers=layers,
+        engine="default",
+        workers=None,
+        progress=False,
+        chunk_size=1,
+    )
+    row = out.iloc[0].copy()
+    row["geometry"] = checked[0]  # the report describes the checked WGS84 geometry
     if row["error"]:
         raise ValidationError(str(row["error"]))
     return _report(row, industry, crs, buffer_m, layers)

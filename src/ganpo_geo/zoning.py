@@ -506,6 +506,9 @@ def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) 
     layers = layers or bundled_layers()
     series = _as_series(geometries, crs)
     geoms = series.to_numpy()
+    from ganpo_geo._checks import check_geometry_coords
+
+    check_geometry_coords(geoms, "geometries")
     units = layers.units()
     kind = shapely.get_type_id(geoms)
     index = _unit_index(layers, int((kind == shapely.GeometryType.POINT).sum()))
@@ -631,9 +634,15 @@ def load_control_units(
     ColumnMappingError
         No column recognised as the unit code or the category (the message lists them).
     ValidationError
-        A category that is neither 1/2/3 nor a known name.
+        A category that is neither 1/2/3 nor a known name; a layer with no features, with
+        geometries that are not polygons, or with coordinates that cannot be Jiangxi in the
+        declared CRS (e.g. metres labelled as degrees: the message says to try
+        ``crs="EPSG:4548"``). Duplicate unit codes only warn: the first unit's attributes are used.
     """
+    from ganpo_geo._checks import check_layer_usable
+
     raw = load_layer(path, layer=layer, crs=crs, encoding=encoding)
+    check_layer_usable(raw, str(path), what="control units")
     mapping = _match_fields(list(raw.columns), UNIT_FIELDS)
     if columns:
         missing = [c for c in columns if c not in raw.columns]
@@ -687,6 +696,8 @@ def load_control_units(
 #: Gaps and overlaps smaller than these are numerical noise, not problems (km2).
 GAP_TOLERANCE_KM2 = 0.01
 OVERLAP_TOLERANCE_KM2 = 0.0001
+#: A unit layer covering less than this share of Jiangxi gets a warning (official units tile it).
+COVERAGE_WARNING_SHARE = 0.95
 
 
 @dataclass
@@ -698,7 +709,8 @@ class Problem:
     kind : str
         ``missing_field``, ``duplicate_code``, ``malformed_code``, ``code_category_mismatch``,
         ``unknown_category``, ``empty_geometry``, ``invalid_geometry``, ``outside_jiangxi``,
-        ``gap`` or ``overlap``.
+        ``gap``, ``overlap``; for a layer that cannot work at all: ``no_features``,
+        ``not_polygons``, ``crs_range`` or ``outside_jiangxi_bounds``.
     message : str
         One line: what is wrong, where, and the fix where there is one.
     unit_code : str, optional
@@ -729,6 +741,9 @@ class ValidationReport:
     coverage_share : float
         Share of Jiangxi's area covered by the units (information, not a problem).
     problems : list of Problem
+    warnings : list of str
+        Not problems (``ok`` stays True): a layer covering less than
+        :data:`COVERAGE_WARNING_SHARE` of Jiangxi, a border shifted as GCJ-02 would be.
     """
 
     source: str
@@ -736,6 +751,7 @@ class ValidationReport:
     counts: dict[str, int]
     coverage_share: float
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -779,8 +795,13 @@ def validate_control_units(
         formed, categories known, geometries valid and non-empty, every unit inside
         Jiangxi, no gaps inside the area the units cover and no overlaps between units.
     """
+    from ganpo_geo._checks import gcj02_shift_warning, layer_problem
+
     source = "<GeoDataFrame>" if isinstance(data, gpd.GeoDataFrame) else str(data)
     raw = to_wgs84(data, crs=crs) if isinstance(data, gpd.GeoDataFrame) else load_layer(data, layer=layer, crs=crs)
+    unusable = layer_problem(raw, source, what="control units")
+    if unusable is not None:  # nothing else can be checked meaningfully
+        return ValidationReport(source, len(raw), {}, 0.0, [Problem(*unusable)])
     mapping = _match_fields(list(raw.columns), UNIT_FIELDS)
     if columns:
         mapping = {k: v for k, v in mapping.items() if v not in columns.values()}
@@ -959,4 +980,13 @@ def validate_control_units(
     if cats.isna().any():
         counts_by_cat["unknown"] = int(cats.isna().sum())
     coverage = float(shapely.area(shapely.intersection(union, province_m)) / shapely.area(province_m))
-    return ValidationReport(source, len(gdf), counts_by_cat, round(coverage, 4), problems)
+    notes = []
+    if coverage < COVERAGE_WARNING_SHARE:
+        notes.append(
+            f"the units cover {coverage:.1%} of Jiangxi (official units tile the province): sites elsewhere "
+            "will be in no control unit; is this a partial layer?"
+        )
+    shift = gcj02_shift_warning(union, source)
+    if shift:
+        notes.append(shift)
+    return ValidationReport(source, len(gdf), counts_by_cat, round(coverage, 4), problems, notes)
