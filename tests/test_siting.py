@@ -542,3 +542,29 @@ def test_shoreline_uncertainty_covers_the_measured_error_of_the_lines() -> None:
     polygons = table.loc[table["kind"] == "bank_polygon", "positional_uncertainty_m"]
     assert lines.min() >= stats["centreline"]["p90_m"]
     assert polygons.min() >= stats["bank_polygon"]["max_m"]
+
+
+def _real_places_module():
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "real_places_table.py"
+    spec = importlib.util.spec_from_file_location("real_places_table", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_answers_on_real_places_and_the_readme_table() -> None:
+    module = _real_places_module()
+    table = module.compare()
+    assert len(table) >= 30 and table["county_ok"].all()
+    assert table["basin_ok"].mean() >= 0.9
+    river = table["river_ok"].dropna()
+    assert len(river) >= 20 and river.mean() >= 0.8
+    by_name = table.set_index("name_en")
+    for name, basin in (("Changning, Xunwu", "dongjiang"), ("Xiangdong, Pingxiang", "xiang"), ("Duchang town", "lake")):
+        assert by_name.loc[name, "got_basin"] == basin, name
+    assert by_name.loc["Nan'an, Dayu", "got_river"] == "章江"
+    readme = (module.REPO / "README.md").read_text(encoding="utf-8")
+    assert module.rates(table) in readme, "README table is stale: python scripts/real_places_table.py --write"
