@@ -1248,7 +1248,7 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     polygon. Only pairs within the largest threshold plus offset are returned: ``site``
     (position), ``body`` (row of the shoreline table), ``distance_m``.
     """
-    from ganpo_geo._index import NearestLines
+    from ganpo_geo._index import GRID_MIN_POINTS, NearestLines
 
     sh = ctx.shoreline
     reach = NEAR_RIVER_M + sh.max_offset_m
@@ -1256,10 +1256,13 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     # points: a KD-tree of the shoreline lines' vertices (every 200 m, so at most 100 m above the
     # exact distance) keeps only the points that may be within reach of any of them
-    spacing = 200.0
-    kd = layers.cached("siting_shore_kdtree", lambda: NearestLines.build(sh.lines, spacing))
-    _, d_vertex, _ = kd.query(xy[:, 0], xy[:, 1], reach + spacing)
-    cand = np.flatnonzero(~is_point | ~np.isnan(d_vertex))
+    if len(xy) >= GRID_MIN_POINTS:  # small batches query the pieces' tree directly (no scipy start-up)
+        spacing = 200.0
+        kd = layers.cached("siting_shore_kdtree", lambda: NearestLines.build(sh.lines, spacing))
+        _, d_vertex, _ = kd.query(xy[:, 0], xy[:, 1], reach + spacing)
+        cand = np.flatnonzero(~is_point | ~np.isnan(d_vertex))
+    else:
+        cand = np.arange(len(xy))
     frames = [pd.DataFrame({"site": np.empty(0, np.int64), "body": np.empty(0, np.int64), "distance_m": []})]
     if cand.size:
         metric = shapely.points(xy[cand])
