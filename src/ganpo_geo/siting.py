@@ -1146,7 +1146,7 @@ def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
 def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
     """Each reason id with its rule text (one text per distinct reason list)."""
     text_of = dict(zip(rules["rule_id"], rules["text_zh"], strict=False))
-    uniq, inverse = np.unique(reasons.astype(str), return_inverse=True)
+    inverse, uniq = pd.factorize(reasons)  # hashing: no sort of a million strings
     out = []
     for value in uniq:
         items = []
@@ -1155,7 +1155,7 @@ def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
             note = " [uncertain: within the data's positional error; verify against official shoreline data]"
             items.append(f"{rid}: {text_of.get(base, '')}{note if base != rid else ''}")
         out.append(" | ".join(items))
-    return np.asarray(out, dtype=object)[inverse.reshape(-1)]
+    return np.asarray(out, dtype=object)[inverse]
 
 
 def _unit_flags(layers: Layers) -> pd.DataFrame:
