@@ -109,7 +109,7 @@ def test_priority_units_cover_redlines_lake_and_rivers(units, units_m) -> None:
 
 
 def test_key_units_at_city_centres(units) -> None:
-    """Key units sit on urban centres: most city centres of FACTS.md fall in key units."""
+    """Key units sit on urban centres: most approximate city centres fall in key units."""
     centres = [(115.89, 28.68), (114.93, 25.83), (117.18, 29.27), (116.00, 29.71),
                (117.94, 28.45), (117.07, 28.26), (116.36, 27.95), (114.99, 27.11)]  # fmt: skip
     hits = units_at(gpd.GeoSeries([Point(xy) for xy in centres], crs=4326))
