@@ -175,7 +175,10 @@ class NearestLines:
         from scipy.spatial import cKDTree
 
         lines = np.asarray(lines, dtype=object)
-        parts, line_of_part = shapely.get_parts(lines, return_index=True)
+        if (shapely.get_type_id(lines) == shapely.GeometryType.LINESTRING).all():
+            parts, line_of_part = lines, np.arange(len(lines))  # what get_parts returns, without copies
+        else:
+            parts, line_of_part = shapely.get_parts(lines, return_index=True)
         parts = shapely.segmentize(parts, spacing)
         xy, part_idx = shapely.get_coordinates(parts, return_index=True)
         seg = np.hypot(*np.diff(xy, axis=0).T)
@@ -185,12 +188,7 @@ class NearestLines:
         starts = np.r_[0, np.flatnonzero(~same) + 1]
         # restart the running length at every part, then add the part's offset in its line
         along -= np.repeat(along[starts], np.diff(np.r_[starts, len(along)]))
-        part_len = shapely.length(parts)
-        offset = np.zeros(len(parts))
-        for line_pos in np.unique(line_of_part):  # parts of a multi-line follow each other
-            mine = np.flatnonzero(line_of_part == line_pos)
-            offset[mine] = np.concatenate([[0.0], np.cumsum(part_len[mine])[:-1]])
-        along += offset[part_idx]
+        along += _part_offsets(line_of_part, shapely.length(parts))[part_idx]
         has_next = np.r_[same, False]
         return cls(xy, line_of_part[part_idx], along, has_next, cKDTree(xy), float(spacing))
 
@@ -253,6 +251,31 @@ class NearestLines:
         dist[rows[keep]] = best_d[keep]
         along[rows[keep]] = best_along[keep]
         return line, dist, along
+
+
+def _part_offsets(line_of_part: np.ndarray, part_len: np.ndarray) -> np.ndarray:
+    """Offset of each part from its line's start: the running length of the line's earlier parts.
+
+    ``shapely.get_parts`` returns a line's parts next to each other, so each line is one run of
+    ``line_of_part``. The sums are taken in the same order as ``np.cumsum`` over the line's parts
+    (one step per part rank, over all lines that have that many parts), so the offsets are
+    bit-identical to a per-line ``cumsum``, in time linear in the number of parts.
+    """
+    n = len(line_of_part)
+    offset = np.zeros(n)
+    if n < 2:
+        return offset
+    starts = np.flatnonzero(np.r_[True, line_of_part[1:] != line_of_part[:-1]])
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    later = np.flatnonzero(rank > 0)  # only parts after a line's first have an offset
+    if later.size == 0:
+        return offset
+    order = later[np.argsort(rank[later], kind="stable")]
+    bounds = np.r_[0, np.cumsum(np.bincount(rank[later])[1:])]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):  # one step per part rank, not per line
+        at = order[lo:hi]
+        offset[at] = offset[at - 1] + part_len[at - 1]
+    return offset
 
 
 @dataclass(frozen=True)
