@@ -132,14 +132,14 @@ class BenchSetupError(RuntimeError):
 
 
 def git(*args: str) -> str:
-    """Run ``git -C <repo> args`` and return its stripped stdout (raises ``BenchSetupError``)."""
+    """Run ``git -C <repo> args`` and return its stdout without trailing whitespace (or raise ``BenchSetupError``)."""
     try:
         out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True)
     except FileNotFoundError as exc:
         raise BenchSetupError("git is not installed: results must name a commit; install git") from exc
     except subprocess.CalledProcessError as exc:
         raise BenchSetupError(f"git {' '.join(args)} failed: {exc.stderr.strip()}") from exc
-    return out.stdout.strip()
+    return out.stdout.rstrip()  # not lstrip: porcelain status lines start with a space
 
 
 def check_source_checkout() -> None:
