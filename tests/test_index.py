@@ -9,7 +9,7 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from ganpo_geo._index import NearestLines, _part_offsets
+from ganpo_geo._index import LineChunks, NearestLines, _part_offsets, snap_to_lines
 
 
 def _reference_build(lines: np.ndarray, spacing: float) -> NearestLines:
@@ -34,6 +34,30 @@ def _reference_build(lines: np.ndarray, spacing: float) -> NearestLines:
     return NearestLines(xy, line_of_part[part_idx], along, has_next, cKDTree(xy), float(spacing))
 
 
+def _reference_chunks(lines: np.ndarray, vertices: int = 16) -> LineChunks:
+    """The original LineChunks.build: a Python loop over lines and parts, kept as the oracle."""
+    coords_all, pieces_idx, owner, offset = [], [], [], []
+    count = 0
+    for pos, line in enumerate(np.asarray(lines, dtype=object)):
+        start = 0.0
+        for part in shapely.get_parts(line):
+            xy = shapely.get_coordinates(part)
+            seg = np.hypot(*np.diff(xy, axis=0).T)
+            cum = np.concatenate([[0.0], np.cumsum(seg)])
+            for s in range(0, max(len(xy) - 1, 1), vertices - 1):
+                chunk = xy[s : s + vertices]
+                if len(chunk) < 2:
+                    continue
+                coords_all.append(chunk)
+                pieces_idx.append(np.full(len(chunk), count))
+                owner.append(pos)
+                offset.append(start + cum[s])
+                count += 1
+            start += cum[-1]
+    pieces = shapely.linestrings(np.concatenate(coords_all), indices=np.concatenate(pieces_idx))
+    return LineChunks(pieces, np.array(owner), np.array(offset), shapely.STRtree(pieces))
+
+
 def _random_lines(rng: np.random.Generator, n: int, multi_share: float) -> np.ndarray:
     """Random LineStrings and MultiLineStrings (up to 7 parts, odd lengths), plus empties and None."""
     out = []
@@ -41,7 +65,7 @@ def _random_lines(rng: np.random.Generator, n: int, multi_share: float) -> np.nd
         n_parts = int(rng.integers(2, 8)) if rng.random() < multi_share else 1
         parts = []
         for _ in range(n_parts):
-            k = int(rng.integers(2, 6))
+            k = int(rng.integers(2, 6)) if rng.random() < 0.7 else int(rng.integers(14, 60))
             start = rng.uniform(0, 5_000, 2)
             parts.append(shapely.linestrings(start + np.cumsum(rng.normal(0, 37.3, (k, 2)), axis=0)))
         out.append(shapely.multilinestrings(parts) if n_parts > 1 else parts[0])
@@ -99,6 +123,41 @@ def test_part_offsets_bad_order_is_not_silently_merged() -> None:
 def test_part_offsets_empty_and_single() -> None:
     assert _part_offsets(np.array([], dtype=np.int64), np.array([])).shape == (0,)
     assert _part_offsets(np.array([4]), np.array([2.0])).tolist() == [0.0]
+
+
+@pytest.mark.parametrize("multi_share", [0.0, 0.4])
+@pytest.mark.parametrize("vertices", [2, 5, 16])
+def test_line_chunks_bit_identical_to_per_line_loop(multi_share: float, vertices: int) -> None:
+    lines = _random_lines(np.random.default_rng(vertices), 300, multi_share)
+    ours, ref = LineChunks.build(lines, vertices), _reference_chunks(lines, vertices)
+    got_xy, got_i = shapely.get_coordinates(ours.pieces, return_index=True)
+    ref_xy, ref_i = shapely.get_coordinates(ref.pieces, return_index=True)
+    assert np.array_equal(got_xy, ref_xy) and np.array_equal(got_i, ref_i)
+    for field in ("owner", "offset"):
+        assert getattr(ours, field).dtype == getattr(ref, field).dtype, field
+        assert np.array_equal(getattr(ours, field), getattr(ref, field)), field
+    assert (shapely.get_num_coordinates(ours.pieces) <= vertices).all()
+
+
+def test_line_chunks_snap_same_as_reference() -> None:
+    rng = np.random.default_rng(4)
+    lines = _random_lines(rng, 200, 0.3)
+    ids = np.arange(len(lines)) + 100
+    lengths = shapely.length(lines)
+    x, y = rng.uniform(-200, 5_200, (2, 2_000))
+    got = snap_to_lines(x, y, LineChunks.build(lines), ids, lengths, 300.0)
+    ref = snap_to_lines(x, y, _reference_chunks(lines), ids, lengths, 300.0)
+    for a, b in zip(got, ref, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
+    assert np.isfinite(got[0]).sum() > 1_000  # most points found a line
+
+
+def test_line_chunks_bad_vertices_and_no_lines() -> None:
+    line = shapely.linestrings([[0, 0], [1, 1]])
+    with pytest.raises(ValueError, match="at least 2"):
+        LineChunks.build(np.array([line]), vertices=1)
+    empty = LineChunks.build(np.array([None, shapely.from_wkt("LINESTRING EMPTY")], dtype=object))
+    assert len(empty.pieces) == len(empty.owner) == len(empty.offset) == 0
 
 
 def _best_of(func, repeat: int) -> float:

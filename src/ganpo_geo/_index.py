@@ -8,6 +8,7 @@ STRtree for the exact test. The answer is the same as the exact test for every p
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -253,29 +254,37 @@ class NearestLines:
         return line, dist, along
 
 
+def _running_sums(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per run of equal ``group`` values, the sum of the earlier ``values`` in the run (0 first).
+
+    The sums are taken in the same order as ``np.cumsum`` over each run (one vectorized step per
+    rank in the run, over all runs that long), so they are bit-identical to a per-run
+    ``np.concatenate([[0.0], np.cumsum(v)[:-1]])``, in time linear in ``len(values)``.
+    """
+    n = len(group)
+    out = np.zeros(n)
+    if n < 2:
+        return out
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    later = np.flatnonzero(rank > 0)  # the first of each run stays 0
+    if later.size == 0:
+        return out
+    order = later[np.argsort(rank[later], kind="stable")]
+    bounds = np.r_[0, np.cumsum(np.bincount(rank[later])[1:])]
+    for lo, hi in itertools.pairwise(bounds):  # one step per rank, not per run
+        at = order[lo:hi]
+        out[at] = out[at - 1] + values[at - 1]
+    return out
+
+
 def _part_offsets(line_of_part: np.ndarray, part_len: np.ndarray) -> np.ndarray:
     """Offset of each part from its line's start: the running length of the line's earlier parts.
 
     ``shapely.get_parts`` returns a line's parts next to each other, so each line is one run of
-    ``line_of_part``. The sums are taken in the same order as ``np.cumsum`` over the line's parts
-    (one step per part rank, over all lines that have that many parts), so the offsets are
-    bit-identical to a per-line ``cumsum``, in time linear in the number of parts.
+    ``line_of_part``.
     """
-    n = len(line_of_part)
-    offset = np.zeros(n)
-    if n < 2:
-        return offset
-    starts = np.flatnonzero(np.r_[True, line_of_part[1:] != line_of_part[:-1]])
-    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
-    later = np.flatnonzero(rank > 0)  # only parts after a line's first have an offset
-    if later.size == 0:
-        return offset
-    order = later[np.argsort(rank[later], kind="stable")]
-    bounds = np.r_[0, np.cumsum(np.bincount(rank[later])[1:])]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):  # one step per part rank, not per line
-        at = order[lo:hi]
-        offset[at] = offset[at - 1] + part_len[at - 1]
-    return offset
+    return _running_sums(line_of_part, part_len)
 
 
 @dataclass(frozen=True)
@@ -303,27 +312,37 @@ class LineChunks:
 
     @classmethod
     def build(cls, lines: np.ndarray, vertices: int = 16) -> LineChunks:
-        """Cut LineStrings (one per line; MultiLineStrings are taken part by part) into pieces."""
-        coords_all, pieces_idx, owner, offset = [], [], [], []
-        count = 0
-        for pos, line in enumerate(np.asarray(lines, dtype=object)):
-            start = 0.0
-            for part in shapely.get_parts(line):
-                xy = shapely.get_coordinates(part)
-                seg = np.hypot(*np.diff(xy, axis=0).T)
-                cum = np.concatenate([[0.0], np.cumsum(seg)])
-                for s in range(0, max(len(xy) - 1, 1), vertices - 1):
-                    chunk = xy[s : s + vertices]
-                    if len(chunk) < 2:
-                        continue
-                    coords_all.append(chunk)
-                    pieces_idx.append(np.full(len(chunk), count))
-                    owner.append(pos)
-                    offset.append(start + cum[s])
-                    count += 1
-                start += cum[-1]
-        pieces = shapely.linestrings(np.concatenate(coords_all), indices=np.concatenate(pieces_idx))
-        return cls(pieces, np.array(owner), np.array(offset), shapely.STRtree(pieces))
+        """Cut LineStrings (one per line; MultiLineStrings are taken part by part) into pieces.
+
+        Pieces of a part share their end vertices and hold ``vertices`` vertices (the last one
+        fewer); ``offset`` is the running length of the line before the piece. Vectorized over
+        all parts; running lengths are summed in the order of a per-part ``np.cumsum``.
+        """
+        if vertices < 2:
+            raise ValueError(f"vertices must be at least 2, got {vertices}")
+        parts, line_of_part = shapely.get_parts(np.asarray(lines, dtype=object), return_index=True)
+        xy, part_of_vertex = shapely.get_coordinates(parts, return_index=True)
+        n_vert = np.bincount(part_of_vertex, minlength=len(parts))
+        first = np.r_[0, np.cumsum(n_vert)[:-1]]
+        # running length of each vertex along its part (0 at the part's first vertex)
+        step = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
+        cum = _running_sums(part_of_vertex, np.r_[step, 0.0])
+        part_len = np.zeros(len(parts))
+        has = n_vert > 0
+        part_len[has] = cum[first[has] + n_vert[has] - 1]
+        start = _running_sums(line_of_part, part_len)  # the line's length before each part
+        # pieces: each part's vertices in windows of `vertices`, stepping by vertices - 1
+        span = vertices - 1
+        n_pieces = np.where(n_vert >= 2, -(-(n_vert - 1) // span), 0)
+        piece_part = np.repeat(np.arange(len(parts)), n_pieces)
+        piece_rank = np.arange(len(piece_part)) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
+        piece_start = first[piece_part] + piece_rank * span  # global index of the piece's first vertex
+        piece_n = np.minimum(vertices, first[piece_part] + n_vert[piece_part] - piece_start)
+        vert = np.repeat(piece_start - np.cumsum(np.r_[0, piece_n[:-1]]), piece_n) + np.arange(piece_n.sum())
+        pieces = shapely.linestrings(xy[vert], indices=np.repeat(np.arange(len(piece_n)), piece_n))
+        offset = start[piece_part] + cum[piece_start]
+        owner = line_of_part[piece_part].astype(np.int64)
+        return cls(pieces, owner, offset, shapely.STRtree(pieces))
 
 
 def snap_to_lines(
