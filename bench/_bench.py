@@ -131,15 +131,42 @@ class BenchSetupError(RuntimeError):
     """The run cannot name the code it measures (no git, a dirty tree, ganpo_geo imported from elsewhere)."""
 
 
-def git(*args: str) -> str:
+def git(*args: str, repo: Path = REPO) -> str:
     """Run ``git -C <repo> args`` and return its stdout without trailing whitespace (or raise ``BenchSetupError``)."""
     try:
-        out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True)
+        out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
     except FileNotFoundError as exc:
         raise BenchSetupError("git is not installed: results must name a commit; install git") from exc
     except subprocess.CalledProcessError as exc:
         raise BenchSetupError(f"git {' '.join(args)} failed: {exc.stderr.strip()}") from exc
     return out.stdout.rstrip()  # not lstrip: porcelain status lines start with a space
+
+
+def changed_since(commit: str, paths: list[str], repo: Path = REPO) -> list[str]:
+    """Those of ``paths`` whose content at HEAD differs from ``commit`` (the code a result measured).
+
+    Raises ``BenchSetupError`` with the fix when ``commit`` is not in the history of HEAD (a
+    shallow clone, a squash merge or rebase that dropped it, a source tree without git).
+    """
+    if not paths:
+        return []
+    try:
+        git("cat-file", "-e", f"{commit}^{{commit}}", repo=repo)
+    except BenchSetupError as exc:
+        raise BenchSetupError(
+            f"commit {commit[:12]} is not in this clone ({exc}): fetch the full history (git fetch --unshallow), "
+            "or, if a squash merge or rebase dropped it, rerun python bench/run_all.py and commit the results"
+        ) from None
+    ancestor = subprocess.run(
+        ["git", "-C", str(repo), "merge-base", "--is-ancestor", commit, "HEAD"], capture_output=True, text=True
+    )
+    if ancestor.returncode != 0:
+        raise BenchSetupError(
+            f"commit {commit[:12]} is not an ancestor of HEAD: the results measured code outside this history; "
+            "rerun python bench/run_all.py and commit the results"
+        )
+    out = git("diff", "--name-only", commit, "HEAD", "--", *paths, repo=repo)
+    return sorted(set(out.splitlines()))
 
 
 def check_source_checkout() -> None:
