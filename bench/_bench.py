@@ -103,6 +103,33 @@ class Timer:
         self.runs[key] = len(times)
         return out
 
+    def alternate(
+        self, measurements: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]], min_rounds: int = 2
+    ) -> list[Any]:
+        """Time several calls in turn, round after round, and keep each one's median.
+
+        For ours against a baseline on a shared machine: a burst of load from elsewhere falls on
+        both rather than on whichever ran alone at that moment. Runs ``min_rounds`` rounds, and
+        more (up to ``repeat``) while the rounds so far took less than ``budget_s`` per call.
+        Each entry is ``(key, func, before)``; returns the last result of each.
+        """
+        times: dict[str, list[float]] = {key: [] for key, _, _ in measurements}
+        outs: list[Any] = [None] * len(measurements)
+        rounds = 0
+        while rounds < max(min_rounds, 1) or (
+            rounds < self.repeat and sum(map(sum, times.values())) < self.budget_s * len(measurements)
+        ):
+            for i, (key, func, before) in enumerate(measurements):
+                if before is not None:
+                    before()
+                outs[i], t = timed(func)
+                times[key].append(t)
+            rounds += 1
+        for key, ts in times.items():
+            self.times[key] = statistics.median(ts)
+            self.runs[key] = len(ts)
+        return outs
+
     def add(self, key: str, seconds: float, runs: int = 1) -> None:
         """Record a time measured elsewhere (a subprocess wall time, a scaled subset)."""
         self.times[key] = seconds
@@ -325,7 +352,7 @@ def bench_main(
     paths = sorted({*imported_modules(), script, *extra_paths})
     steps = scaling(run_sizes, results)
     flagged = [
-        f"{s['key']}: {s['from_size']:,} -> {s['to_size']:,} {size_unit} grows as size^{s['exponent']}"
+        f"{s['key']}: {s['from_size']:,} -> {s['to_size']:,} grows as n^{s['exponent']}"
         for s in steps
         if s["super_linear"]
     ]

@@ -186,3 +186,21 @@ def test_build_200k_single_part_lines_is_not_quadratic() -> None:
     idx = NearestLines.build(lines, 200.0)
     assert len(np.unique(idx.line)) == n
     assert t_build < 60 * t_tree, f"NearestLines.build {t_build:.2f} s vs STRtree {t_tree:.3f} s"
+
+
+def test_snap_with_kdtree_bound_matches_exact_tree_path() -> None:
+    """The KD-tree bound + envelope candidates give the exact path's answer (same ids, distances)."""
+    rng = np.random.default_rng(9)
+    lines = _random_lines(rng, 300, 0.3)
+    chunks = LineChunks.build(lines, 16)
+    nearest = NearestLines.build(lines, 25.0)
+    ids = np.arange(len(lines)) * 3 + 7
+    lengths = shapely.length(lines)
+    x, y = rng.uniform(-300, 5_300, (2, 5_000))
+    fast = snap_to_lines(x, y, chunks, ids, lengths, 150.0, nearest)
+    exact = snap_to_lines(x, y, chunks, ids, lengths, 150.0)
+    assert np.array_equal(fast[0], exact[0], equal_nan=True)
+    assert np.array_equal(fast[1], exact[1], equal_nan=True)
+    assert np.allclose(fast[2], exact[2], equal_nan=True, atol=1e-9)
+    found = np.isfinite(exact[0])
+    assert 0 < found.sum() < len(x)  # some points within 150 m, some farther

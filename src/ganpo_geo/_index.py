@@ -357,15 +357,17 @@ def snap_to_lines(
     """Exact nearest line of each point (metric CRS): id, distance, position and fraction along it.
 
     Without ``nearest`` the STRtree of short line pieces answers directly (exact). With it (a
-    KD-tree, for large batches) each point first gets an upper bound on its distance, and one
-    ``dwithin`` query at that bound returns every piece that could be nearer; the exact nearest
-    is kept. Ties go to the lower line id.
+    KD-tree, for large batches) each point first gets an upper bound on its distance; the pieces
+    whose envelopes come within that bound are measured exactly, and the nearest is kept. Ties
+    go to the lower line id.
 
     Returns
     -------
     (ids, distance, along, fraction) : tuple of numpy.ndarray
         ``ids`` as float (NaN where no line is within ``max_distance_m``).
     """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
     n = len(x)
     ids = np.full(n, np.nan)
     dist_out = np.full(n, np.nan)
@@ -381,9 +383,14 @@ def snap_to_lines(
     else:
         _, bound, _ = nearest.query(x, y, max_distance_m + nearest.spacing)
         rows = np.flatnonzero(np.isfinite(bound))
-        p_sub, c_idx = chunks.tree.query(pts[rows], predicate="dwithin", distance=bound[rows] + 1e-6)
+        b = bound[rows] + 1e-6
+        # envelope query, then one exact distance per candidate ("dwithin" would take it twice)
+        boxes = shapely.box(x[rows] - b, y[rows] - b, x[rows] + b, y[rows] + b)
+        p_sub, c_idx = chunks.tree.query(boxes)
         p_idx = rows[p_sub]
         dist = shapely.distance(pts[p_idx], chunks.pieces[c_idx])
+        near = dist <= b[p_sub]
+        p_idx, c_idx, dist = p_idx[near], c_idx[near], dist[near]
     line = chunks.owner[c_idx]
     order = np.lexsort((line_ids[line], dist, p_idx))  # per point: nearest, then lowest id
     p_idx, c_idx, dist, line = p_idx[order], c_idx[order], dist[order], line[order]
