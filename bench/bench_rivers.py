@@ -17,7 +17,7 @@ points as reaches) the same run measures:
   which the graph then keeps (``snap_index_kept_s``: a second batch). The per-graph reach
   pieces (projected reaches cut for exact distances) are built by a 10-point call first and
   timed apart (``snap_graph_setup_s``). ``sjoin_nearest`` and the two ``snap`` calls are timed
-  in turn, for at least two rounds, so that load from elsewhere falls on both sides.
+  in turn, for three rounds, so that load from elsewhere falls on both sides.
   Distances are compared with the baseline's.
 
 Writes ``bench/results/rivers.json``. Usage: ``python bench/bench_rivers.py [--quick | --sizes N ...]``.
@@ -145,7 +145,7 @@ def run_size(size: int) -> dict:
     reach_m = lines.to_crs(JIANGXI_ALBERS)  # the baseline's reaches, projected once
     pts_wgs = gpd.GeoDataFrame(geometry=pts.to_numpy(), crs=4326)
     # in turn, round after round: load from elsewhere on the machine falls on both sides
-    joined, snapped, _ = timer.alternate(
+    joined, snapped, _ = timer.alternate(  # three rounds: the median of each side
         [
             (
                 "baseline_sjoin_nearest_s",
@@ -154,7 +154,8 @@ def run_size(size: int) -> dict:
             ),
             ("snap_s", lambda: snap(pts, G, max_distance_m=1000), drop_kdtree),
             ("snap_index_kept_s", lambda: snap(pts, G, max_distance_m=1000), None),
-        ]
+        ],
+        min_rounds=3,
     )
     assert ("_nearest_index" in G.graph) == kd, "snap no longer caches its KD-tree under _nearest_index"
     d_ours = snapped["distance_m"].to_numpy()

@@ -88,7 +88,7 @@ def table(records: list[dict]) -> str:
     lines += [
         "",
         f"Sizes: {sizes}. Times are medians of up to 3 runs (fewer when the runs pass 20 s), ours and the "
-        "baseline in the same run; `snap` and `sjoin_nearest` are timed in turn, two rounds or more. "
+        "baseline in the same run; `snap` and `sjoin_nearest` are timed in turn, three rounds. "
         "Growth: log(t2/t1)/log(n2/n1) between consecutive sizes "
         "(1 = linear); steps above 1.3 with a time of at least 0.1 s are flagged as super-linear.",
         "",
