@@ -45,7 +45,7 @@ TASKS = [
         "single_site_cli_wall_s",
         "python_import_geopandas_wall_s",
         '`python -c "import geopandas"`',
-        "speedup below 1: ours takes that many times the import",
+        "a speedup below 1: slower than the bare import",
     ),
 ]
 
