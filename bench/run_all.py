@@ -6,9 +6,10 @@ reported and the others still run; the exit status is 1 if any failed. The run r
 when ``src/ganpo_geo`` or ``bench`` has uncommitted changes (results must name their commit);
 ``--allow-dirty`` runs anyway and the results say so (the staleness test rejects them).
 
-Full size (10,000 / 100,000 / 1,000,000 of each) takes about 25 minutes on the 2-core
-development machine (see ``total_wall_s`` in each results file); ``--quick`` runs small sizes
-in about 2 minutes and writes to ``bench/_scratch`` (git-ignored), leaving the README alone.
+Full size (10,000 / 100,000 / 1,000,000 of each) took 21 minutes on the shared 2-core
+development machine (zoning 9, rivers 7.5, siting 3.5, loads 1, crs 0.5; ``total_wall_s`` in
+each results file); ``--quick`` runs small sizes in about 5 minutes and writes to
+``bench/_scratch`` (git-ignored), leaving the README alone.
 
 Usage::
 
