@@ -109,9 +109,11 @@ class Timer:
         """Time several calls in turn, round after round, and keep each one's median.
 
         For ours against a baseline on a shared machine: a burst of load from elsewhere falls on
-        both rather than on whichever ran alone at that moment. Runs ``min_rounds`` rounds, and
-        more (up to ``repeat``) while the rounds so far took less than ``budget_s`` per call.
-        Each entry is ``(key, func, before)``; returns the last result of each.
+        both rather than on whichever ran alone at that moment. Each round starts one place
+        further along the list, so every call also runs first, second, ... (after the others'
+        allocations) in turn. Runs ``min_rounds`` rounds, and more (up to ``repeat``) while the
+        rounds so far took less than ``budget_s`` per call. Each entry is ``(key, func, before)``;
+        returns the last result of each.
         """
         times: dict[str, list[float]] = {key: [] for key, _, _ in measurements}
         outs: list[Any] = [None] * len(measurements)
@@ -119,7 +121,9 @@ class Timer:
         while rounds < max(min_rounds, 1) or (
             rounds < self.repeat and sum(map(sum, times.values())) < self.budget_s * len(measurements)
         ):
-            for i, (key, func, before) in enumerate(measurements):
+            for j in range(len(measurements)):
+                i = (j + rounds) % len(measurements)
+                key, func, before = measurements[i]
                 if before is not None:
                     before()
                 outs[i], t = timed(func)

@@ -17,7 +17,8 @@ points as reaches) the same run measures:
   which the graph then keeps (``snap_index_kept_s``: a second batch). The per-graph reach
   pieces (projected reaches cut for exact distances) are built by a 10-point call first and
   timed apart (``snap_graph_setup_s``). ``sjoin_nearest`` and the two ``snap`` calls are timed
-  in turn, for three rounds, so that load from elsewhere falls on both sides.
+  in turn, for three rounds, each round starting one call further on (every call runs first
+  once), so that load from elsewhere and the order of calls fall on both sides.
   Distances are compared with the baseline's.
 
 Writes ``bench/results/rivers.json``. Usage: ``python bench/bench_rivers.py [--quick | --sizes N ...]``.
@@ -144,7 +145,7 @@ def run_size(size: int) -> dict:
     timer.run("snap_kdtree_build_s", lambda: NearestLines.build(metric, 200.0))
     reach_m = lines.to_crs(JIANGXI_ALBERS)  # the baseline's reaches, projected once
     pts_wgs = gpd.GeoDataFrame(geometry=pts.to_numpy(), crs=4326)
-    # in turn, round after round: load from elsewhere on the machine falls on both sides
+    # in turn, round after round, rotating the order: load from elsewhere falls on both sides
     joined, snapped, _ = timer.alternate(  # three rounds: the median of each side
         [
             (

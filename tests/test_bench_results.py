@@ -181,3 +181,21 @@ def test_report_block_replacement_keeps_the_rest_and_needs_markers() -> None:
     assert report.replace_block(text, "new") == f"intro\n{report.START}\nnew\n{report.END}\noutro\n"
     with pytest.raises(SystemExit, match="bench:start"):
         report.replace_block("no markers here", "new")
+
+
+def test_alternate_rotates_the_order_and_keeps_medians() -> None:
+    order: list[str] = []
+    dropped: list[str] = []
+    timer = _bench.Timer(repeat=3, budget_s=60.0)
+    outs = timer.alternate(
+        [
+            ("a", lambda: order.append("a") or "A", None),
+            ("b", lambda: order.append("b") or "B", lambda: dropped.append("b")),
+            ("c", lambda: order.append("c") or "C", None),
+        ],
+        min_rounds=3,
+    )
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]  # each call runs first once
+    assert dropped == ["b", "b", "b"]  # the untimed set-up runs before every call it belongs to
+    assert outs == ["A", "B", "C"]
+    assert timer.runs == {"a": 3, "b": 3, "c": 3} and all(t >= 0 for t in timer.times.values())
