@@ -1,8 +1,8 @@
-"""Benchmark: TP routing + attribution on a synthetic 1,000,000-reach network, 1,000,000 sources.
+"""Benchmark: TP routing + attribution on a synthetic network, as many sources as reaches.
 
 The network is the drainage tree of ``bench_rivers.py`` (n x n grid, each node draining west or
-south at random; 200 m reaches), built straight into a networkx graph. Sources are placed on
-random reaches with random loads. Measured in the same run:
+south at random; 200 m reaches; n*n ~ size), built straight into a networkx graph. Sources
+are placed on random reaches with random loads. Measured in the same run:
 
 - ours, one query: forward routing of all loads (``loads._forward``) + the delivery fraction of
   every reach to the outlet (``loads._delivery_factors``) + every source's delivered load and
@@ -12,22 +12,35 @@ random reaches with random loads. Measured in the same run:
   over nodes) for routing, and the same walk in reverse for the delivery fractions.
 
 Answers are compared (routed loads and delivered totals) before ``bench/results/loads.json``
-is written. Usage: ``python bench/bench_loads.py [--grid 1000]``.
+is written. Usage: ``python bench/bench_loads.py [--quick | --sizes N ...]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import platform
 
 import networkx as nx
 import numpy as np
 import pandas as pd
-from _bench import timed, write_results
+from _bench import Task, Timer, bench_main, main_guard, timed
 
 from ganpo_geo import loads
 from ganpo_geo.loads import RoutingParams
+
+TASKS = [
+    Task(
+        "TP routing + attribution to the outlet",
+        "route_and_attribute_s",
+        "baseline_networkx_walk_s",
+        "networkx walk (route + delivery)",
+    ),
+    Task(
+        "`trace_sources` end to end (by source)",
+        "trace_sources_s",
+        "baseline_networkx_walk_s",
+        "networkx walk (route + delivery)",
+    ),
+]
 
 
 def grid_graph(n: int, seed: int = 0) -> nx.DiGraph:
@@ -73,23 +86,23 @@ def networkx_delivery(G: nx.DiGraph, target: int, params: RoutingParams) -> dict
     return g
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--grid", type=int, default=1000)
-    parser.add_argument("--sources", type=int, default=1_000_000)
-    args = parser.parse_args()
-    G, t_graph = timed(lambda: grid_graph(args.grid))
+def run_size(size: int) -> dict:
+    grid = max(3, round(math.sqrt(size)))
+    G, t_graph = timed(lambda: grid_graph(grid))
     n_reach = G.number_of_edges()
+    n_sources = n_reach
     rng = np.random.default_rng(1)
     sources = pd.DataFrame(
         {
-            "source_id": np.arange(args.sources),
-            "reach_id": rng.integers(1, n_reach + 1, args.sources),
-            "tp_kg_yr": rng.uniform(0, 100, args.sources),
+            "source_id": np.arange(n_sources),
+            "reach_id": rng.integers(1, n_reach + 1, n_sources),
+            "tp_kg_yr": rng.uniform(0, 100, n_sources),
         }
     )
     params = RoutingParams(k_per_km=0.001)
-    _, t_prepare = timed(lambda: loads._routing(G))
+    timer = Timer()
+    _, t_prepare = timed(lambda: loads._routing(G))  # cached in the graph: timed once
+    timer.add("prepare_arrays_once_s", t_prepare)
     r = loads._routing(G)
     outlet = loads._Target("outlet", "outlet", loads._arrays(G).node_index[0])
 
@@ -100,34 +113,39 @@ def main() -> None:
         share = delivered / delivered.sum() * 100
         return routed, inflow, delivered, share
 
-    (routed, inflow, delivered, _share), t_ours = timed(ours)
+    routed, inflow, delivered, _share = timer.run("route_and_attribute_s", ours)
     assert math.isclose(delivered.sum(), inflow[outlet.node], rel_tol=1e-9)
     top_reach = int(loads._arrays(G).reach_ids[np.argmax(routed)])
-    _traced, t_trace = timed(lambda: loads.trace_sources(G, top_reach, by="source", sources=sources, params=params))
+    timer.run("trace_sources_s", lambda: loads.trace_sources(G, top_reach, by="source", sources=sources, params=params))
 
     local_dict = pd.Series(sources["tp_kg_yr"].to_numpy()).groupby(sources["reach_id"].to_numpy()).sum().to_dict()
-    base_routed, t_base_route = timed(lambda: networkx_route(G, local_dict, params))
-    _base_g, t_base_deliv = timed(lambda: networkx_delivery(G, 0, params))
+
+    def baseline():
+        return networkx_route(G, local_dict, params), networkx_delivery(G, 0, params)
+
+    base_routed, _base_g = timer.run("baseline_networkx_walk_s", baseline)
     a = loads._arrays(G)
     assert np.allclose(routed, [base_routed[int(rid)] for rid in a.reach_ids], rtol=1e-9)
+    return timer.result(
+        reaches=n_reach,
+        sources=n_sources,
+        synthetic_graph_build_s=round(t_graph, 2),
+        outlet_load_kg_yr=round(float(inflow[outlet.node]), 1),
+        levels=len(r.levels),
+    )
 
-    result = {
-        "reaches": n_reach,
-        "sources": args.sources,
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "graph_build_s": round(t_graph, 2),
-        "prepare_arrays_once_s": round(t_prepare, 2),
-        "route_and_attribute_s": round(t_ours, 3),
-        "trace_sources_end_to_end_s": round(t_trace, 3),
-        "baseline_networkx_route_s": round(t_base_route, 2),
-        "baseline_networkx_delivery_s": round(t_base_deliv, 2),
-        "speedup_vs_networkx": round((t_base_route + t_base_deliv) / t_ours, 1),
-        "outlet_load_kg_yr": round(float(inflow[outlet.node]), 1),
-        "levels": len(r.levels),
-    }
-    write_results("loads", result)
+
+def main() -> None:
+    bench_main(
+        "loads",
+        TASKS,
+        run_size,
+        sizes=[10_000, 100_000, 1_000_000],
+        quick_sizes=[2_500, 10_000, 40_000],
+        size_unit="reaches (and as many sources)",
+        description="TP routing and source attribution on a synthetic n x n drainage grid",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main_guard(main)

@@ -2,34 +2,67 @@
 
 A synthetic drainage tree on an n x n grid (200 m spacing, in the Jiangxi Albers CRS, placed
 over Jiangxi): every grid node drains to its west or south neighbour at random, the south-west
-corner is the outlet, so there are n*n - 1 reaches. Measured in the same run:
+corner is the outlet, so there are n*n - 1 reaches. At each size (n*n ~ size; as many random
+points as reaches) the same run measures:
 
 - build: ``network_from_lines`` from the line GeoDataFrame (noding, snapping, orientation,
   Strahler/Shreve/distances, networkx assembly) vs. a plain networkx baseline that is given
   the node pairs directly (no geometry work) and orients edges by BFS from the outlet;
 - navigation: ``navigate`` UT from the outlet node (the whole network) and DM from the
   farthest source vs. ``networkx.ancestors`` / ``networkx.shortest_path``;
-- snap: ``snap`` of 1,000,000 random WGS84 points vs. ``geopandas.sjoin_nearest`` on the same
-  points (projected to the metric CRS in the timed call, as ``snap`` does) against the reaches
-  already projected; ``snap`` also returns the position along each reach.
+- snap: ``snap`` of random WGS84 points vs. ``geopandas.sjoin_nearest`` on the same points
+  (projected to the metric CRS in the timed call, as ``snap`` does) against the reaches already
+  projected; ``snap`` also returns the position along each reach. ``snap_s`` is a first large
+  batch on the graph: it includes building the KD-tree of reach vertices (``NearestLines``),
+  which the graph then keeps (``snap_index_kept_s``: a second batch). The per-graph reach
+  pieces (projected reaches cut for exact distances) are built by a 10-point call first and
+  timed apart (``snap_graph_setup_s``). ``sjoin_nearest`` and the two ``snap`` calls are timed
+  in turn, for three rounds, each round starting one call further on (every call runs first
+  once), so that load from elsewhere and the order of calls fall on both sides.
+  Distances are compared with the baseline's.
 
-Writes ``bench/results/rivers.json``. Usage: ``python bench/bench_rivers.py [--grid 1000]``.
+Writes ``bench/results/rivers.json``. Usage: ``python bench/bench_rivers.py [--quick | --sizes N ...]``.
 """
 
 from __future__ import annotations
 
-import argparse
-import platform
+import math
 import warnings
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import shapely
-from _bench import timed, write_results
+from _bench import Task, Timer, bench_main, main_guard, timed
 
+from ganpo_geo._index import GRID_MIN_POINTS, NearestLines
 from ganpo_geo.crs import JIANGXI_ALBERS
-from ganpo_geo.rivers import navigate, network_from_lines, snap
+from ganpo_geo.rivers import _metric_index, navigate, network_from_lines, snap
+
+TASKS = [
+    Task(
+        "build a network from the lines",
+        "build_s",
+        "baseline_networkx_build_s",
+        "networkx handed the node pairs",
+        "ours does the geometry work",
+    ),
+    Task("`navigate` UT over the whole network", "navigate_UT_s", "baseline_networkx_ancestors_s", "`nx.ancestors`"),
+    Task(
+        "`navigate` DM along the longest path",
+        "navigate_DM_s",
+        "baseline_networkx_shortest_path_s",
+        "`nx.shortest_path`",
+        "ours returns a GeoDataFrame with distances",
+    ),
+    Task(
+        "`snap` points to reaches (exact), first batch: builds the KD-tree",
+        "snap_s",
+        "baseline_sjoin_nearest_s",
+        "`sjoin_nearest`",
+    ),
+    Task("`snap`, later batches (KD-tree kept)", "snap_index_kept_s", "baseline_sjoin_nearest_s", "`sjoin_nearest`"),
+]
 
 
 def synthetic_lines(n: int, seed: int = 0) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
@@ -63,21 +96,21 @@ def baseline_build(src: np.ndarray, dst: np.ndarray, outlet: int) -> nx.DiGraph:
     return G
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--grid", type=int, default=1000)
-    parser.add_argument("--points", type=int, default=1_000_000)
-    args = parser.parse_args()
-    n = args.grid
+def run_size(size: int) -> dict:
+    n = max(3, round(math.sqrt(size)))
     lines, src, dst = synthetic_lines(n)
     outlet_xy = shapely.get_coordinates(
         gpd.GeoSeries([shapely.Point(-100_000.0, 3_000_000.0)], crs=JIANGXI_ALBERS).to_crs(4326)
     )[0]
+    timer = Timer()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        G, t_build = timed(lambda: network_from_lines(lines, outlet=tuple(outlet_xy), snap_tolerance_m=1.0))
-    H, t_base_build = timed(lambda: baseline_build(src, dst, 0))
+    def build():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return network_from_lines(lines, outlet=tuple(outlet_xy), snap_tolerance_m=1.0)
+
+    G = timer.run("build_s", build)
+    H = timer.run("baseline_networkx_build_s", lambda: baseline_build(src, dst, 0))
     assert G.number_of_edges() == H.number_of_edges() == n * n - 1
 
     outlet = G.graph["outlet"]
@@ -85,54 +118,70 @@ def main() -> None:
         "reach_id"
     ]
     _, t_ut_first = timed(lambda: navigate(G, ("node", outlet), "UT"))
-    ut, t_ut = timed(lambda: navigate(G, ("node", outlet), "UT"))
-    dm, t_dm = timed(lambda: navigate(G, far_source, "DM"))
-    base_ut, t_base_ut = timed(lambda: nx.ancestors(H, 0))
+    timer.add("navigate_UT_first_call_s", t_ut_first)
+    ut = timer.run("navigate_UT_s", lambda: navigate(G, ("node", outlet), "UT"))
+    dm = timer.run("navigate_DM_s", lambda: navigate(G, far_source, "DM"))
+    base_ut = timer.run("baseline_networkx_ancestors_s", lambda: nx.ancestors(H, 0))
     far_node = max(H.nodes, key=lambda v: (v // n) + (v % n))
-    base_dm, t_base_dm = timed(lambda: nx.shortest_path(H, far_node, 0))
+    base_dm = timer.run("baseline_networkx_shortest_path_s", lambda: nx.shortest_path(H, far_node, 0))
     assert len(ut) == len(base_ut)
     assert len(dm) == len(base_dm) - 1
 
+    n_points = n * n - 1
     rng = np.random.default_rng(1)
     pts_m = shapely.points(
-        rng.uniform(-100_000, -100_000 + n * 200, args.points),
-        rng.uniform(3_000_000, 3_000_000 + n * 200, args.points),
+        rng.uniform(-100_000, -100_000 + n * 200, n_points),
+        rng.uniform(3_000_000, 3_000_000 + n * 200, n_points),
     )
     pts = gpd.GeoSeries(pts_m, crs=JIANGXI_ALBERS).to_crs(4326)
-    snap(pts.iloc[:10], G)  # builds and caches the spatial index once
-    snapped, t_snap = timed(lambda: snap(pts, G, max_distance_m=1000))
+    _, t_setup = timed(lambda: snap(pts.iloc[:10], G))  # projects and cuts the reaches once per graph
+    timer.add("snap_graph_setup_s", t_setup)
+    kd = n_points >= GRID_MIN_POINTS  # smaller batches use the STRtree alone
+
+    def drop_kdtree():
+        G.graph.pop("_nearest_index", None)
+
+    metric = _metric_index(G)[2]
+    timer.run("snap_kdtree_build_s", lambda: NearestLines.build(metric, 200.0))
     reach_m = lines.to_crs(JIANGXI_ALBERS)  # the baseline's reaches, projected once
     pts_wgs = gpd.GeoDataFrame(geometry=pts.to_numpy(), crs=4326)
-    joined, t_sjoin = timed(
-        lambda: gpd.sjoin_nearest(pts_wgs.to_crs(JIANGXI_ALBERS), reach_m, max_distance=1000, distance_col="d")
+    # in turn, round after round, rotating the order: load from elsewhere falls on both sides
+    joined, snapped, _ = timer.alternate(  # three rounds: the median of each side
+        [
+            (
+                "baseline_sjoin_nearest_s",
+                lambda: gpd.sjoin_nearest(pts_wgs.to_crs(JIANGXI_ALBERS), reach_m, max_distance=1000, distance_col="d"),
+                None,
+            ),
+            ("snap_s", lambda: snap(pts, G, max_distance_m=1000), drop_kdtree),
+            ("snap_index_kept_s", lambda: snap(pts, G, max_distance_m=1000), None),
+        ],
+        min_rounds=3,
     )
+    assert ("_nearest_index" in G.graph) == kd, "snap no longer caches its KD-tree under _nearest_index"
     d_ours = snapped["distance_m"].to_numpy()
-    d_theirs = joined[~joined.index.duplicated()]["d"].reindex(range(args.points)).to_numpy()
+    d_theirs = joined[~joined.index.duplicated()]["d"].reindex(range(n_points)).to_numpy()
     assert np.allclose(d_ours, d_theirs, atol=0.01, equal_nan=True)
+    return timer.result(
+        reaches=G.number_of_edges(),
+        points=n_points,
+        navigate_DM_path_reaches=len(dm),
+        snap_uses_kdtree=kd,
+        snap_speedup_vs_sjoin_nearest=round(timer.times["baseline_sjoin_nearest_s"] / timer.times["snap_s"], 2),
+    )
 
-    result = {
-        "reaches": G.number_of_edges(),
-        "points": args.points,
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "build_s": round(t_build, 2),
-        "baseline_networkx_build_s": round(t_base_build, 2),
-        "build_note": "ours nodes and orients raw geometry and computes orders and distances; "
-        "the baseline is handed the node pairs",
-        "build_ratio_ours_over_baseline": round(t_build / t_base_build, 2),
-        "navigate_UT_whole_network_first_call_s": round(t_ut_first, 3),
-        "navigate_UT_whole_network_s": round(t_ut, 3),
-        "baseline_networkx_ancestors_s": round(t_base_ut, 3),
-        "navigate_UT_speedup_vs_networkx": round(t_base_ut / t_ut, 2),
-        "navigate_DM_longest_path_s": round(t_dm, 3),
-        "baseline_networkx_shortest_path_s": round(t_base_dm, 3),
-        "navigate_DM_path_reaches": len(dm),
-        "snap_s": round(t_snap, 2),
-        "baseline_sjoin_nearest_s": round(t_sjoin, 2),
-        "snap_speedup_vs_sjoin_nearest": round(t_sjoin / t_snap, 2),
-    }
-    write_results("rivers", result)
+
+def main() -> None:
+    bench_main(
+        "rivers",
+        TASKS,
+        run_size,
+        sizes=[10_000, 100_000, 1_000_000],
+        quick_sizes=[2_500, 10_000, 40_000],
+        size_unit="reaches (and as many points)",
+        description="river network build, navigation and snap on a synthetic n x n drainage grid",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main_guard(main)

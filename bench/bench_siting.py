@@ -1,23 +1,22 @@
-"""Benchmark: batch site check of 1,000,000 sites, and one ``ganpo site-check`` from the shell.
+"""Benchmark: batch site check of random sites, and one ``ganpo site-check`` from the shell.
 
-Batch: 1,000,000 random points inside Jiangxi with random industries, checked by
-``check_sites`` (the default engine, all layers: county, units, rules and verdict, red lines,
-nearest reach, 1 km river test, distances, phosphorus). Baseline in the same run: chaining
-``geopandas.sjoin`` (counties, control units, red lines) and ``geopandas.sjoin_nearest``
-(reaches) for the same answers, which are compared (county, unit, red-line membership,
-nearest reach id and distance) before the times are written. The baseline does less: no
-rules, verdicts, distances downstream or phosphorus.
+Batch: random points inside Jiangxi with random industries, checked by ``check_sites`` (the
+default engine, all layers: county, units, rules and verdict, red lines, nearest reach, 1 km
+river test, distances, phosphorus). Baseline in the same run: chaining ``geopandas.sjoin``
+(counties, control units, red lines) and ``geopandas.sjoin_nearest`` (reaches) for the same
+answers, which are compared (county, unit, red-line membership, nearest reach id and distance)
+before anything is written. The baseline does less: no rules, verdicts, distances downstream or
+phosphorus. The per-process indexes are built first by a 30,000-site call (untimed).
 
-Single site: median wall time of 5 runs of ``ganpo site-check --lon 115.89 --lat 28.68
---industry 化工 --format json`` against 5 runs of ``python -c "import geopandas"``.
+Single site (at every size, it does not depend on it): median wall time of 5 runs of
+``ganpo site-check --lon 115.89 --lat 28.68 --industry 化工 --format json`` against 5 runs of
+``python -c "import geopandas"``.
 
-Writes ``bench/results/siting.json``. Usage: ``python bench/bench_siting.py [--sites 1000000]``.
+Writes ``bench/results/siting.json``. Usage: ``python bench/bench_siting.py [--quick | --sizes N ...]``.
 """
 
 from __future__ import annotations
 
-import argparse
-import platform
 import shutil
 import statistics
 import subprocess
@@ -27,11 +26,28 @@ import time
 import geopandas as gpd
 import numpy as np
 import shapely
-from _bench import timed, write_results
+from _bench import Task, Timer, bench_main, main_guard
 
 from ganpo_geo.crs import JIANGXI_ALBERS
 from ganpo_geo.layers import load_layer
 from ganpo_geo.siting import check_sites
+
+TASKS = [
+    Task(
+        "`check_sites`, all layers, rules and verdicts",
+        "check_sites_s",
+        "baseline_sjoin_chain_s",
+        "`sjoin` x3 + `sjoin_nearest`",
+        "the baseline gives fewer answers",
+    ),
+    Task(
+        "one `ganpo site-check` from the shell",
+        "single_site_cli_wall_s",
+        "python_import_geopandas_wall_s",
+        '`python -c "import geopandas"`',
+        "a speedup below 1: slower than the bare import",
+    ),
+]
 
 
 def _wall(cmd: list[str], runs: int = 5) -> float:
@@ -43,22 +59,24 @@ def _wall(cmd: list[str], runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sites", type=int, default=1_000_000)
-    args = parser.parse_args()
-    rng = np.random.default_rng(11)
+def random_sites(n: int, seed: int = 11) -> gpd.GeoDataFrame:
+    """``n`` random sites inside the bundled province outline, with random industries."""
+    rng = np.random.default_rng(seed)
     province = load_layer("province").geometry.iloc[0]
     west, south, east, north = province.bounds
-    x = rng.uniform(west, east, args.sites * 2)
-    y = rng.uniform(south, north, args.sites * 2)
+    x = rng.uniform(west, east, n * 2 + 1000)
+    y = rng.uniform(south, north, n * 2 + 1000)
     inside = shapely.contains_xy(province, x, y)
-    x, y = x[inside][: args.sites], y[inside][: args.sites]
-    industries = rng.choice(["化工", "garment", "livestock", "steel", "tourism", "electronics"], args.sites)
-    sites = gpd.GeoDataFrame({"industry": industries}, geometry=shapely.points(x, y), crs=4326)
+    x, y = x[inside][:n], y[inside][:n]
+    industries = rng.choice(["化工", "garment", "livestock", "steel", "tourism", "electronics"], n)
+    return gpd.GeoDataFrame({"industry": industries}, geometry=shapely.points(x, y), crs=4326)
 
-    check_sites(sites.iloc[:30_000], progress=False)  # builds the per-process indexes once
-    ours, t_ours = timed(lambda: check_sites(sites, progress=False))
+
+def run_size(size: int) -> dict:
+    sites = random_sites(size)
+    check_sites(random_sites(30_000, seed=3), progress=False)  # builds the per-process indexes once
+    timer = Timer()
+    ours = timer.run("check_sites_s", lambda: check_sites(sites, progress=False))
 
     counties = load_layer("counties")[["adcode", "geometry"]]
     units = load_layer("control_units")[["unit_code", "geometry"]]
@@ -73,7 +91,7 @@ def main() -> None:
         n = gpd.sjoin_nearest(pts.to_crs(JIANGXI_ALBERS), reaches, max_distance=20_000, distance_col="d")
         return c, u, r, n
 
-    (c, u, r, n), t_base = timed(baseline)
+    c, u, r, n = timer.run("baseline_sjoin_chain_s", baseline)
     first = lambda df: df[~df.index.duplicated()].sort_index()  # noqa: E731
     assert (first(c)["adcode"].to_numpy() == ours["county_adcode"].to_numpy()).all()
     assert set(zip(u.index, u["unit_code"], strict=True)) >= set(zip(ours.index, ours["unit_code"], strict=True))
@@ -85,24 +103,28 @@ def main() -> None:
 
     exe = shutil.which("ganpo") or sys.executable
     cmd = [exe] if exe != sys.executable else [sys.executable, "-m", "ganpo_geo.cli"]
-    t_cli = _wall([*cmd, "site-check", "--lon", "115.89", "--lat", "28.68", "--industry", "化工", "--format", "json"])
-    t_import = _wall([sys.executable, "-c", "import geopandas"])
+    site = ["site-check", "--lon", "115.89", "--lat", "28.68", "--industry", "化工", "--format", "json"]
+    timer.add("single_site_cli_wall_s", _wall([*cmd, *site]), runs=5)
+    timer.add("python_import_geopandas_wall_s", _wall([sys.executable, "-c", "import geopandas"]), runs=5)
+    return timer.result(
+        sites=size,
+        nearest_reach_same_id_share=round(same_reach, 5),
+        verdicts={str(k): int(v) for k, v in ours["verdict"].value_counts().items()},
+    )
 
-    result = {
-        "sites": args.sites,
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "check_sites_s": round(t_ours, 2),
-        "baseline_sjoin_chain_s": round(t_base, 2),
-        "speedup_vs_sjoin_chain": round(t_base / t_ours, 2),
-        "nearest_reach_same_id_share": round(same_reach, 5),
-        "verdicts": ours["verdict"].value_counts().to_dict(),
-        "single_site_cli_wall_s": round(t_cli, 3),
-        "python_import_geopandas_wall_s": round(t_import, 3),
-        "single_site_ratio_to_import_geopandas": round(t_cli / t_import, 2),
-    }
-    write_results("siting", result)
+
+def main() -> None:
+    bench_main(
+        "siting",
+        TASKS,
+        run_size,
+        sizes=[10_000, 100_000, 1_000_000],
+        quick_sizes=[1_000, 10_000, 30_000],
+        size_unit="sites",
+        description="batch and single site checks against all bundled layers",
+        extra_paths=("src/ganpo_geo/cli.py", "src/ganpo_geo/data"),
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main_guard(main)

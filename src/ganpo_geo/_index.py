@@ -8,6 +8,7 @@ STRtree for the exact test. The answer is the same as the exact test for every p
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,7 +176,10 @@ class NearestLines:
         from scipy.spatial import cKDTree
 
         lines = np.asarray(lines, dtype=object)
-        parts, line_of_part = shapely.get_parts(lines, return_index=True)
+        if (shapely.get_type_id(lines) == shapely.GeometryType.LINESTRING).all():
+            parts, line_of_part = lines, np.arange(len(lines))  # what get_parts returns, without copies
+        else:
+            parts, line_of_part = shapely.get_parts(lines, return_index=True)
         parts = shapely.segmentize(parts, spacing)
         xy, part_idx = shapely.get_coordinates(parts, return_index=True)
         seg = np.hypot(*np.diff(xy, axis=0).T)
@@ -185,12 +189,7 @@ class NearestLines:
         starts = np.r_[0, np.flatnonzero(~same) + 1]
         # restart the running length at every part, then add the part's offset in its line
         along -= np.repeat(along[starts], np.diff(np.r_[starts, len(along)]))
-        part_len = shapely.length(parts)
-        offset = np.zeros(len(parts))
-        for line_pos in np.unique(line_of_part):  # parts of a multi-line follow each other
-            mine = np.flatnonzero(line_of_part == line_pos)
-            offset[mine] = np.concatenate([[0.0], np.cumsum(part_len[mine])[:-1]])
-        along += offset[part_idx]
+        along += _part_offsets(line_of_part, shapely.length(parts))[part_idx]
         has_next = np.r_[same, False]
         return cls(xy, line_of_part[part_idx], along, has_next, cKDTree(xy), float(spacing))
 
@@ -255,6 +254,39 @@ class NearestLines:
         return line, dist, along
 
 
+def _running_sums(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per run of equal ``group`` values, the sum of the earlier ``values`` in the run (0 first).
+
+    The sums are taken in the same order as ``np.cumsum`` over each run (one vectorized step per
+    rank in the run, over all runs that long), so they are bit-identical to a per-run
+    ``np.concatenate([[0.0], np.cumsum(v)[:-1]])``, in time linear in ``len(values)``.
+    """
+    n = len(group)
+    out = np.zeros(n)
+    if n < 2:
+        return out
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    later = np.flatnonzero(rank > 0)  # the first of each run stays 0
+    if later.size == 0:
+        return out
+    order = later[np.argsort(rank[later], kind="stable")]
+    bounds = np.r_[0, np.cumsum(np.bincount(rank[later])[1:])]
+    for lo, hi in itertools.pairwise(bounds):  # one step per rank, not per run
+        at = order[lo:hi]
+        out[at] = out[at - 1] + values[at - 1]
+    return out
+
+
+def _part_offsets(line_of_part: np.ndarray, part_len: np.ndarray) -> np.ndarray:
+    """Offset of each part from its line's start: the running length of the line's earlier parts.
+
+    ``shapely.get_parts`` returns a line's parts next to each other, so each line is one run of
+    ``line_of_part``.
+    """
+    return _running_sums(line_of_part, part_len)
+
+
 @dataclass(frozen=True)
 class LineChunks:
     """Lines (metric CRS) cut into short pieces for exact nearest queries.
@@ -280,27 +312,37 @@ class LineChunks:
 
     @classmethod
     def build(cls, lines: np.ndarray, vertices: int = 16) -> LineChunks:
-        """Cut LineStrings (one per line; MultiLineStrings are taken part by part) into pieces."""
-        coords_all, pieces_idx, owner, offset = [], [], [], []
-        count = 0
-        for pos, line in enumerate(np.asarray(lines, dtype=object)):
-            start = 0.0
-            for part in shapely.get_parts(line):
-                xy = shapely.get_coordinates(part)
-                seg = np.hypot(*np.diff(xy, axis=0).T)
-                cum = np.concatenate([[0.0], np.cumsum(seg)])
-                for s in range(0, max(len(xy) - 1, 1), vertices - 1):
-                    chunk = xy[s : s + vertices]
-                    if len(chunk) < 2:
-                        continue
-                    coords_all.append(chunk)
-                    pieces_idx.append(np.full(len(chunk), count))
-                    owner.append(pos)
-                    offset.append(start + cum[s])
-                    count += 1
-                start += cum[-1]
-        pieces = shapely.linestrings(np.concatenate(coords_all), indices=np.concatenate(pieces_idx))
-        return cls(pieces, np.array(owner), np.array(offset), shapely.STRtree(pieces))
+        """Cut LineStrings (one per line; MultiLineStrings are taken part by part) into pieces.
+
+        Pieces of a part share their end vertices and hold ``vertices`` vertices (the last one
+        fewer); ``offset`` is the running length of the line before the piece. Vectorized over
+        all parts; running lengths are summed in the order of a per-part ``np.cumsum``.
+        """
+        if vertices < 2:
+            raise ValueError(f"vertices must be at least 2, got {vertices}")
+        parts, line_of_part = shapely.get_parts(np.asarray(lines, dtype=object), return_index=True)
+        xy, part_of_vertex = shapely.get_coordinates(parts, return_index=True)
+        n_vert = np.bincount(part_of_vertex, minlength=len(parts))
+        first = np.r_[0, np.cumsum(n_vert)[:-1]]
+        # running length of each vertex along its part (0 at the part's first vertex)
+        step = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
+        cum = _running_sums(part_of_vertex, np.r_[step, 0.0])
+        part_len = np.zeros(len(parts))
+        has = n_vert > 0
+        part_len[has] = cum[first[has] + n_vert[has] - 1]
+        start = _running_sums(line_of_part, part_len)  # the line's length before each part
+        # pieces: each part's vertices in windows of `vertices`, stepping by vertices - 1
+        span = vertices - 1
+        n_pieces = np.where(n_vert >= 2, -(-(n_vert - 1) // span), 0)
+        piece_part = np.repeat(np.arange(len(parts)), n_pieces)
+        piece_rank = np.arange(len(piece_part)) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
+        piece_start = first[piece_part] + piece_rank * span  # global index of the piece's first vertex
+        piece_n = np.minimum(vertices, first[piece_part] + n_vert[piece_part] - piece_start)
+        vert = np.repeat(piece_start - np.cumsum(np.r_[0, piece_n[:-1]]), piece_n) + np.arange(piece_n.sum())
+        pieces = shapely.linestrings(xy[vert], indices=np.repeat(np.arange(len(piece_n)), piece_n))
+        offset = start[piece_part] + cum[piece_start]
+        owner = line_of_part[piece_part].astype(np.int64)
+        return cls(pieces, owner, offset, shapely.STRtree(pieces))
 
 
 def snap_to_lines(
@@ -315,15 +357,17 @@ def snap_to_lines(
     """Exact nearest line of each point (metric CRS): id, distance, position and fraction along it.
 
     Without ``nearest`` the STRtree of short line pieces answers directly (exact). With it (a
-    KD-tree, for large batches) each point first gets an upper bound on its distance, and one
-    ``dwithin`` query at that bound returns every piece that could be nearer; the exact nearest
-    is kept. Ties go to the lower line id.
+    KD-tree, for large batches) each point first gets an upper bound on its distance; the pieces
+    whose envelopes come within that bound are measured exactly, and the nearest is kept. Ties
+    go to the lower line id.
 
     Returns
     -------
     (ids, distance, along, fraction) : tuple of numpy.ndarray
         ``ids`` as float (NaN where no line is within ``max_distance_m``).
     """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
     n = len(x)
     ids = np.full(n, np.nan)
     dist_out = np.full(n, np.nan)
@@ -339,9 +383,14 @@ def snap_to_lines(
     else:
         _, bound, _ = nearest.query(x, y, max_distance_m + nearest.spacing)
         rows = np.flatnonzero(np.isfinite(bound))
-        p_sub, c_idx = chunks.tree.query(pts[rows], predicate="dwithin", distance=bound[rows] + 1e-6)
+        b = bound[rows] + 1e-6
+        # envelope query, then one exact distance per candidate ("dwithin" would take it twice)
+        boxes = shapely.box(x[rows] - b, y[rows] - b, x[rows] + b, y[rows] + b)
+        p_sub, c_idx = chunks.tree.query(boxes)
         p_idx = rows[p_sub]
         dist = shapely.distance(pts[p_idx], chunks.pieces[c_idx])
+        near = dist <= b[p_sub]
+        p_idx, c_idx, dist = p_idx[near], c_idx[near], dist[near]
     line = chunks.owner[c_idx]
     order = np.lexsort((line_ids[line], dist, p_idx))  # per point: nearest, then lowest id
     p_idx, c_idx, dist, line = p_idx[order], c_idx[order], dist[order], line[order]
