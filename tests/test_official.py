@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
 import openpyxl
 import pytest
 import shapely
-from click.testing import CliRunner
 
-from ganpo_geo._errors import LayersFileError
-from ganpo_geo.cli import main
 from ganpo_geo.layers import Layers, load_layer
-from ganpo_geo.siting import check_site, check_sites, screening_columns
 
 #: A site in a general-control (category 3) unit of Ji'an, away from rivers and red lines, where
 #: the bundled reference rules give chemical projects only ``conditional`` (U3-SL-01).
@@ -59,9 +54,20 @@ def _write_dataset(folder: Path) -> dict[str, object]:
     book = openpyxl.Workbook()
     ws = book.active
     ws.title = "单元清单"
-    ws.append(["环境管控单元编码", "管控单元名称", "空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"])
+    ws.append(
+        ["环境管控单元编码", "管控单元名称", "空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"]
+    )
     for code, name, kj in zip(official["HJZHGKDYBM"], official["HJZHGKDYMC"], official["KJBJYS"], strict=True):
-        ws.append([code, name, kj, "污染物排放执行国家和地方排放标准。", "落实企业突发环境事件应急预案。", "严格执行用水总量控制。"])
+        ws.append(
+            [
+                code,
+                name,
+                kj,
+                "污染物排放执行国家和地方排放标准。",
+                "落实企业突发环境事件应急预案。",
+                "严格执行用水总量控制。",
+            ]
+        )
     ws.append(["ZH36999930001", "不存在的单元", "禁止新建化工项目。", "", "", ""])
     xlsx = folder / "生态环境准入清单.xlsx"
     book.save(xlsx)

@@ -590,7 +590,8 @@ class Layers:
         try:
             spec = tomllib.loads(toml_path.read_text(encoding="utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            msg = f"{toml_path}: not a TOML file ({str(exc).splitlines()[0]}); write sections like [control_units] with path = \"units.shp\""
+            first = str(exc).splitlines()[0]
+            msg = f'{toml_path}: not a TOML file ({first}); write sections like [control_units] with path = "units.shp"'
             raise LayersFileError(msg) from None
         for section in spec:
             if section not in LAYERS_FILE_SECTIONS:
@@ -657,12 +658,15 @@ class Layers:
             section = f"screening #{i}"
             name = str(e["name"]).strip()
             if not name or name in names:
-                msg = f"{toml_path}: [[screening]] #{i}: name {name!r} is empty or used twice; give each layer its own name"
+                msg = f"{toml_path}: [[screening]] #{i}: name {name!r} is empty or used twice; give each its own name"
                 raise LayersFileError(msg)
             names.add(name)
             effect = str(e.get("effect", "notice"))
             if effect not in SCREENING_EFFECTS:
-                msg = f"{toml_path}: [[screening]] {name}: unknown effect {effect!r}; use one of {', '.join(SCREENING_EFFECTS)}"
+                msg = (
+                    f"{toml_path}: [[screening]] {name}: unknown effect {effect!r}; "
+                    f"use one of {', '.join(SCREENING_EFFECTS)}"
+                )
                 raise LayersFileError(msg)
             industries = _screening_industries(toml_path, name, e.get("industries", "all"))
             try:
@@ -670,7 +674,7 @@ class Layers:
             except (TypeError, ValueError):
                 buffer_m = float("nan")
             if not (buffer_m >= 0 and buffer_m < 1e6):
-                msg = f"{toml_path}: [[screening]] {name}: buffer_m must be a number of metres >= 0, got {e.get('buffer_m')!r}"
+                msg = f"{toml_path}: [[screening]] {name}: buffer_m must be metres >= 0, got {e.get('buffer_m')!r}"
                 raise LayersFileError(msg)
             file = resolve(f"screening:{name}", e)
             zones = read(f"screening:{name}", load_redlines, file, **{k: e.get(k) for k in layer_args})
@@ -795,17 +799,30 @@ class Layers:
 
             cmp = compare_access_list(self.access_list, units)
             if cmp.only_in_list:
-                problems.append(f"{len(cmp.only_in_list)} access-list code(s) with no unit (first {cmp.only_in_list[0]})")
+                problems.append(
+                    f"{len(cmp.only_in_list)} access-list code(s) with no unit (first {cmp.only_in_list[0]})"
+                )
             if cmp.only_in_layer:
-                problems.append(f"{len(cmp.only_in_layer)} unit(s) not in the access list (first {cmp.only_in_layer[0]})")
+                problems.append(
+                    f"{len(cmp.only_in_layer)} unit(s) not in the access list (first {cmp.only_in_layer[0]})"
+                )
         row("control_units", units, self.control_units is not None, "; ".join(problems) or "ok")
         red = self.red()
-        row("redlines", red, self.redlines is not None, "; ".join(geom_check(red)) if self.redlines is not None else "ok")
+        row(
+            "redlines",
+            red,
+            self.redlines is not None,
+            "; ".join(geom_check(red)) if self.redlines is not None else "ok",
+        )
         rules = self.access_rules()
         official_rows = int((~rules["reference"].astype(bool)).sum()) if "reference" in rules else len(rules)
         if self.access_list is not None:
             row("access_list", self.access_list, True, "ok")
-        status = "ok" if self.rules is not None else f"{official_rows} official or legal rules, {len(rules) - official_rows} reference"
+        status = (
+            "ok"
+            if self.rules is not None
+            else f"{official_rows} official or legal rules, {len(rules) - official_rows} reference"
+        )
         out.append(
             {
                 "layer": "access_rules",
@@ -843,11 +860,11 @@ def _check_entry(toml_path: Path, section: str, entry: Any) -> None:
     required, optional = LAYERS_FILE_SECTIONS[kind]
     label = f"[[screening]] {section.split(' ')[-1]}" if kind == "screening" else f"[{section}]"
     if not isinstance(entry, dict):
-        msg = f"{toml_path}: {label} must be a table; write it as {label} with path = \"...\" below"
+        msg = f'{toml_path}: {label} must be a table; write it as {label} with path = "..." below'
         raise LayersFileError(msg)
     missing = [k for k in required if k not in entry]
     if missing:
-        msg = f"{toml_path}: {label} has no {missing[0]}; add {missing[0]} = \"...\""
+        msg = f'{toml_path}: {label} has no {missing[0]}; add {missing[0]} = "..."'
         raise LayersFileError(msg)
     unknown = [k for k in entry if k not in required and k not in optional]
     if unknown:
@@ -855,7 +872,7 @@ def _check_entry(toml_path: Path, section: str, entry: Any) -> None:
         raise LayersFileError(msg)
     columns = entry.get("columns")
     if columns is not None and not (isinstance(columns, dict) and all(isinstance(v, str) for v in columns.values())):
-        msg = f"{toml_path}: {label} columns must be a table like {{ DYBM = \"unit_code\" }}"
+        msg = f'{toml_path}: {label} columns must be a table like {{ DYBM = "unit_code" }}'
         raise LayersFileError(msg)
 
 
@@ -866,7 +883,7 @@ def _screening_industries(toml_path: Path, name: str, value: Any) -> str:
         return "all"
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
-        msg = f"{toml_path}: [[screening]] {name}: industries must be \"all\" or a list of industries"
+        msg = f'{toml_path}: [[screening]] {name}: industries must be "all" or a list of industries'
         raise LayersFileError(msg)
     keys = []
     for item in items:

@@ -275,7 +275,11 @@ class SiteReport:
             if applied:
                 lines.append(f"{dim}: " + "; ".join(f"{x['rule_id']} {x['effect']}" for x in applied))
         for sc in self.screening:
-            where = "inside 位于范围内" if sc["within_buffer"] else f"outside 不在范围内 (nearest {_num(sc['nearest_m'])} m)"
+            where = (
+                "inside 位于范围内"
+                if sc["within_buffer"]
+                else f"outside 不在范围内 (nearest {_num(sc['nearest_m'])} m)"
+            )
             lines.append(f"{'筛查图层' if zh else 'Screening'} {sc['name']}: {where}; effect {sc['effect']}")
         for w in self.warnings:
             lines.append(f"{'注意' if zh else 'Warning'}: {w}")
@@ -1407,7 +1411,9 @@ def _notices(layers: Layers) -> list[str]:
     notes = [
         f"{name}: reference data synthesized for demonstration, not official" for name in layers.reference_layers()
     ]
-    official = [n for n, flag in (("control_units", layers.control_units), ("redlines", layers.redlines)) if flag is not None]
+    official = [
+        n for n, flag in (("control_units", layers.control_units), ("redlines", layers.redlines)) if flag is not None
+    ]
     official += ["access_list"] if layers.access_list is not None else []
     official += [f"screening:{s.name}" for s in layers.screening]
     for name in official:

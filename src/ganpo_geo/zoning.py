@@ -1173,7 +1173,9 @@ def official_rules(layers: Layers, base: pd.DataFrame) -> pd.DataFrame:
                 effect = "restrict"
                 text_en = f"manual review ({', '.join(manual)} not evaluated by the check): {c.text}"
             else:
-                text_en = f"official clause {c.dimension} {c.clause_no} of {c.scope} (the Chinese text is authoritative)"
+                text_en = (
+                    f"official clause {c.dimension} {c.clause_no} of {c.scope} (the Chinese text is authoritative)"
+                )
             rows.append(
                 {
                     "rule_id": f"{c.scope}-{c.dimension}-{c.clause_no}",
@@ -1185,7 +1187,9 @@ def official_rules(layers: Layers, base: pd.DataFrame) -> pd.DataFrame:
                     "condition": condition,
                     "text_zh": c.text,
                     "text_en": text_en,
-                    "basis": OFFICIAL_BASIS if c.source == "access list" else f"{OFFICIAL_BASIS} (official control-unit layer)",
+                    "basis": OFFICIAL_BASIS
+                    if c.source == "access list"
+                    else f"{OFFICIAL_BASIS} (official control-unit layer)",
                     "reference": False,
                     "dimension_zh": DIMENSIONS[c.dimension][0],
                 }
@@ -1212,5 +1216,7 @@ def official_rules(layers: Layers, base: pd.DataFrame) -> pd.DataFrame:
     out = base[keep]
     if rows:
         out = pd.concat([out, pd.DataFrame(rows)], ignore_index=True)
-    out.attrs["official_units"] = frozenset(clauses.loc[clauses["level"] == "unit", "scope"]) if len(clauses) else frozenset()
+    out.attrs["official_units"] = (
+        frozenset(clauses.loc[clauses["level"] == "unit", "scope"]) if len(clauses) else frozenset()
+    )
     return out.reset_index(drop=True)
