@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
 import openpyxl
 import pytest
 import shapely
+from click.testing import CliRunner
 
+from ganpo_geo._errors import LayersFileError
+from ganpo_geo.cli import main
 from ganpo_geo.layers import Layers, load_layer
+from ganpo_geo.siting import check_site, check_sites, screening_columns
 
 #: A site in a general-control (category 3) unit of Ji'an, away from rivers and red lines, where
 #: the bundled reference rules give chemical projects only ``conditional`` (U3-SL-01).
 SITE = (115.727597, 27.006655)
-#: A second site, inside the synthetic water-source zone drawn around it.
-WATER_SITE = (115.70, 27.06)
+#: A second site, in another unit (no ban in its text), inside the water-source zone drawn around it.
+WATER_SITE = (115.80, 27.05)
 BAN = "禁止新建化工项目。"
 KJBJYS = f"1.{BAN}2.鼓励发展电子信息产业。"
+OFFICIAL_MARK = "官方版"  # in the official unit names: shows which units a map or report used
 WATER_TEXT = "饮用水水源一级、二级保护区内禁止新建排放污染物的建设项目。"
 
 
@@ -37,7 +43,7 @@ def _write_dataset(folder: Path) -> dict[str, object]:
     official = gpd.GeoDataFrame(
         {
             "HJZHGKDYBM": mine["unit_code"].to_numpy(),
-            "HJZHGKDYMC": mine["name_zh"].to_numpy(),
+            "HJZHGKDYMC": (mine["name_zh"] + OFFICIAL_MARK).to_numpy(),
             "ZHGKDYFL": mine["category"].map({1: "优先保护单元", 2: "重点管控单元", 3: "一般管控单元"}).to_numpy(),
             "KJBJYS": [KJBJYS if c == target else "执行区域总体管控要求。" for c in mine["unit_code"]],
             "PWWPFGK": "污染物排放执行国家和地方排放标准。",
@@ -108,3 +114,266 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def official(dataset: dict[str, object]) -> Layers:
     return Layers.from_file(dataset["toml"])
+
+
+def _cli(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(main, list(args), env=env or {"GANPO_LAYERS": ""})
+
+
+# --------------------------------------------------------------------------- the layers file
+
+
+def test_layers_file_reads_every_official_layer(dataset, official) -> None:
+    units = official.units()
+    assert len(units) == dataset["units"]
+    # GBK without .cpg decoded; EPSG:4548 metres brought to WGS84 degrees
+    assert units["name_zh"].str.endswith(OFFICIAL_MARK).all()
+    assert units.crs.to_epsg() == 4326 and 114 < units.total_bounds[0] < 117
+    assert units.loc[units["unit_code"] == dataset["target"], "spatial_layout"].iloc[0] == KJBJYS
+    assert official.access_list is not None and len(official.access_list) == dataset["units"] + 1
+    assert [s.name for s in official.screening] == ["饮用水水源保护区"]
+    assert official.screening[0].industries == "chemical;electroplating"
+    assert official.redlines is None  # not named: stays the bundled reference
+    described = {e["layer"]: e for e in official.describe()}
+    assert described["control_units"]["status"] == "official"
+    assert described["control_units"]["crs"] == "EPSG:4548"
+    assert described["control_units"]["path"] == str(dataset["shp"])
+    assert described["redlines"]["status"] == "reference"
+    assert "ZH36999930001" in described["control_units"]["validation"]
+    assert described["screening:饮用水水源保护区"]["features"] == 1
+
+
+def test_relative_paths_resolve_against_the_toml_file(dataset, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # not the dataset folder
+    layers = Layers.from_file(dataset["toml"])
+    assert len(layers.units()) == dataset["units"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("[control_units\npath = 'x.shp'", ["not a TOML file"]),
+        ("[units]\npath = '环境管控单元.shp'", ["unknown section [units]", "[control_units]"]),
+        ("[control_units]\ncrs = 'EPSG:4548'", ["[control_units] has no path", 'path = "..."']),
+        ("[control_units]\npath = 'missing.shp'", ["[control_units] path", "missing.shp", "does not exist"]),
+        ("[redlines]\npath = 'water_source_zones.shp'\ncolour = 'red'", ["unknown field 'colour'"]),
+        ("[[screening]]\npath = 'water_source_zones.shp'", ["[[screening]] #1 has no name"]),
+        (
+            "[[screening]]\nname = 'w'\npath = 'water_source_zones.shp'\neffect = 'ban'",
+            ["[[screening]] w", "unknown effect 'ban'", "prohibit"],
+        ),
+        (
+            "[[screening]]\nname = 'w'\npath = 'water_source_zones.shp'\nindustries = ['nuclear fusion']",
+            ["[[screening]] w", "nuclear fusion"],
+        ),
+        ("[control_units]\npath = 'water_source_zones.shp'", ["[control_units]", "no unit_code column", "columns found"]),
+    ],
+)
+def test_bad_layers_files_fail_in_one_line(dataset, body: str, words: list[str]) -> None:
+    bad = Path(dataset["toml"]).parent / "bad.toml"
+    bad.write_text(body, encoding="utf-8")
+    with pytest.raises(LayersFileError) as err:
+        Layers.from_file(bad)
+    message = str(err.value)
+    assert "\n" not in message and str(bad) in message
+    for word in words:
+        assert word in message
+    result = _cli("site-check", "--layers", str(bad), "--lon", "115.7", "--lat", "27.0", "--industry", "化工")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: {message}"]
+
+
+def test_missing_layers_file_is_one_line(tmp_path) -> None:
+    with pytest.raises(LayersFileError, match="layers file not found"):
+        Layers.from_file(tmp_path / "nothing.toml")
+    result = _cli("layers", env={"GANPO_LAYERS": str(tmp_path / "nothing.toml")})
+    assert result.exit_code == 1 and "layers file not found" in result.output
+
+
+# --------------------------------------------------------------------------- official texts decide
+
+
+def test_official_clause_decides_instead_of_reference_rules(dataset, official) -> None:
+    reference = check_site(SITE, industry="化工")
+    assert reference.verdict == "conditional"  # the issue's case: a reference rule, not the official ban
+    report = check_site(SITE, industry="化工", layers=official)
+    assert report.verdict == "prohibited"
+    cited = {r["source"]: r for r in report.reasons}
+    rule_id = f"{dataset['target']}-spatial_layout-1"
+    assert cited[rule_id]["text_zh"] == BAN and cited[rule_id]["effect"] == "prohibit"
+    assert cited[rule_id]["basis"] == "official access list"
+    # no reference unit rule (category or code scoped) for a unit with official text
+    unit_rules = [r for rules in report.rules.values() for r in rules if r["level"] == "unit"]
+    assert unit_rules and all(r["rule_id"].startswith(dataset["target"]) for r in unit_rules)
+    assert all(not r["reference"] for r in unit_rules)
+    assert any("control_units: official" in n for n in report.data_notice)
+    # an industry the text does not ban (it even encourages electronics)
+    other = check_site(SITE, industry="electronics", layers=official)
+    assert other.verdict != "prohibited"
+    assert rule_id not in {r["source"] for r in other.reasons}
+
+
+def test_unit_text_without_access_list_and_manual_review(dataset, official) -> None:
+    units = official.units().copy()
+    target = units["unit_code"] == dataset["target"]
+    garbled = "甲乙丙丁戊己庚辛。"
+    units.loc[target, "spatial_layout"] = f"1.禁止新建电镀项目。2.{garbled}"
+    layers = Layers(control_units=units)  # texts from the unit layer's own fields
+    plating = check_site(SITE, industry="electroplating", layers=layers)
+    assert plating.verdict == "prohibited"
+    assert "禁止新建电镀项目。" in [r["text_zh"] for r in plating.reasons]
+    garment = check_site(SITE, industry="garment", layers=layers)
+    assert garment.verdict == "conditional"  # the unreadable clause: at least conditional
+    manual = [r for r in garment.reasons if r["effect"] == "manual review"]
+    assert manual and manual[0]["text_zh"] == garbled
+    assert manual[0]["text_en"] == f"manual review: {garbled}"
+
+
+def test_batch_uses_the_official_texts_vectorized(dataset, official) -> None:
+    import pandas as pd
+
+    sites = pd.DataFrame(
+        {
+            "lon": [SITE[0]] * 3 + [WATER_SITE[0]] * 3,
+            "lat": [SITE[1]] * 3 + [WATER_SITE[1]] * 3,
+            "行业": ["化工", "electronics", "garment", "化工", "garment", "electroplating"],
+        }
+    )
+    out = check_sites(sites, layers=official)
+    assert list(out["verdict"][:2]) == ["prohibited", "allowed"]
+    assert f"{dataset['target']}-spatial_layout-1" in out["reasons"].iloc[0]
+    assert BAN in out["reason_texts"].iloc[0]
+    cols = screening_columns("饮用水水源保护区")
+    assert list(out[cols["overlap"]]) == [False, False, False, True, True, True]
+    assert list(out[cols["within_buffer"]]) == [False, False, False, True, True, True]
+    assert (out[cols["nearest_m"]][:3] > 1000).all()
+    # one compiled text per distinct text: the clause table holds each unit's clauses once
+    from ganpo_geo.zoning import official_clauses
+
+    clauses = official_clauses(official)
+    assert not clauses.duplicated(["unit_code", "dimension", "clause_no"]).any()
+
+
+# --------------------------------------------------------------------------- screening layers
+
+
+def test_screening_layer_applies_to_named_industries(official) -> None:
+    chem = check_site(WATER_SITE, industry="化工", layers=official)
+    assert chem.verdict == "prohibited"
+    assert "screening:饮用水水源保护区" in {r["source"] for r in chem.reasons}
+    assert WATER_TEXT in [r["text_zh"] for r in chem.reasons]
+    [entry] = chem.screening
+    assert entry["within_buffer"] and entry["overlaps"] and entry["applies_to_industry"]
+    assert entry["zones"] == "某水库饮用水水源保护区"
+    garment = check_site(WATER_SITE, industry="garment", layers=official)
+    assert "screening:饮用水水源保护区" not in {r["source"] for r in garment.reasons}
+    assert garment.screening[0]["within_buffer"] and not garment.screening[0]["applies_to_industry"]
+    # outside the zone the layer does not apply
+    away = check_site(SITE, industry="electroplating", layers=official)
+    assert not away.screening[0]["within_buffer"]
+    assert "screening:饮用水水源保护区" not in {r["source"] for r in away.reasons}
+
+
+def test_screening_buffer(official) -> None:
+    screen = official.screening[0]
+    near = (WATER_SITE[0] + 0.012, WATER_SITE[1])  # about 200 m outside the zone's edge
+    wide = official.replace(screening=[dataclasses_replace(screen, buffer_m=1000.0)])
+    assert not check_site(near, industry="化工", layers=official).screening[0]["within_buffer"]
+    report = check_site(near, industry="化工", layers=wide)
+    assert report.screening[0]["within_buffer"] and not report.screening[0]["overlaps"]
+    assert "screening:饮用水水源保护区" in {r["source"] for r in report.reasons}
+
+
+def dataclasses_replace(obj, **changes):
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def _site_json(*extra: str, env: dict[str, str] | None = None, industry: str = "化工", where=SITE) -> dict:
+    result = _cli(
+        "site-check", "--lon", str(where[0]), "--lat", str(where[1]), "--industry", industry,
+        "--format", "json", *extra, env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_cli_site_check_with_layers_file_and_env(dataset) -> None:
+    toml = str(dataset["toml"])
+    by_option = _site_json("--layers", toml)
+    assert by_option["verdict"] == "prohibited"
+    cited = {r["source"]: r["text_zh"] for r in by_option["reasons"]}
+    assert cited[f"{dataset['target']}-spatial_layout-1"] == BAN
+    by_env = _site_json(env={"GANPO_LAYERS": toml})
+    assert by_env["verdict"] == by_option["verdict"] and by_env["reasons"] == by_option["reasons"]
+    assert by_env["units"][0]["name_zh"].endswith(OFFICIAL_MARK)
+    assert _site_json("--layers", toml, industry="electronics")["verdict"] != "prohibited"
+    assert _site_json()["verdict"] == "conditional"  # without layers: the bundled reference
+
+
+def test_cli_batch_with_layers_has_screening_columns(dataset, tmp_path) -> None:
+    csv = tmp_path / "sites.csv"
+    csv.write_text(
+        f"经度,纬度,行业\n{SITE[0]},{SITE[1]},化工\n{WATER_SITE[0]},{WATER_SITE[1]},电镀\n", encoding="utf-8"
+    )
+    out = tmp_path / "out.csv"
+    result = _cli("site-check", "--input", str(csv), "--output", str(out), "--layers", str(dataset["toml"]))
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert list(table["verdict"]) == ["prohibited", "prohibited"]
+    assert list(table["screening_饮用水水源保护区_overlap"]) == [False, True]
+    assert "control_units: official" in table["data_notice"].iloc[0]
+
+
+def test_cli_layers_lists_official_and_reference(dataset) -> None:
+    result = _cli("layers", "--layers", str(dataset["toml"]))
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
+    assert "official" in lines["control_units"] and "EPSG:4548" in lines["control_units"]
+    assert str(dataset["units"]) in lines["control_units"].split()
+    assert "reference" in lines["redlines"]
+    assert "official" in lines["screening:饮用水水源保护区"]
+    as_json = json.loads(_cli("layers", "--format", "json", env={"GANPO_LAYERS": str(dataset["toml"])}).output)
+    assert {e["layer"]: e["status"] for e in as_json}["control_units"] == "official"
+
+
+def test_cli_validate_with_layers_compares_the_access_list(dataset) -> None:
+    result = _cli("validate", "--layers", str(dataset["toml"]))
+    assert "ZH36999930001" in result.output
+    assert "in the access list but not in the layer" in result.output
+    assert result.exit_code == 1  # a listed code with no unit is a problem
+    as_json = json.loads(_cli("validate", "--layers", str(dataset["toml"]), "--format", "json").output)
+    assert as_json["access_list"]["only_in_list"] == ["ZH36999930001"]
+    no_file = _cli("validate")
+    assert no_file.exit_code == 1 and "--layers" in no_file.output
+
+
+def test_cli_summary_and_tp_name_the_layers(dataset) -> None:
+    summary = _cli("summary", "--layers", str(dataset["toml"]))
+    assert summary.exit_code == 0
+    assert "layer control_units: official" in summary.output
+    tp = _cli("tp", "--layers", str(dataset["toml"]), "trace", "--by", "unit", "--format", "json")
+    assert tp.exit_code == 0, tp.output
+    assert "layer control_units: official" in tp.output
+
+
+def test_cli_site_map_draws_the_official_layers(dataset, tmp_path) -> None:
+    out = tmp_path / "site.html"
+    args = ["map", "site", "-o", str(out), "--lon", str(WATER_SITE[0]), "--lat", str(WATER_SITE[1])]
+    result = _cli(*args, "--layers", str(dataset["toml"]))
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert OFFICIAL_MARK in page  # the official units' names
+    assert "饮用水水源保护区" in page and "official 官方" in page
+    reference = tmp_path / "reference.html"
+    assert (
+        _cli("map", "site", "-o", str(reference), "--lon", str(WATER_SITE[0]), "--lat", str(WATER_SITE[1])).exit_code
+        == 0
+    )
+    assert OFFICIAL_MARK not in reference.read_text(encoding="utf-8")
