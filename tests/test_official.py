@@ -166,7 +166,10 @@ def test_relative_paths_resolve_against_the_toml_file(dataset, tmp_path, monkeyp
             "[[screening]]\nname = 'w'\npath = 'water_source_zones.shp'\nindustries = ['nuclear fusion']",
             ["[[screening]] w", "nuclear fusion"],
         ),
-        ("[control_units]\npath = 'water_source_zones.shp'", ["[control_units]", "no unit_code column", "columns found"]),
+        (
+            "[control_units]\npath = 'water_source_zones.shp'",
+            ["[control_units]", "no unit_code column", "columns found"],
+        ),
     ],
 )
 def test_bad_layers_files_fail_in_one_line(dataset, body: str, words: list[str]) -> None:
@@ -377,3 +380,23 @@ def test_cli_site_map_draws_the_official_layers(dataset, tmp_path) -> None:
         == 0
     )
     assert OFFICIAL_MARK not in reference.read_text(encoding="utf-8")
+
+
+def test_xlsx_output_has_a_sheet_of_cited_rule_texts(dataset, tmp_path) -> None:
+    import pandas as pd
+
+    csv = tmp_path / "sites.csv"
+    rows = [(SITE, "化工"), (SITE, "electronics"), (WATER_SITE, "电镀")]
+    csv.write_text("经度,纬度,行业\n" + "".join(f"{p[0]},{p[1]},{i}\n" for p, i in rows), encoding="gbk")
+    out = tmp_path / "out.xlsx"
+    result = _cli("site-check", "--input", str(csv), "--output", str(out), "--layers", str(dataset["toml"]))
+    assert result.exit_code == 0, result.output
+    sheets = pd.read_excel(out, sheet_name=None)
+    assert list(sheets) == ["site_check", "cited_rules"]
+    assert len(sheets["site_check"]) == len(rows)
+    assert list(sheets["site_check"]["行业"]) == [i for _, i in rows]
+    rules = sheets["cited_rules"].set_index("rule_id")
+    cited = {r for value in sheets["site_check"]["reasons"].dropna() for r in value.split(";")}
+    assert set(rules.index) == {r.removesuffix("(uncertain)") for r in cited}
+    assert rules.at[f"{dataset['target']}-spatial_layout-1", "text_zh"] == BAN
+    assert rules.at["screening:饮用水水源保护区", "text_zh"] == WATER_TEXT

@@ -625,11 +625,32 @@ def _site_batch(
     if output_path is None:
         text = result.drop(columns=result.geometry.name).to_csv(index=False)
         click.echo(("\ufeff" if bom else "") + text, nl=False)
+    elif Path(output_path).suffix.lower() == ".xlsx":
+        _write_xlsx(result, output_path, layers)
+        summary += f"; written to {output_path} (sheets site_check and cited_rules)"
     else:
         write_table(result, output_path, bom=bom)
         summary += f"; written to {output_path}"
     click.echo(summary, err=True)
     click.echo(result[col.get("data_notice", "data_notice")].iloc[0] if len(result) else "", err=True)
+
+
+def _write_xlsx(result, output_path: str, layers) -> None:
+    """Batch result as .xlsx: sheet ``site_check`` (every row) and ``cited_rules`` (the rule texts cited)."""
+    import pandas as pd
+
+    from ganpo_geo._errors import ValidationError
+    from ganpo_geo.io import XLSX_MAX_ROWS, atomic_path
+    from ganpo_geo.siting import cited_rules
+
+    if len(result) > XLSX_MAX_ROWS:
+        msg = f"{len(result):,} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS:,} at most): use .csv"
+        raise ValidationError(msg)
+    plain = pd.DataFrame(result.drop(columns=result.geometry.name))
+    rules = cited_rules(result, layers)
+    with atomic_path(output_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        plain.to_excel(writer, sheet_name="site_check", index=False)
+        rules.to_excel(writer, sheet_name="cited_rules", index=False)
 
 
 @main.command("map")

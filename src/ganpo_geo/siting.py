@@ -57,7 +57,9 @@ __all__ = [
     "SiteReport",
     "check_site",
     "check_sites",
+    "cited_rules",
     "read_sites",
+    "screening_columns",
 ]
 
 logger = logging.getLogger(__name__)
@@ -1869,6 +1871,34 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
         data_notice=str(row["data_notice"]).split("; "),
         screening=_screening_report(row, layers),
     )
+
+
+def cited_rules(result: pd.DataFrame, layers: Layers | None = None) -> pd.DataFrame:
+    """The rules a batch result cites in its ``reasons`` column, one row each (for a second sheet).
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        Output of :func:`check_sites` (a renamed ``reasons`` column is found via
+        ``attrs["ganpo_columns"]``).
+    layers : Layers, optional
+        The layers the check used; default the bundled reference layers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rule_id``, ``sites`` (how many rows cite it), ``level``, ``scope``, ``dimension``,
+        ``effect``, ``condition``, ``text_zh`` (verbatim), ``text_en``, ``basis``, ``reference``.
+    """
+    layers = layers or bundled_layers()
+    column = result.attrs.get("ganpo_columns", {}).get("reasons", "reasons")
+    ids = result[column].fillna("").astype(str).str.split(";").explode().str.replace("(uncertain)", "", regex=False)
+    counts = ids[ids.str.startswith("layer:").eq(False) & ids.ne("")].value_counts()
+    rules = layers.access_rules().drop_duplicates("rule_id").set_index("rule_id")
+    keep = ["level", "scope", "dimension", "effect", "condition", "text_zh", "text_en", "basis", "reference"]
+    table = rules.reindex(counts.index)[keep].rename_axis("rule_id").reset_index()
+    table.insert(1, "sites", counts.to_numpy())
+    return table
 
 
 def _screening_report(row: pd.Series, layers: Layers) -> list[dict[str, Any]]:
