@@ -400,3 +400,28 @@ def test_xlsx_output_has_a_sheet_of_cited_rule_texts(dataset, tmp_path) -> None:
     assert set(rules.index) == {r.removesuffix("(uncertain)") for r in cited}
     assert rules.at[f"{dataset['target']}-spatial_layout-1", "text_zh"] == BAN
     assert rules.at["screening:饮用水水源保护区", "text_zh"] == WATER_TEXT
+
+
+def test_export_round_trip_loses_nothing(dataset, official, tmp_path) -> None:
+    out = tmp_path / "export"
+    result = _cli("export", "--layers", str(dataset["toml"]), "--to", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "control_units.cpg").read_text() == "GBK"
+    raw = gpd.read_file(out / "control_units.shp", encoding="GBK")
+    original = gpd.read_file(dataset["shp"], encoding="GBK")
+    assert list(raw.columns) == list(original.columns)  # the official field names, in order
+    assert raw.crs.to_epsg() == 4548
+    for col in ("HJZHGKDYBM", "HJZHGKDYMC", "ZHGKDYFL", "KJBJYS", "PWWPFGK", "HJFXFK", "ZYKFXLYQ"):
+        assert list(raw[col]) == list(original[col]), col
+    moved = raw.geometry.to_numpy(), original.geometry.to_numpy()
+    assert shapely.hausdorff_distance(*moved).max() < 0.01  # metres, after EPSG:4548 -> WGS84 -> EPSG:4548
+    packaged = gpd.read_file(out / "layers.gpkg", layer="control_units")
+    assert list(packaged["KJBJYS"]) == list(original["KJBJYS"])
+    assert (out / "redlines_reference.shp").exists()  # the bundled red lines, labelled
+    again = Layers.from_file(out / "layers.toml")
+    assert [s.name for s in again.screening] == ["饮用水水源保护区"]
+    assert again.screening[0].industries == official.screening[0].industries
+    first = check_site(SITE, industry="化工", layers=official)
+    second = check_site(SITE, industry="化工", layers=again)
+    assert second.verdict == first.verdict == "prohibited"
+    assert BAN in [r["text_zh"] for r in second.reasons]

@@ -653,6 +653,19 @@ def _write_xlsx(result, output_path: str, layers) -> None:
         rules.to_excel(writer, sheet_name="cited_rules", index=False)
 
 
+@main.command("export")
+@click.option("--to", "folder", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--crs", "crs_name", default=None, help="CRS to write (default: the units' declared CRS, else WGS84).")
+@layers_option
+def export_cmd(folder: str, crs_name: str | None, layers_file: str | None) -> None:
+    """Write the layers in use in official field names: GBK shapefiles with .cpg, a GeoPackage, a layers.toml."""
+    from ganpo_geo.layers import bundled_layers, export_layers
+
+    layers = _load_layers(layers_file) or bundled_layers()
+    for path in export_layers(layers, folder, crs=crs_name):
+        click.echo(f"wrote {path}")
+
+
 @main.command("map")
 @click.argument("kind", type=click.Choice(["zoning", "rivers", "tp", "trace", "site", "all"]))
 @click.option("-o", "--output", "output", required=True, help="HTML file (for 'all': a folder).")

@@ -50,6 +50,7 @@ __all__ = [
     "ScreeningLayer",
     "bundled_layers",
     "data_path",
+    "export_layers",
     "layer_info",
     "list_layers",
     "load_layer",
@@ -899,3 +900,135 @@ def _screening_industries(toml_path: Path, name: str, value: Any) -> str:
 def bundled_layers() -> Layers:
     """The process-wide :class:`Layers` of the bundled reference data (indexes built once)."""
     return Layers()
+
+
+#: Official field names written by :func:`export_layers` for the standard unit columns (when the
+#: file the units came from did not name them itself).
+OFFICIAL_UNIT_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "unit_code": "HJZHGKDYBM",
+        "name_zh": "HJZHGKDYMC",
+        "category": "ZHGKDYFL",
+        "province": "PROV",
+        "city": "CITY",
+        "county": "AREA",
+        "element": "HJYS",
+        "basin": "LYMC",
+        "reach": "HDMC",
+        "remark": "REMARK",
+        "spatial_layout": "KJBJYS",
+        "pollutant_discharge": "PWWPFGK",
+        "environmental_risk": "HJFXFK",
+        "resource_efficiency": "ZYKFXLYQ",
+    }
+)
+#: Columns ganpo derives when it reads units; not written back.
+_DERIVED_UNIT_COLUMNS = ("category_zh", "county_adcode", "city_adcode", "area_km2", "source", "name_en", "derivation")
+#: A DBF text field holds at most this many bytes; longer texts are complete only in the GeoPackage.
+DBF_TEXT_BYTES = 254
+
+
+def _official_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Units in the field names of the file they came from (official names for standard columns)."""
+    from ganpo_geo.zoning import CATEGORY_ZH
+
+    names = dict(OFFICIAL_UNIT_FIELDS) | dict(units.attrs.get("field_names", {}))
+    out = units.drop(columns=[c for c in _DERIVED_UNIT_COLUMNS if c in units.columns])
+    if units.attrs.get("category_as_text", True):
+        out["category"] = out["category"].map(CATEGORY_ZH)
+    return out.rename(columns={k: v for k, v in names.items() if k in out.columns})
+
+
+def export_layers(layers: Layers, folder: str | Path, *, crs: Any = None) -> list[Path]:
+    """Write the zoning layers in use in official field names: GBK shapefiles (+ .cpg) and a GeoPackage.
+
+    Control units get their official field names back (HJZHGKDYBM, HJZHGKDYMC, ZHGKDYFL, KJBJYS,
+    PWWPFGK, HJFXFK, ZYKFXLYQ ... or the names of the file they were read from); red lines and
+    screening layers keep their columns. Each layer is written as ``<name>.shp`` (GBK, with a
+    ``.cpg`` saying so, as Chinese desktop GIS expects) and as a layer of ``layers.gpkg`` (UTF-8, no
+    field-length limit); a ``layers.toml`` naming the shapefiles is written too, so the export can
+    be read back with :meth:`Layers.from_file`. Bundled reference layers in use are written with
+    ``_reference`` in their names.
+
+    Parameters
+    ----------
+    layers : Layers
+    folder : path
+        Created if missing.
+    crs : optional
+        CRS to write (e.g. ``"EPSG:4548"``); default the CRS the layers file declared for the
+        units, else WGS84.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Warns
+    -----
+    UserWarning
+        A text longer than a DBF field holds (254 bytes in GBK): the shapefile has it cut, the
+        GeoPackage has it whole.
+    """
+    import warnings
+
+    out_dir = Path(folder)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = crs or layers.sources.get("control_units", {}).get("crs") or "EPSG:4326"
+    items: list[tuple[str, gpd.GeoDataFrame, str | None]] = []
+    units = layers.units()
+    items.append(
+        (
+            "control_units" if layers.control_units is not None else "control_units_reference",
+            _official_units(units) if layers.control_units is not None else units,
+            "control_units",
+        )
+    )
+    red = layers.red()
+    items.append(("redlines" if layers.redlines is not None else "redlines_reference", red, "redlines"))
+    for screen in layers.screening:
+        items.append((f"screening_{screen.name}", screen.zones, None))
+    written: list[Path] = []
+    gpkg = out_dir / "layers.gpkg"
+    gpkg.unlink(missing_ok=True)
+    toml_lines = []
+    for name, gdf, section in items:
+        frame = gdf.to_crs(target)
+        for col in frame.columns:
+            if frame[col].dtype == object and col != frame.geometry.name:
+                lengths = frame[col].dropna().astype(str).map(lambda t: len(t.encode("gb18030")))
+                if len(lengths) and lengths.max() > DBF_TEXT_BYTES:
+                    warnings.warn(
+                        f"{name}: field {col} has texts over {DBF_TEXT_BYTES} bytes (GBK); the shapefile cuts "
+                        "them, layers.gpkg keeps them whole: use the GeoPackage",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+        shp = out_dir / f"{name}.shp"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on truncated values
+            pyogrio.write_dataframe(frame, shp, encoding="GBK")
+        shp.with_suffix(".cpg").write_text("GBK", encoding="ascii")
+        pyogrio.write_dataframe(frame, gpkg, layer=name)
+        written.extend([shp, shp.with_suffix(".cpg")])
+        if section is not None and not name.endswith("_reference"):
+            toml_lines.append(f'[{section}]\npath = "{shp.name}"\n')
+    for screen in layers.screening:
+        toml_lines.append(
+            "[[screening]]\n"
+            + "".join(
+                f"{key} = {json.dumps(value, ensure_ascii=False)}\n"
+                for key, value in (
+                    ("name", screen.name),
+                    ("path", f"screening_{screen.name}.shp"),
+                    ("effect", screen.effect),
+                    ("industries", screen.industries.split(";") if screen.industries != "all" else "all"),
+                    ("buffer_m", screen.buffer_m),
+                    ("text_zh", screen.text_zh),
+                    ("basis", screen.basis),
+                )
+            )
+        )
+    toml = out_dir / "layers.toml"
+    toml.write_text("\n".join(toml_lines), encoding="utf-8")
+    return [*written, gpkg, toml]

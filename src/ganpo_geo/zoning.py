@@ -704,7 +704,16 @@ def load_control_units(
     gdf["area_km2"] = np.round(area_km2(gdf.geometry), 3)
     gdf["source"] = str(path)
     gdf.attrs["provenance"] = {"source": str(path), "synthetic": False, "user_supplied": True}
+    # how the file named its fields, for writing it back in its own names (see export_layers)
+    gdf.attrs["field_names"] = {std: orig for orig, std in mapping.items()}
+    gdf.attrs["category_as_text"] = (
+        not pd.to_numeric(raw[_source_column(mapping, "category")], errors="coerce").notna().all()
+    )
     return gdf
+
+
+def _source_column(mapping: Mapping[str, str], standard: str) -> str:
+    return next((orig for orig, std in mapping.items() if std == standard), standard)
 
 
 # --------------------------------------------------------------------------- validation
