@@ -425,3 +425,26 @@ def test_export_round_trip_loses_nothing(dataset, official, tmp_path) -> None:
     second = check_site(SITE, industry="化工", layers=again)
     assert second.verdict == first.verdict == "prohibited"
     assert BAN in [r["text_zh"] for r in second.reasons]
+
+
+def test_clause_conditions_answered_by_a_screening_layer(dataset, official) -> None:
+    """A clause "in a drinking-water source zone ..." is checked against the water-source layer;
+    without such a layer the check cannot evaluate it and asks for manual review."""
+    units = official.units().copy()
+    water_unit = units.contains(shapely.Point(*WATER_SITE))
+    clause = "饮用水水源二级保护区内禁止新建化工项目。"
+    units.loc[water_unit, "spatial_layout"] = clause
+    notice = [dataclasses_replace(official.screening[0], effect="notice")]  # the layer alone decides nothing
+    with_layer = Layers(control_units=units, screening=tuple(notice))
+    inside = check_site(WATER_SITE, industry="化工", layers=with_layer)
+    assert inside.verdict == "prohibited" and clause in [r["text_zh"] for r in inside.reasons]
+    code = units.loc[water_unit, "unit_code"].iloc[0]
+    outside_zone = (WATER_SITE[0] + 0.03, WATER_SITE[1])
+    assert units.loc[units["unit_code"] == code].contains(shapely.Point(*outside_zone)).iloc[0]
+    outside = check_site(outside_zone, industry="化工", layers=with_layer)
+    assert clause not in [r["text_zh"] for r in outside.reasons]
+    without_layer = Layers(control_units=units)
+    unsure = check_site(WATER_SITE, industry="化工", layers=without_layer)
+    manual = [r for r in unsure.reasons if r["text_zh"] == clause]
+    assert unsure.verdict == "conditional" and manual[0]["effect"] == "manual review"
+    assert "in_water_source_zone" in manual[0]["text_en"]

@@ -1096,12 +1096,34 @@ def _expanded_industries(spec: str) -> str:
     return ";".join(k for k in _industry_table().index if clause_applies(spec, k))
 
 
-def _official_condition(condition: str) -> tuple[str, list[str]]:
+#: Compiler condition keys a screening layer can answer, by words in the layer's name: a clause
+#: "饮用水水源保护区内禁止…" is checked against a screening layer named e.g. 饮用水水源保护区.
+SCREENING_CONDITION_WORDS = {
+    "in_water_source_zone": re.compile(r"水源"),
+    "in_protected_area": re.compile(r"自然保护|保护地|风景名胜|森林公园|湿地公园|地质公园|重要湿地"),
+    "in_basic_farmland": re.compile(r"基本农田"),
+    "in_livestock_ban_zone": re.compile(r"禁养"),
+    "in_river_management_zone": re.compile(r"河道管理|河湖管理|岸线保护"),
+}
+
+
+def _screening_terms(layers: Layers) -> dict[str, str]:
+    """{compiler condition key: ``in_screening:<name>``} for the screening layers whose names answer it."""
+    found: dict[str, str] = {}
+    for key, words in SCREENING_CONDITION_WORDS.items():
+        for screen in layers.screening:
+            if words.search(screen.name) and not (key == "in_protected_area" and "水源" in screen.name):
+                found.setdefault(key, f"in_screening:{screen.name}")
+    return found
+
+
+def _official_condition(condition: str, extra: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
     """(condition terms the check evaluates, compiler keys it cannot evaluate)."""
+    known = {**OFFICIAL_CONDITION_TERMS, **(extra or {})}
     terms, manual = [], []
     for key in (k for k in str(condition).split(";") if k):
-        if key in OFFICIAL_CONDITION_TERMS:
-            terms.append(OFFICIAL_CONDITION_TERMS[key])
+        if key in known:
+            terms.append(known[key])
         else:
             manual.append(key)
     return "&".join(dict.fromkeys(terms)), manual
@@ -1127,7 +1149,9 @@ def official_rules(layers: Layers, base: pd.DataFrame) -> pd.DataFrame:
     ``rule_id`` ``<unit_code>-<dimension>-<clause_no>`` (``province-...``, ``<city adcode>-...``
     for the general lists), ``level``/``scope`` of its list, the clause's ``effect`` and
     ``industries`` (GB/T 4754 classes expanded to keys), its condition mapped to the check's
-    condition terms (:data:`OFFICIAL_CONDITION_TERMS`), ``text_zh`` the clause verbatim, ``basis``
+    condition terms (:data:`OFFICIAL_CONDITION_TERMS`; "in a drinking-water source zone", "in a
+    nature reserve" ... to a screening layer whose name says so, see
+    :data:`SCREENING_CONDITION_WORDS`), ``text_zh`` the clause verbatim, ``basis``
     ``official access list``, ``reference`` False. A clause the compiler could not read
     (``unknown``), or one whose condition the check cannot evaluate, becomes ``restrict`` with
     ``text_en`` ``"manual review: <clause>"`` (at least conditional, never dropped); "须入园"-type
@@ -1154,6 +1178,7 @@ def official_rules(layers: Layers, base: pd.DataFrame) -> pd.DataFrame:
     from ganpo_geo.requirements import REQUIRE_FAILS_WHEN
 
     clauses = layers.cached("official_clauses", lambda: official_clauses(layers))
+    screen_terms = _screening_terms(layers)
     rows = []
     keep = pd.Series(True, index=base.index)
     if len(clauses):
@@ -1171,7 +1196,7 @@ def official_rules(layers: Layers, base: pd.DataFrame) -> pd.DataFrame:
         official_units = set(clauses.loc[clauses["level"] == "unit", "scope"])
         keep &= ~((base["level"] == "unit") & base["scope"].isin(official_units))
         for c in clauses.itertuples(index=False):
-            condition, manual = _official_condition(c.condition)
+            condition, manual = _official_condition(c.condition, screen_terms)
             effect, text_en = c.effect, ""
             industries_spec = _expanded_industries(c.industries) if effect != "unknown" else "all"
             if effect == "require" and REQUIRE_FAILS_WHEN.intersection(str(c.condition).split(";")):
