@@ -448,3 +448,17 @@ def test_clause_conditions_answered_by_a_screening_layer(dataset, official) -> N
     manual = [r for r in unsure.reasons if r["text_zh"] == clause]
     assert unsure.verdict == "conditional" and manual[0]["effect"] == "manual review"
     assert "in_water_source_zone" in manual[0]["text_en"]
+
+
+def test_zoning_map_and_river_with_layers(dataset, tmp_path) -> None:
+    out = tmp_path / "zoning.html"
+    result = _cli("map", "zoning", "-o", str(out), "--layers", str(dataset["toml"]))
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert OFFICIAL_MARK in page and "Official layers in use: control_units" in page
+    assert BAN in page  # the official clause in the unit's rules
+    river = _cli("river", "--layers", str(dataset["toml"]), "downstream", "--lon", "115.89", "--lat", "28.68")
+    assert river.exit_code == 0, river.output
+    assert "layer control_units: official" in river.output
+    bad = _cli("river", "--layers", str(tmp_path / "none.toml"), "downstream", "--lon", "115.89", "--lat", "28.68")
+    assert bad.exit_code == 1 and "layers file not found" in bad.output

@@ -745,7 +745,12 @@ class Layers:
         if self.rules is None:
             rules = self.access_rules()
             if "reference" not in rules or rules["reference"].astype(bool).any():
-                names.append("access_rules")
+                # next to official texts, only the bundled lists they do not replace are reference
+                names.append(
+                    "access_rules (bundled lists without official text)"
+                    if self.has_official_texts()
+                    else "access_rules"
+                )
         return names
 
     def describe(self) -> list[dict[str, Any]]:

@@ -312,9 +312,12 @@ def _basemap(m, shift: _Shift, draw: bool) -> None:
 
 
 def _reference_notices(layers: Layers, names: list[str]) -> list[str]:
-    used = [n for n in layers.reference_layers() if n in names]
+    used = [n for n in layers.reference_layers() if n.split(" ")[0] in names]
+    official = [n for n in names if n in ("control_units", "redlines") and getattr(layers, n) is not None]
+    official += [f"screening:{s.name}" for s in layers.screening]
+    notes = ["官方数据 Official layers in use: " + ", ".join(official)] if official else []
     if not used:
-        return []
+        return notes
     label = {
         "control_units": "管控单元 control units",
         "redlines": "生态保护红线 red lines",
@@ -322,7 +325,8 @@ def _reference_notices(layers: Layers, names: list[str]) -> list[str]:
     }
     return [
         "参考数据（合成，非官方）Reference data, synthesized for demonstration, NOT official: "
-        + ", ".join(label.get(n, n) for n in used)
+        + ", ".join(label.get(n, n) for n in used),
+        *notes,
     ]
 
 
