@@ -462,3 +462,31 @@ def test_zoning_map_and_river_with_layers(dataset, tmp_path) -> None:
     assert "layer control_units: official" in river.output
     bad = _cli("river", "--layers", str(tmp_path / "none.toml"), "downstream", "--lon", "115.89", "--lat", "28.68")
     assert bad.exit_code == 1 and "layers file not found" in bad.output
+
+
+def test_province_and_city_lists_come_from_the_access_list(dataset, tmp_path) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(
+        ["层级", "地市", "环境管控单元编码", "空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"]
+    )
+    ws.append(["省级", "", "", "禁止新建燃煤自备电厂。", "", "", ""])
+    ws.append(["市级", "吉安市", "", "禁止新建制革项目。", "", "", ""])
+    ws.append(["单元", "吉安市", dataset["target"], KJBJYS, "", "", ""])
+    xlsx = tmp_path / "lists.xlsx"
+    book.save(xlsx)
+    toml = tmp_path / "layers.toml"
+    toml.write_text(
+        f'[control_units]\npath = "{dataset["shp"]}"\n[access_list]\npath = "lists.xlsx"\n', encoding="utf-8"
+    )
+    layers = Layers.from_file(toml)
+    rules = layers.access_rules()
+    province = rules[rules["level"] == "province"]
+    assert list(province["text_zh"]) == ["禁止新建燃煤自备电厂。"]  # the bundled province list is replaced
+    city = rules[(rules["level"] == "city") & (rules["scope"] == "360800")]
+    assert list(city["text_zh"]) == ["禁止新建制革项目。"] and not city["reference"].any()
+    assert ((rules["level"] == "city") & (rules["scope"] == "360100")).any()  # other cities: bundled
+    tanning = check_site(SITE, industry="制革", layers=layers)
+    assert tanning.verdict == "prohibited"
+    assert "禁止新建制革项目。" in [r["text_zh"] for r in tanning.reasons]
+    assert not any(r["source"].startswith("P-") for r in tanning.reasons)
