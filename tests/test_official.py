@@ -353,6 +353,15 @@ def test_cli_validate_with_layers_compares_the_access_list(dataset) -> None:
     assert result.exit_code == 1  # a listed code with no unit is a problem
     as_json = json.loads(_cli("validate", "--layers", str(dataset["toml"]), "--format", "json").output)
     assert as_json["access_list"]["only_in_list"] == ["ZH36999930001"]
+    # a unit without requirement text is listed, never a crash
+    units = gpd.read_file(dataset["shp"], encoding="GBK")
+    units.loc[0, ["KJBJYS", "PWWPFGK", "HJFXFK", "ZYKFXLYQ"]] = ""
+    folder = Path(dataset["toml"]).parent / "no_text"
+    folder.mkdir(exist_ok=True)
+    units.to_file(folder / "units.shp", encoding="GBK")
+    (folder / "layers.toml").write_text('[control_units]\npath = "units.shp"\n', encoding="utf-8")
+    listed = _cli("validate", "--layers", str(folder / "layers.toml"))
+    assert f"1 unit(s) without requirement text (first {units.loc[0, 'HJZHGKDYBM']})" in listed.output
     no_file = _cli("validate")
     assert no_file.exit_code == 1 and "--layers" in no_file.output
 

@@ -128,12 +128,13 @@ def _load_layers(path: str | None):
     return Layers.from_file(path)
 
 
-def _echo_layers_in_use(layers, *, err: bool = False) -> None:
-    """One line per zoning layer: official (with its file) or reference."""
+def _echo_layers_in_use(layers, *, err: bool = False, validation: bool = False) -> None:
+    """One line per zoning layer: official (with its file) or reference (and its validation status)."""
     if layers is None:
         return
     for entry in layers.describe():
-        click.echo(f"layer {entry['layer']}: {entry['status']} ({entry['path']})", err=err)
+        check = f"; {entry['validation']}" if validation else ""
+        click.echo(f"layer {entry['layer']}: {entry['status']} ({entry['path']}){check}", err=err)
 
 
 @click.group(cls=_GanpoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -392,7 +393,7 @@ def validate_cmd(path, layer, columns, crs_name, fmt, layers_file) -> None:
             ):
                 if codes:
                     click.echo(f"  [access_list] {len(codes)} unit code(s) {label}: {', '.join(codes[:20])}")
-        _echo_layers_in_use(layers)
+        _echo_layers_in_use(layers, validation=True)
     if not ok:
         raise SystemExit(1)
 
