@@ -499,3 +499,16 @@ def test_province_and_city_lists_come_from_the_access_list(dataset, tmp_path) ->
     assert tanning.verdict == "prohibited"
     assert "禁止新建制革项目。" in [r["text_zh"] for r in tanning.reasons]
     assert not any(r["source"].startswith("P-") for r in tanning.reasons)
+
+
+def test_columns_mapping_in_the_layers_file(dataset, tmp_path) -> None:
+    units = gpd.read_file(dataset["shp"], encoding="GBK").rename(columns={"HJZHGKDYBM": "DYBM", "ZHGKDYFL": "LB"})
+    units.to_file(tmp_path / "units.shp", encoding="GBK")
+    toml = tmp_path / "layers.toml"
+    toml.write_text('[control_units]\npath = "units.shp"\ncolumns = { DYBM = "unit_code", LB = "category" }\n')
+    layers = Layers.from_file(toml)
+    assert dataset["target"] in set(layers.units()["unit_code"])
+    assert check_site(SITE, industry="化工", layers=layers).verdict == "prohibited"
+    toml.write_text('[control_units]\npath = "units.shp"\ncolumns = { BM = "unit_code" }\n')
+    with pytest.raises(LayersFileError, match=r"\[control_units\].*'BM'.*columns found"):
+        Layers.from_file(toml)
