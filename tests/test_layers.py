@@ -25,7 +25,7 @@ from ganpo_geo.layers import BUNDLED_LAYERS, data_path, layer_info, list_layers,
 
 PROVINCE_AREA_KM2 = 166_900
 
-# City centres from FACTS.md (WGS84) and the county-level division each lies in.
+# Approximate city centres (WGS84; compare tests/data/real_places.csv) and the county-level division each lies in.
 CITY_CENTRES = [
     ("Nanchang", 115.89, 28.68, "360100"),
     ("Ganzhou", 114.93, 25.83, "360700"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -25,7 +28,7 @@ def test_total_area_and_zones(red) -> None:
     assert abs(total - 41_200) / 41_200 < 0.05
     assert red.geometry.is_valid.all()
     assert red["zone_id"].is_unique
-    assert set(red["kind"]) == {"lake_wetland", "river", "reservoir", "mountain"}
+    assert set(red["kind"]) == {"protected_area", "lake_wetland", "river", "reservoir", "mountain"}
     assert red["name_zh"].str.len().gt(0).all() and red["name_en"].str.len().gt(0).all()
     names = " ".join(red["name_en"])
     for belt in ("Poyang Lake", "Wuyi", "Luoxiao|Jinggang|Wugong", "Nanling|Jiulian", "Lushan"):
@@ -77,10 +80,12 @@ def test_membership_matches_sjoin(red) -> None:
 
 
 def test_buffer_and_polygon_share() -> None:
-    # a site 1.8 km from a red line: no overlap, but a 2 km buffer reaches it
+    # a site in central Nanchang, some km from a red line: no overlap, but a buffer reaching
+    # 700 m past the nearest red line overlaps it in part
     site = gpd.GeoSeries([Point(115.89, 28.68)], crs=4326)
     plain = redline_overlap(site)
-    buffered = redline_overlap(site, buffer_m=2500)
+    assert 1_000 < plain["nearest_m"].iloc[0] < 20_000
+    buffered = redline_overlap(site, buffer_m=plain["nearest_m"].iloc[0] + 700)
     assert not plain["overlaps"].iloc[0]
     assert buffered["overlaps"].iloc[0] and 0 < buffered["share"].iloc[0] < 1
     assert buffered["nearest_m"].iloc[0] == pytest.approx(plain["nearest_m"].iloc[0])
@@ -103,7 +108,7 @@ def test_negative_buffer() -> None:
 
 
 def test_load_official_redlines(tmp_path, red) -> None:
-    sub = red.iloc[:3]
+    sub = pd.concat([red[red["kind"] == "lake_wetland"], red[red["kind"] == "river"].iloc[:2]])
     gdf = gpd.GeoDataFrame(
         {"红线名称": sub["name_zh"], "红线类型": sub["kind"]},
         geometry=sub.geometry.to_numpy(),
@@ -136,3 +141,150 @@ def test_overlapping_official_zones_fall_back_to_exact(tmp_path) -> None:
 
 def test_load_layer_of_bundled(red) -> None:
     assert len(load_layer("redlines")) == len(red)
+
+
+# --------------------------------------------------------------------------- anchored on real places
+# The reference red lines are built from the sourced tables in data/boundaries/ (see
+# scripts/build_zoning.py); these tests read the same tables.
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
+#: Dahanyang Peak 大汉阳峰, Lushan's summit: en.wikipedia "Mount Lu" infobox 29°33′34″N 115°59′36″E.
+LUSHAN_SUMMIT = (115.99333, 29.55944)
+
+
+def _short(name: str) -> str:
+    return re.split(r"[(（]", name, maxsplit=1)[0].strip()
+
+
+@pytest.fixture(scope="module")
+def params() -> dict:
+    return layer_info("redlines").provenance["parameters"]
+
+
+@pytest.fixture(scope="module")
+def protected() -> pd.DataFrame:
+    table = pd.read_csv(DATA / "protected_areas.csv", dtype={"area_km2": float})
+    assert len(table) >= 10 and table["source"].str.len().gt(0).all()
+    return table
+
+
+@pytest.fixture(scope="module")
+def seats() -> pd.DataFrame:
+    table = pd.read_csv(DATA / "county_seats.csv", dtype={"adcode": str})
+    assert table["source"].str.len().gt(0).all()
+    return table
+
+
+def _expected_zone(table: pd.DataFrame, params: dict) -> list[str]:
+    """The place each row's zone must be named after: its own name for a row with a published
+    area; for a point row, the nearest area row within the build's summit_join_m, else its own."""
+    has_area = table["area_km2"].notna() & (table["category"] != "summit")
+    pts = to_albers(shapely.points(table["lon"], table["lat"]))
+    out = []
+    for i in range(len(table)):
+        name = _short(table["name_zh"].iloc[i])
+        if not has_area.iloc[i] and has_area.any():
+            dist = np.where(has_area, shapely.distance(pts, pts[i]), np.inf)
+            if dist.min() <= params["summit_join_m"]:
+                name = _short(table["name_zh"].iloc[int(np.argmin(dist))])
+        out.append(name)
+    return out
+
+
+def test_protected_areas_inside_zones_named_after_them(protected, params) -> None:
+    pts = gpd.GeoSeries(shapely.points(protected["lon"], protected["lat"]), crs=4326)
+    hits = redline_overlap(pts)
+    province = to_albers(load_layer("province").geometry)[0]
+    inside = shapely.contains(province, to_albers(pts.to_numpy()))
+    expected = _expected_zone(protected, params)
+    for i, name in enumerate(expected):
+        if inside[i]:
+            assert hits["overlaps"].iloc[i], protected["name_zh"].iloc[i]
+            assert name in hits["zone_names"].iloc[i], (protected["name_zh"].iloc[i], hits["zone_names"].iloc[i])
+        else:  # documented exception: a point on the border the bundled province puts outside Jiangxi
+            near = redline_overlap(pts.iloc[[i]], buffer_m=1_000)
+            assert near["overlaps"].iloc[0] and name in near["zone_names"].iloc[0]
+    assert inside.mean() > 0.9
+
+
+def test_protected_area_zones_have_published_area(red, protected) -> None:
+    zones = red[red["kind"] == "protected_area"]
+    sized = zones[zones["published_km2"].notna()]
+    assert len(sized) >= 0.6 * protected["area_km2"].notna().sum()
+    got = area_km2(sized.geometry)
+    assert np.all(np.abs(got - sized["published_km2"]) / sized["published_km2"] < 0.03)
+    assert zones["basis"].str.startswith("protected_areas.csv").all()
+    # each row with an area is counted in exactly one zone's published_km2
+    assert sized["published_km2"].sum() == pytest.approx(
+        protected.loc[protected["category"] != "summit", "area_km2"].sum(), rel=1e-6
+    )
+
+
+def test_lushan_summit_and_sanqingshan_inside_redlines(protected) -> None:
+    sanqing = protected[protected["name_zh"].str.startswith("三清山")].iloc[0]
+    lushan = protected[protected["name_zh"].str.startswith("庐山")].iloc[0]
+    out = redline_overlap(
+        [Point(LUSHAN_SUMMIT), Point(lushan["lon"], lushan["lat"]), Point(sanqing["lon"], sanqing["lat"])]
+    )
+    assert out["overlaps"].all()
+    assert "庐山" in out["zone_names"].iloc[0] and "庐山" in out["zone_names"].iloc[1]
+    assert "三清山" in out["zone_names"].iloc[2]
+
+
+def test_county_seats_never_in_redlines(seats, params) -> None:
+    """Built-up cores stay out of every red line, river corridors included."""
+    assert set(seats["adcode"]) <= set(load_layer("counties")["adcode"])
+    pts = gpd.GeoSeries(shapely.points(seats["lon"], seats["lat"]), crs=4326)
+    plain = redline_overlap(pts)
+    assert not plain["overlaps"].any(), list(seats["name_zh"][plain["overlaps"].to_numpy()])
+    core = redline_overlap(pts, buffer_m=0.8 * params["urban_core_m"])
+    assert not core["overlaps"].any(), list(seats["name_zh"][core["overlaps"].to_numpy()])
+    # not vacuous: many seats sit on a main stem, where the corridors are cut
+    stems = shapely.union_all(to_albers(load_layer("reaches").query("main_stem != ''").geometry))
+    on_river = shapely.distance(to_albers(pts.to_numpy()), stems) < params["river_buffer_m"]
+    assert on_river.sum() >= 10
+
+
+def test_redlines_inside_priority_units(red) -> None:
+    units = load_layer("control_units")
+    priority = shapely.union_all(to_albers(units.geometry[units["category"] == 1]))
+    zones = to_albers(red.geometry)
+    outside = shapely.area(shapely.difference(zones, priority))
+    assert np.all(outside <= 1e-4 * shapely.area(zones) + 1.0)  # m2: float noise only
+
+
+def test_zone_names_match_places(red, params) -> None:
+    zones = red.assign(geom_m=to_albers(red.geometry))
+    cities = load_layer("cities").set_index("adcode")
+    for row in zones[zones["kind"] == "mountain"].itertuples():
+        city = cities.loc[row.zone_key]
+        assert row.name_zh.startswith(city["name_zh"]) and city["name_en"] in row.name_en
+        city_m = to_albers(gpd.GeoSeries([city.geometry], crs=4326))[0]
+        assert shapely.difference(row.geom_m, city_m).area < 1e-3 * row.geom_m.area
+    reaches = load_layer("reaches")
+    river_zh = {"gan": "赣江", "fu": "抚河", "xin": "信江", "rao": "饶河", "xiu": "修河", "yangtze": "长江"}
+    for row in zones[zones["kind"] == "river"].itertuples():
+        assert row.name_zh.startswith(river_zh[row.zone_key])
+        if row.zone_key == "yangtze":
+            stem = reaches.geometry[reaches["basin"] == "yangtze"]
+        else:
+            stem = reaches.geometry[reaches["main_stem"] == row.zone_key]
+        corridor = shapely.buffer(shapely.union_all(to_albers(stem)), params["river_buffer_m"] + 200)
+        assert shapely.difference(row.geom_m, corridor).area < 1e-3 * row.geom_m.area
+    lakes = load_layer("lakes")
+    poyang = to_albers(lakes.geometry[lakes["name_en"] == "Poyang Lake"])[0]
+    lake = zones[zones["kind"] == "lake_wetland"].iloc[0]
+    assert "鄱阳湖" in lake["name_zh"]
+    assert shapely.difference(lake["geom_m"], shapely.buffer(poyang, params["lake_buffer_m"] + 200)).area < 1e6
+
+
+def test_no_zone_named_after_a_place_it_misses(red, protected) -> None:
+    """The old failure: a zone named 三清山 67 km from the mountain. Every zone named after a
+    place of the table holds that place's point (or lies within 1 km of it at the border)."""
+    pts = to_albers(shapely.points(protected["lon"], protected["lat"]))
+    names = [_short(n) for n in protected["name_zh"]]
+    for row in red.itertuples():
+        geom = to_albers(gpd.GeoSeries([row.geometry], crs=4326))[0]
+        for name, pt in zip(names, pts, strict=True):
+            if row.name_zh.startswith(name) or f"、{name}" in row.name_zh:
+                assert shapely.distance(geom, pt) < 1_000, (row.name_zh, name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -33,6 +34,16 @@ from ganpo_geo.zoning import (
 
 PROVINCE_KM2 = 166_926
 _RULES_CSV = data_path("zoning/access_rules.csv")
+SEATS_CSV = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "county_seats.csv"
+
+
+def _seats() -> pd.DataFrame:
+    return pd.read_csv(SEATS_CSV, dtype={"adcode": str})
+
+
+def _seat_points() -> np.ndarray:
+    seats = _seats()
+    return to_albers(shapely.points(seats["lon"], seats["lat"]))
 
 
 @pytest.fixture(scope="module")
@@ -101,19 +112,23 @@ def test_priority_units_cover_redlines_lake_and_rivers(units, units_m) -> None:
     poyang = to_albers(lakes.geometry[lakes["name_en"] == "Poyang Lake"])[0]
     province_m = to_albers(load_layer("province").geometry)[0]
     lake_in = shapely.intersection(poyang, province_m)
-    assert shapely.difference(lake_in, priority).area / lake_in.area < 0.001
+    # ... except in the built-up cores around the county seats, which are never priority land
+    params = layer_info("control_units").provenance["parameters"]
+    cores = shapely.union_all(shapely.buffer(_seat_points(), params["urban_core_m"]))
     reaches = load_layer("reaches")
     stems = shapely.union_all(to_albers(reaches.geometry[reaches["main_stem"] != ""]))
-    stems_in = shapely.intersection(stems, province_m)
+    stems_in = shapely.difference(shapely.intersection(stems, province_m), cores)
     assert shapely.difference(stems_in, priority).length / stems_in.length < 0.01
+    lake_open = shapely.difference(lake_in, cores)
+    assert shapely.difference(lake_open, priority).area / lake_open.area < 0.001
 
 
 def test_key_units_at_city_centres(units) -> None:
-    """Key units sit on urban centres: most city centres of FACTS.md fall in key units."""
+    """Key units sit on urban centres: the centres of the 11 prefecture cities' main towns."""
     centres = [(115.89, 28.68), (114.93, 25.83), (117.18, 29.27), (116.00, 29.71),
                (117.94, 28.45), (117.07, 28.26), (116.36, 27.95), (114.99, 27.11)]  # fmt: skip
     hits = units_at(gpd.GeoSeries([Point(xy) for xy in centres], crs=4326))
-    assert (hits["category"] == 2).sum() >= 6
+    assert len(hits) == len(centres) and (hits["category"] == 2).all()
 
 
 def test_reference_metadata(units) -> None:
@@ -126,6 +141,102 @@ def test_reference_metadata(units) -> None:
     line = next(ln for ln in result.output.splitlines() if ln.startswith("control_units"))
     assert "reference" in line
     assert "synthesized" in result.output
+
+
+# --------------------------------------------------------------------------- unit elements
+
+
+def test_element_column(units) -> None:
+    expected = {1: {"ecological"}, 2: {"urban", "industrial", "town"}, 3: {"general"}}
+    for cat, allowed in expected.items():
+        assert set(units.loc[units["category"] == cat, "element"]) == allowed
+    fields = layer_info("control_units").provenance["fields"]["element"]
+    assert set(fields) == {"urban", "industrial", "town", "ecological", "general"}
+    # every county has its urban core
+    urban = units[units["element"] == "urban"]
+    assert set(urban["county_adcode"]) == set(units["county_adcode"])
+
+
+def test_county_seats_in_urban_key_units(units) -> None:
+    """Every sourced county seat (town centre) lies in a key unit of element urban, of its county."""
+    seats = _seats()
+    hits = units_at(gpd.GeoSeries(shapely.points(seats["lon"], seats["lat"]), crs=4326))
+    hits = hits.merge(units[["unit_code", "element", "county_adcode"]], on="unit_code")
+    assert len(hits) == len(seats)
+    assert (hits["category"] == 2).all() and (hits["element"] == "urban").all()
+    assert (hits.sort_values("input_index")["county_adcode"].to_numpy() == seats["adcode"].to_numpy()).all()
+    # the counties the table lacks are approximated and listed in the metadata
+    approx = layer_info("control_units").provenance["inputs"]["county_seats_approximated"]
+    assert set(approx) == set(units["county_adcode"]) - set(seats["adcode"])
+
+
+def test_urban_units_never_in_redlines(units, units_m) -> None:
+    red = shapely.union_all(to_albers(load_layer("redlines").geometry))
+    urban = units_m[units["element"].to_numpy() == "urban"]
+    assert urban.size >= len(_seats())
+    assert shapely.area(shapely.intersection(shapely.union_all(urban), red)) < 0.01e6  # m2
+
+
+def test_industrial_units_follow_rivers(units, units_m) -> None:
+    reaches = shapely.union_all(to_albers(load_layer("reaches").geometry))
+    industrial = units_m[units["element"].to_numpy() == "industrial"]
+    assert industrial.size >= 50
+    assert np.mean(shapely.intersects(industrial, reaches)) > 0.95
+
+
+# --------------------------------------------------------------------------- build inputs (bad input)
+
+
+@pytest.fixture(scope="module")
+def build_zoning_module():
+    pytest.importorskip("rasterio", reason="the [build-data] extra is not installed: pip install -e '.[build-data]'")
+    pytest.importorskip("scipy", reason="the [build-data] extra is not installed: pip install -e '.[build-data]'")
+    import importlib.util
+    import sys
+
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    sys.path.insert(0, str(scripts))
+    spec = importlib.util.spec_from_file_location("build_zoning", scripts / "build_zoning.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_reads_tables_from_repo(build_zoning_module) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    assert build_zoning_module.COUNTY_SEATS_CSV == repo / "data" / "boundaries" / "county_seats.csv"
+    assert build_zoning_module.PROTECTED_AREAS_CSV == repo / "data" / "boundaries" / "protected_areas.csv"
+    areas, points = build_zoning_module.read_protected_areas()
+    assert areas["area_km2"].gt(0).all() and len(areas) + len(points) == len(
+        pd.read_csv(build_zoning_module.PROTECTED_AREAS_CSV)
+    )
+    assert build_zoning_module.short_name("三清山国家公园(世界自然遗产)") == "三清山国家公园"
+
+
+def test_build_rejects_bad_tables(build_zoning_module, tmp_path) -> None:
+    bz = build_zoning_module
+    counties_m = load_layer("counties").to_crs(bz.JIANGXI_ALBERS)
+    reaches = np.array([], dtype=object)
+    seats = _seats()
+    nolon = tmp_path / "nolon.csv"
+    seats.drop(columns="lon").to_csv(nolon, index=False)
+    with pytest.raises(ValueError, match=r"lacks column.*lon"):
+        bz.read_county_seats(counties_m, reaches, nolon)
+    far = tmp_path / "far.csv"
+    seats.assign(lon=np.where(seats.index == 0, 117.5, seats["lon"])).to_csv(far, index=False)
+    with pytest.raises(ValueError, match=r"seat of \d{6} is .* km outside its county"):
+        bz.read_county_seats(counties_m, reaches, far)
+    dup = tmp_path / "dup.csv"
+    pd.concat([seats, seats.iloc[:1]]).to_csv(dup, index=False)
+    with pytest.raises(ValueError, match="duplicate adcode"):
+        bz.read_county_seats(counties_m, reaches, dup)
+    with pytest.raises(FileNotFoundError, match="sourced table"):
+        bz.read_county_seats(counties_m, reaches, tmp_path / "none.csv")
+    pa = pd.read_csv(bz.PROTECTED_AREAS_CSV, dtype=str, keep_default_na=False)
+    neg = tmp_path / "neg.csv"
+    pa.assign(area_km2="-5").to_csv(neg, index=False)
+    with pytest.raises(ValueError, match="area_km2 must be > 0"):
+        bz.read_protected_areas(neg)
 
 
 # --------------------------------------------------------------------------- industries and rules

@@ -1048,7 +1048,7 @@ def save_map(m, path: str | Path, *, offline: bool = False) -> Path:
     return path
 
 
-SAMPLE_SITE = (115.89, 28.68)  # Nanchang centre (FACTS.md)
+SAMPLE_SITE = (115.89, 28.68)  # Nanchang centre (tests/data/real_places.csv: Bayi Park)
 SAMPLE_INDUSTRY = "化工"
 SAMPLE_TRACE = ("waizhou", "UT")
 MAP_KINDS = ("zoning", "rivers", "tp", "trace", "site")

@@ -1198,7 +1198,7 @@ def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
 def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
     """Each reason id with its rule text (one text per distinct reason list)."""
     text_of = dict(zip(rules["rule_id"], rules["text_zh"], strict=False))
-    uniq, inverse = np.unique(reasons.astype(str), return_inverse=True)
+    inverse, uniq = pd.factorize(reasons)  # hashing: no sort of a million strings
     out = []
     for value in uniq:
         items = []
@@ -1207,7 +1207,7 @@ def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
             note = " [uncertain: within the data's positional error; verify against official shoreline data]"
             items.append(f"{rid}: {text_of.get(base, '')}{note if base != rid else ''}")
         out.append(" | ".join(items))
-    return np.asarray(out, dtype=object)[inverse.reshape(-1)]
+    return np.asarray(out, dtype=object)[inverse]
 
 
 def _unit_flags(layers: Layers) -> pd.DataFrame:
@@ -1300,7 +1300,7 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     polygon. Only pairs within the largest threshold plus offset are returned: ``site``
     (position), ``body`` (row of the shoreline table), ``distance_m``.
     """
-    from ganpo_geo._index import NearestLines
+    from ganpo_geo._index import GRID_MIN_POINTS, NearestLines
 
     sh = ctx.shoreline
     reach = NEAR_RIVER_M + sh.max_offset_m
@@ -1308,10 +1308,13 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     # points: a KD-tree of the shoreline lines' vertices (every 200 m, so at most 100 m above the
     # exact distance) keeps only the points that may be within reach of any of them
-    spacing = 200.0
-    kd = layers.cached("siting_shore_kdtree", lambda: NearestLines.build(sh.lines, spacing))
-    _, d_vertex, _ = kd.query(xy[:, 0], xy[:, 1], reach + spacing)
-    cand = np.flatnonzero(~is_point | ~np.isnan(d_vertex))
+    if len(xy) >= GRID_MIN_POINTS:  # small batches query the pieces' tree directly (no scipy start-up)
+        spacing = 200.0
+        kd = layers.cached("siting_shore_kdtree", lambda: NearestLines.build(sh.lines, spacing))
+        _, d_vertex, _ = kd.query(xy[:, 0], xy[:, 1], reach + spacing)
+        cand = np.flatnonzero(~is_point | ~np.isnan(d_vertex))
+    else:
+        cand = np.arange(len(xy))
     frames = [pd.DataFrame({"site": np.empty(0, np.int64), "body": np.empty(0, np.int64), "distance_m": []})]
     if cand.size:
         metric = shapely.points(xy[cand])

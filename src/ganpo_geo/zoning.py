@@ -64,7 +64,7 @@ DIMENSIONS = {
     "environmental_risk": ("环境风险防控", "environmental risk", "HJFXFK"),
     "resource_efficiency": ("资源开发效率要求", "resource efficiency", "ZYKFXLYQ"),
 }
-#: ``ZH`` + 6-digit county code + category digit + 4-digit serial (FACTS.md, unverified).
+#: ``ZH`` + 6-digit county code + category digit + 4-digit serial (docs/sources.md, unverified).
 UNIT_CODE_PATTERN = re.compile(r"^ZH(36\d{4})([123])(\d{4})$")
 
 _CATEGORY_TEXT = {
