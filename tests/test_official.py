@@ -250,6 +250,12 @@ def test_batch_uses_the_official_texts_vectorized(dataset, official) -> None:
     assert list(out[cols["overlap"]]) == [False, False, False, True, True, True]
     assert list(out[cols["within_buffer"]]) == [False, False, False, True, True, True]
     assert (out[cols["nearest_m"]][:3] > 1000).all()
+    assert list(out[cols["share"]]) == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]  # points: 1 inside
+    # a pipeline crossing the zone: the length inside, as for the red lines
+    line = shapely.LineString([(WATER_SITE[0] - 0.05, WATER_SITE[1]), (WATER_SITE[0] + 0.05, WATER_SITE[1])])
+    crossing = check_sites(gpd.GeoDataFrame({"industry": ["化工"]}, geometry=[line], crs=4326), layers=official)
+    assert 1.5 < crossing[cols["overlap_km"]].iloc[0] < 2.5  # the zone is 0.02 degrees (about 2 km) wide
+    assert crossing[cols["overlap"]].iloc[0] and crossing["verdict"].iloc[0] == "prohibited"
     # one compiled text per distinct text: the clause table holds each unit's clauses once
     from ganpo_geo.zoning import official_clauses
 

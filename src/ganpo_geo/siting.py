@@ -189,7 +189,8 @@ class SiteReport:
     screening : list of dict
         One entry per screening layer in use (``[[screening]]`` of a layers file): ``name``,
         ``effect``, ``industries``, ``applies_to_industry``, ``overlaps``, ``overlap_km2``,
-        ``nearest_m``, ``buffer_m``, ``within_buffer``, ``zones``, ``text_zh``, ``basis``.
+        ``overlap_km`` (a line's length inside), ``share``, ``nearest_m``, ``buffer_m``,
+        ``within_buffer``, ``zones``, ``text_zh``, ``basis``, ``path``.
     """
 
     site: dict[str, Any]
@@ -951,6 +952,8 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
         flag[cols["overlap"]] = np.full(n, np.nan)
         flag[cols["within_buffer"]] = np.full(n, np.nan)
         num[cols["overlap_km2"]] = np.full(n, np.nan)
+        num[cols["overlap_km"]] = np.full(n, np.nan)
+        num[cols["share"]] = np.full(n, np.nan)
         num[cols["nearest_m"]] = np.full(n, np.nan)
         text[cols["zones"]] = np.full(n, "", dtype=object)
     errors = sites["_input_error"].to_numpy().copy()
@@ -1156,7 +1159,7 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
 
 def screening_columns(name: str) -> dict[str, str]:
     """Names of the batch columns of one screening layer (``screening_<name>_overlap`` ...)."""
-    keys = ("overlap", "overlap_km2", "nearest_m", "within_buffer", "zones")
+    keys = ("overlap", "overlap_km2", "overlap_km", "share", "nearest_m", "within_buffer", "zones")
     return {k: f"screening_{name}_{k}" for k in keys}
 
 
@@ -1174,6 +1177,8 @@ def _screening(g: gpd.GeoSeries, layers: Layers, text, num, flag, pos) -> dict[s
         flag[cols["overlap"]][pos] = overlaps
         flag[cols["within_buffer"]][pos] = within
         num[cols["overlap_km2"]][pos] = found["overlap_km2"].to_numpy()
+        num[cols["overlap_km"]][pos] = found["overlap_km"].to_numpy()
+        num[cols["share"]][pos] = found["share"].to_numpy()
         num[cols["nearest_m"]][pos] = nearest
         text[cols["zones"]][pos] = found["zone_names"].to_numpy()
         flags[f"in_screening:{screen.name}"] = within
@@ -1919,6 +1924,8 @@ def _screening_report(row: pd.Series, layers: Layers) -> list[dict[str, Any]]:
                 "applies_to_industry": clause_industries_apply(screen.industries, row["industry_key"]),
                 "overlaps": bool(row[cols["overlap"]]),
                 "overlap_km2": _float(row[cols["overlap_km2"]]),
+                "overlap_km": _float(row[cols["overlap_km"]]),
+                "share": _float(row[cols["share"]]),
                 "nearest_m": _float(row[cols["nearest_m"]]),
                 "buffer_m": screen.buffer_m,
                 "within_buffer": bool(row[cols["within_buffer"]]),
