@@ -434,6 +434,10 @@ def test_export_round_trip_loses_nothing(dataset, official, tmp_path) -> None:
     assert list(packaged["KJBJYS"]) == list(original["KJBJYS"])
     assert (out / "redlines_reference.shp").exists()  # the bundled red lines, labelled
     again = Layers.from_file(out / "layers.toml")
+    listed = official.access_list.reset_index(drop=True)
+    relisted = again.access_list.reset_index(drop=True)
+    for col in ("unit_code", "name_zh", "spatial_layout", "pollutant_discharge", "environmental_risk"):
+        assert list(relisted[col]) == list(listed[col]), col
     assert [s.name for s in again.screening] == ["饮用水水源保护区"]
     assert again.screening[0].industries == official.screening[0].industries
     first = check_site(SITE, industry="化工", layers=official)

@@ -951,8 +951,9 @@ def export_layers(layers: Layers, folder: str | Path, *, crs: Any = None) -> lis
     PWWPFGK, HJFXFK, ZYKFXLYQ ... or the names of the file they were read from); red lines and
     screening layers keep their columns. Each layer is written as ``<name>.shp`` (GBK, with a
     ``.cpg`` saying so, as Chinese desktop GIS expects) and as a layer of ``layers.gpkg`` (UTF-8, no
-    field-length limit); a ``layers.toml`` naming the shapefiles is written too, so the export can
-    be read back with :meth:`Layers.from_file`. Bundled reference layers in use are written with
+    field-length limit); an access list in use is written as ``access_list.xlsx`` with the Chinese
+    column names of published lists; a ``layers.toml`` naming the files is written too, so the
+    export can be read back with :meth:`Layers.from_file`. Bundled reference layers in use are written with
     ``_reference`` in their names.
 
     Parameters
@@ -1018,6 +1019,11 @@ def export_layers(layers: Layers, folder: str | Path, *, crs: Any = None) -> lis
         written.extend([shp, shp.with_suffix(".cpg")])
         if section is not None and not name.endswith("_reference"):
             toml_lines.append(f'[{section}]\npath = "{shp.name}"\n')
+    if layers.access_list is not None:
+        xlsx = out_dir / "access_list.xlsx"
+        _write_access_list(layers.access_list, xlsx)
+        written.append(xlsx)
+        toml_lines.append(f'[access_list]\npath = "{xlsx.name}"\n')
     for screen in layers.screening:
         toml_lines.append(
             "[[screening]]\n"
@@ -1037,3 +1043,30 @@ def export_layers(layers: Layers, folder: str | Path, *, crs: Any = None) -> lis
     toml = out_dir / "layers.toml"
     toml.write_text("\n".join(toml_lines), encoding="utf-8")
     return [*written, gpkg, toml]
+
+
+#: Column names written by :func:`export_layers` for an access list (as in published lists).
+ACCESS_LIST_HEADERS: Mapping[str, str] = MappingProxyType(
+    {
+        "level": "层级",
+        "city": "地市",
+        "county": "区县",
+        "unit_code": "环境管控单元编码",
+        "name_zh": "管控单元名称",
+        "category": "管控单元分类",
+        "spatial_layout": "空间布局约束",
+        "pollutant_discharge": "污染物排放管控",
+        "environmental_risk": "环境风险防控",
+        "resource_efficiency": "资源开发效率要求",
+    }
+)
+_LEVEL_ZH = {"province": "省级", "city": "市级", "unit": "单元"}
+
+
+def _write_access_list(table: pd.DataFrame, path: Path) -> None:
+    """An access list as one .xlsx sheet in the column names of published lists."""
+    cols = [c for c in ACCESS_LIST_HEADERS if c in table.columns]
+    out = table[cols].copy()
+    if "level" in out.columns:
+        out["level"] = out["level"].map(lambda v: _LEVEL_ZH.get(v, v))
+    out.rename(columns=dict(ACCESS_LIST_HEADERS)).to_excel(path, index=False, sheet_name="准入清单", engine="openpyxl")
