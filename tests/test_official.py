@@ -389,6 +389,9 @@ def test_cli_site_map_draws_the_official_layers(dataset, tmp_path) -> None:
     page = out.read_text(encoding="utf-8")
     assert OFFICIAL_MARK in page  # the official units' names
     assert "饮用水水源保护区" in page and "official 官方" in page
+    by_env = tmp_path / "env.html"
+    assert _cli(*args[:2], "-o", str(by_env), *args[4:], env={"GANPO_LAYERS": str(dataset["toml"])}).exit_code == 0
+    assert OFFICIAL_MARK in by_env.read_text(encoding="utf-8")
     reference = tmp_path / "reference.html"
     assert (
         _cli("map", "site", "-o", str(reference), "--lon", str(WATER_SITE[0]), "--lat", str(WATER_SITE[1])).exit_code
