@@ -232,7 +232,7 @@ def test_unit_text_without_access_list_and_manual_review(dataset, official) -> N
     assert manual[0]["text_en"] == f"manual review: {garbled}"
 
 
-def test_batch_uses_the_official_texts_vectorized(dataset, official) -> None:
+def test_batch_uses_the_official_texts_and_screening_columns(dataset, official) -> None:
     import pandas as pd
 
     sites = pd.DataFrame(
@@ -256,7 +256,7 @@ def test_batch_uses_the_official_texts_vectorized(dataset, official) -> None:
     crossing = check_sites(gpd.GeoDataFrame({"industry": ["化工"]}, geometry=[line], crs=4326), layers=official)
     assert 1.5 < crossing[cols["overlap_km"]].iloc[0] < 2.5  # the zone is 0.02 degrees (about 2 km) wide
     assert crossing[cols["overlap"]].iloc[0] and crossing["verdict"].iloc[0] == "prohibited"
-    # one compiled text per distinct text: the clause table holds each unit's clauses once
+    # the clause table holds each unit's clauses once (the access list wins over the unit fields)
     from ganpo_geo.zoning import official_clauses
 
     clauses = official_clauses(official)
