@@ -165,3 +165,17 @@ def test_river_bad_input(runner, args, message) -> None:
     result = runner.invoke(main, ["river", "upstream", *args])
     assert result.exit_code == 1
     assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_summary_reports_the_poyang_share_next_to_the_published_one() -> None:
+    from ganpo_geo.rivers import poyang_share_of_jiangxi
+
+    res = CliRunner().invoke(main, ["summary", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    basins = json.loads(res.output)["basins"]
+    share = poyang_share_of_jiangxi()
+    assert basins["poyang_share_of_jiangxi_pct"] == round(share, 1)
+    assert abs(share - basins["published_poyang_share_of_jiangxi_pct"]) <= 2
+    assert {"xiang", "dongjiang", "beijiang", "yangtze", "lake"} <= set(basins["area_km2"])
+    text = CliRunner().invoke(main, ["summary"]).output
+    assert "Poyang Lake water system" in text and "published" in text

@@ -227,6 +227,26 @@ def _summary() -> dict[str, Any]:
             for r in named.itertuples()
         ],
         "reference_layers": [info.name for info in list_layers() if info.synthetic],
+        "basins": _basin_summary(),
+    }
+
+
+def _basin_summary() -> dict[str, Any]:
+    """Area of Jiangxi by basin (the catchments) and the Poyang share next to the published one."""
+    from ganpo_geo.crs import area_km2
+    from ganpo_geo.rivers import catchments, poyang_share_of_jiangxi
+
+    cat = catchments()
+    area = area_km2(cat.geometry)
+    totals: dict[str, float] = {}
+    for basin, value in zip(cat["basin"].astype(str), area, strict=True):
+        totals[basin] = totals.get(basin, 0.0) + float(value)
+    return {
+        "area_km2": {k: round(v, 0) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])},
+        "poyang_share_of_jiangxi_pct": round(poyang_share_of_jiangxi(), 1),
+        # 156,743 of 166,946 km2 (data/rivers/facts.csv); 96.6% is the share of the basin in Jiangxi
+        "published_poyang_share_of_jiangxi_pct": 93.9,
+        "published_share_of_the_basin_in_jiangxi_pct": 96.6,
     }
 
 
@@ -256,6 +276,14 @@ def summary_cmd(fmt: str, layers_file: str | None) -> None:
     click.echo(f"River lines (GSHHG/WDBII, raw): {rivers['count']} lines, {rivers['length_km']:,.0f} km")
     for water in data["named_water_bodies"]:
         click.echo(f"  {water['name_zh']} {water['name_en']}: {water['area_km2']:,.0f} km2")
+    basins = data["basins"]
+    click.echo(
+        f"Basins (approximate catchments): Poyang Lake water system {basins['poyang_share_of_jiangxi_pct']}% of "
+        f"Jiangxi (published: {basins['published_poyang_share_of_jiangxi_pct']}%, i.e. 156,743 of 166,946 km2; "
+        f"the often quoted {basins['published_share_of_the_basin_in_jiangxi_pct']}% is the share of the basin "
+        "that lies in Jiangxi)"
+    )
+    click.echo("  " + ", ".join(f"{k} {v:,.0f} km2" for k, v in basins["area_km2"].items()))
     if data["reference_layers"]:
         click.echo(_REFERENCE_NOTICE)
     else:
