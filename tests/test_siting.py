@@ -257,7 +257,8 @@ def test_batch_geodataframe_in_gcj02_and_official_layers(tmp_path) -> None:
     sites = gpd.GeoDataFrame({"industry": ["garment"]}, geometry=[Point(float(g_lon), float(g_lat))], crs=4326)
     out = check_sites(sites, crs="gcj02", layers=layers)
     assert out["unit_category"].iloc[0] == 1 and out["verdict"].iloc[0] == "prohibited"
-    assert "control_units" not in out["data_notice"].iloc[0]
+    assert "control_units: reference" not in out["data_notice"].iloc[0]
+    assert "control_units: official" in out["data_notice"].iloc[0]
 
 
 def test_progress_bar(capsys) -> None:

@@ -15,6 +15,7 @@ __all__ = [
     "GanpoError",
     "GeometryColumnError",
     "LayerFileNotFoundError",
+    "LayersFileError",
     "RequirementTextError",
     "UnknownCRSError",
     "UnknownLayerError",
@@ -67,3 +68,8 @@ class AccessListColumnError(ColumnMappingError):
 
 class AccessListEncodingError(ValidationError):
     """An access-list CSV that is neither UTF-8 nor GBK/GB18030."""
+
+
+class LayersFileError(ValidationError):
+    """A layers TOML file (``--layers``, ``GANPO_LAYERS``) that is not TOML, names a missing file,
+    has an unknown section or a section without its required fields."""

@@ -107,6 +107,36 @@ def _echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
 
+def layers_option(func: Any) -> Any:
+    """The ``--layers FILE`` option (default: the ``GANPO_LAYERS`` environment variable)."""
+    return click.option(
+        "--layers",
+        "layers_file",
+        type=click.Path(dir_okay=False),
+        envvar="GANPO_LAYERS",
+        default=None,
+        help="Layers TOML file naming your official layers (default: $GANPO_LAYERS; else the bundled reference).",
+    )(func)
+
+
+def _load_layers(path: str | None):
+    """The Layers of a layers file, or None (bundled reference layers)."""
+    if not path:
+        return None
+    from ganpo_geo.layers import Layers
+
+    return Layers.from_file(path)
+
+
+def _echo_layers_in_use(layers, *, err: bool = False, validation: bool = False) -> None:
+    """One line per zoning layer: official (with its file) or reference (and its validation status)."""
+    if layers is None:
+        return
+    for entry in layers.describe():
+        check = f"; {entry['validation']}" if validation else ""
+        click.echo(f"layer {entry['layer']}: {entry['status']} ({entry['path']}){check}", err=err)
+
+
 @click.group(cls=_GanpoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ganpo")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error (also: GANPO_DEBUG=1).")
@@ -118,10 +148,32 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 @main.command("layers")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def layers_cmd(fmt: str) -> None:
-    """List the bundled layers: features, CRS, source and real/reference status."""
+@layers_option
+def layers_cmd(fmt: str, layers_file: str | None) -> None:
+    """List the bundled layers: features, CRS, source and real/reference status.
+
+    With --layers FILE (or GANPO_LAYERS): the zoning layers in use, each official (your file) or
+    reference (bundled), with path, CRS, feature count and validation status.
+    """
     from ganpo_geo.layers import list_layers
 
+    layers = _load_layers(layers_file)
+    if layers is not None:
+        entries = layers.describe()
+        if fmt == "json":
+            _echo_json(entries)
+            return
+        header = f"{'layer':<24}{'status':<10}{'features':>9}  {'crs':<11}{'validation':<12}path"
+        click.echo(header)
+        click.echo("-" * len(header))
+        for e in entries:
+            click.echo(
+                f"{e['layer']:<24}{e['status']:<10}{e['features']:>9}  {e['crs'] or '-':<11}"
+                f"{e['validation']:<12}{e['path']}"
+            )
+        if any(e["status"] == "reference" for e in entries):
+            click.echo("\n" + _REFERENCE_NOTICE)
+        return
     infos = list_layers()
     if fmt == "json":
         _echo_json([info.to_dict() for info in infos])
@@ -200,12 +252,18 @@ def _basin_summary() -> dict[str, Any]:
 
 @main.command("summary")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def summary_cmd(fmt: str) -> None:
+@layers_option
+def summary_cmd(fmt: str, layers_file: str | None) -> None:
     """Report what the bundled data holds: province, cities, counties, rivers, lakes."""
+    layers = _load_layers(layers_file)
     data = _summary()
+    if layers is not None:
+        data["layers_in_use"] = layers.describe()
+        data["reference_layers"] = [e["layer"] for e in data["layers_in_use"] if e["status"] == "reference"]
     if fmt == "json":
         _echo_json(data)
         return
+    _echo_layers_in_use(layers)
     prov = data["province"]
     click.echo(f"{prov['name_zh']} {prov['name_en']}: {prov['area_km2']:,.0f} km2 (Albers equal-area)")
     click.echo(f"{len(data['cities'])} prefecture cities, {data['counties']} county-level divisions")
@@ -288,7 +346,7 @@ def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command("validate")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str), required=False)
 @click.option("--layer", default=None, help="Layer inside a GeoPackage.")
 @click.option(
     "--column",
@@ -299,18 +357,44 @@ def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--crs", "crs_name", default=None, help="CRS of the coordinates if the file does not say.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
+@layers_option
+def validate_cmd(path, layer, columns, crs_name, fmt, layers_file) -> None:
     """Check a zoning (control-unit) file; exit 0 only if nothing is wrong.
 
     Reports missing fields, duplicate or malformed unit codes, unknown categories, invalid
     geometries (with the fix make_valid would make), units outside Jiangxi, gaps and
-    overlaps between units (area and location), and the count per category.
+    overlaps between units (area and location), and the count per category. Without PATH, the
+    control units of --layers FILE (GANPO_LAYERS) are checked, and its access list is compared
+    with them (codes in the list with no unit, units with no requirement text, and the reverse).
     """
+    from ganpo_geo._errors import ValidationError
     from ganpo_geo.zoning import validate_control_units
 
+    layers = _load_layers(layers_file) if path is None else None
+    access = None
+    if path is None:
+        source = (layers.sources.get("control_units") if layers is not None else None) or {}
+        if not source:
+            msg = "give a control-unit file (PATH) or --layers FILE (GANPO_LAYERS) with a [control_units] section"
+            raise ValidationError(msg)
+        path = source["path"]
+        crs_name = crs_name or source.get("crs") or None
+        if layers.access_list is not None:
+            from ganpo_geo.requirements import compare_access_list
+
+            access = compare_access_list(layers.access_list, layers.units())
     report = validate_control_units(path, _parse_columns(columns), layer=layer, crs=crs_name)
+    if access is not None and not access.ok:
+        ok = False
+    else:
+        ok = report.ok
     if fmt == "json":
-        _echo_json(report.to_dict())
+        out = report.to_dict()
+        if access is not None:
+            out["access_list"] = access.to_dict()
+        if layers is not None:
+            out["layers_in_use"] = layers.describe()
+        _echo_json(out)
     else:
         click.echo(
             f"{report.source}: {report.units} units; per category: "
@@ -327,7 +411,18 @@ def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
                 kinds[problem.kind] = kinds.get(problem.kind, 0) + 1
                 click.echo(f"  [{problem.kind}] {problem.message}")
             click.echo(f"{len(report.problems)} problem(s): " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
-    if not report.ok:
+        if access is not None:
+            click.echo(f"access list: {access.matched} unit code(s) matched")
+            for label, codes in (
+                ("in the access list but not in the layer", access.only_in_list),
+                ("in the layer but not in the access list", access.only_in_layer),
+                ("in the access list without requirement text", access.without_text),
+                ("listed more than once in the access list", access.duplicated),
+            ):
+                if codes:
+                    click.echo(f"  [access_list] {len(codes)} unit code(s) {label}: {', '.join(codes[:20])}")
+        _echo_layers_in_use(layers, validation=True)
+    if not ok:
         raise SystemExit(1)
 
 
@@ -388,6 +483,7 @@ def validate_cmd(path, layer, columns, crs_name, fmt) -> None:
 @click.option("--lon-col", default=None, help="CSV longitude column if not recognised.")
 @click.option("--lat-col", default=None, help="CSV latitude column if not recognised.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@layers_option
 def site_check_cmd(
     lon,
     lat,
@@ -409,6 +505,7 @@ def site_check_cmd(
     lon_col,
     lat_col,
     quiet,
+    layers_file,
 ) -> None:
     """May a project go here? Unit, rules, red line, river, phosphorus and a verdict.
 
@@ -436,6 +533,7 @@ def site_check_cmd(
             msg = "--html writes one site's report; it cannot be used with --input"
             raise ValidationError(msg)
         check_output_path(html_path, inputs=[geojson_path], suffixes=[".html", ".htm"], option="--html")
+    layers = _load_layers(layers_file)
     if input_path is not None:
         _site_batch(
             input_path,
@@ -451,6 +549,7 @@ def site_check_cmd(
             lon_col,
             lat_col,
             quiet,
+            layers,
         )
         return
     if industry is None:
@@ -467,7 +566,7 @@ def site_check_cmd(
         geometry = wkt
     else:
         geometry = _read_geojson_site(geojson_path)
-    report = check_site(geometry, industry=industry, crs=crs_name or "wgs84", buffer_m=buffer_m)
+    report = check_site(geometry, industry=industry, crs=crs_name or "wgs84", buffer_m=buffer_m, layers=layers)
     fmt = fmt or ("text" if sys.stdout.isatty() else "json")
     if fmt == "text":
         click.echo(report.to_text(lang))
@@ -530,6 +629,7 @@ def _site_batch(
     lon_col,
     lat_col,
     quiet,
+    layers=None,
 ) -> None:
     from ganpo_geo.io import write_table
     from ganpo_geo.siting import check_sites, read_sites
@@ -544,6 +644,7 @@ def _site_batch(
         engine=engine,
         workers=workers,
         progress=False if quiet else None,
+        layers=layers,
     )
     col = result.attrs.get("ganpo_columns", {})
     error, verdict = result[col.get("error", "error")], result[col.get("verdict", "verdict")]
@@ -553,11 +654,45 @@ def _site_batch(
     if output_path is None:
         text = result.drop(columns=result.geometry.name).to_csv(index=False)
         click.echo(("\ufeff" if bom else "") + text, nl=False)
+    elif Path(output_path).suffix.lower() == ".xlsx":
+        _write_xlsx(result, output_path, layers)
+        summary += f"; written to {output_path} (sheets site_check and cited_rules)"
     else:
         write_table(result, output_path, bom=bom)
         summary += f"; written to {output_path}"
     click.echo(summary, err=True)
     click.echo(result[col.get("data_notice", "data_notice")].iloc[0] if len(result) else "", err=True)
+
+
+def _write_xlsx(result, output_path: str, layers) -> None:
+    """Batch result as .xlsx: sheet ``site_check`` (every row) and ``cited_rules`` (the rule texts cited)."""
+    import pandas as pd
+
+    from ganpo_geo._errors import ValidationError
+    from ganpo_geo.io import XLSX_MAX_ROWS, atomic_path
+    from ganpo_geo.siting import cited_rules
+
+    if len(result) > XLSX_MAX_ROWS:
+        msg = f"{len(result):,} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS:,} at most): use .csv"
+        raise ValidationError(msg)
+    plain = pd.DataFrame(result.drop(columns=result.geometry.name))
+    rules = cited_rules(result, layers)
+    with atomic_path(output_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        plain.to_excel(writer, sheet_name="site_check", index=False)
+        rules.to_excel(writer, sheet_name="cited_rules", index=False)
+
+
+@main.command("export")
+@click.option("--to", "folder", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--crs", "crs_name", default=None, help="CRS to write (default: the units' declared CRS, else WGS84).")
+@layers_option
+def export_cmd(folder: str, crs_name: str | None, layers_file: str | None) -> None:
+    """Write the layers in use in official field names: GBK shapefiles with .cpg, a GeoPackage, a layers.toml."""
+    from ganpo_geo.layers import bundled_layers, export_layers
+
+    layers = _load_layers(layers_file) or bundled_layers()
+    for path in export_layers(layers, folder, crs=crs_name):
+        click.echo(f"wrote {path}")
 
 
 @main.command("map")
@@ -579,14 +714,21 @@ def _site_batch(
 @click.option("--distance-km", type=POSITIVE, default=None, help="Trace distance limit.")
 @click.option("--by", type=click.Choice(["county", "unit", "reach"]), default=None, help="TP map grouping.")
 @click.option("--top", type=COUNT, default=None, help="TP map: how many top sources.")
-def map_cmd(kind, output, offline, tiles, lon, lat, crs_name, industry, mode, distance_km, by, top) -> None:
+@layers_option
+def map_cmd(
+    kind, output, offline, tiles, lon, lat, crs_name, industry, mode, distance_km, by, top, layers_file
+) -> None:
     """Write an HTML map: zoning, rivers, tp, trace, site (or all of them into a folder)."""
     from ganpo_geo import maps
     from ganpo_geo.io import check_output_path
 
     if kind != "all":  # checked before the map is made
         check_output_path(output, suffixes=[".html", ".htm"])
+    layers = _load_layers(layers_file)
     if kind == "all":
+        if layers is not None:
+            msg = "--layers is for one map (zoning, site); 'all' writes the gallery of the bundled reference layers"
+            raise GanpoError(msg)
         for path in maps.write_all(output, offline=offline, tiles=tiles):
             click.echo(f"wrote {path}")
         return
@@ -601,14 +743,24 @@ def map_cmd(kind, output, offline, tiles, lon, lat, crs_name, industry, mode, di
         distance_km=distance_km,
         by=by,
         top=top,
+        layers=layers,
     )
     path = maps.save_map(m, output, offline=offline)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB{', offline' if offline else ''})")
 
 
 @main.group("river")
-def river_group() -> None:
-    """Navigate the Poyang river network from a point (NLDI-style)."""
+@layers_option
+@click.pass_context
+def river_group(ctx: click.Context, layers_file: str | None) -> None:
+    """Navigate the Poyang river network from a point (NLDI-style).
+
+    The river network is always the bundled one; --layers (GANPO_LAYERS) is checked and the
+    zoning layers in use are named on stderr.
+    """
+    layers = _load_layers(layers_file)
+    ctx.obj = {"layers": layers}
+    _echo_layers_in_use(layers, err=True)
 
 
 _NAV_COLUMNS = [
@@ -760,8 +912,17 @@ _TP_NOTICE = (
 
 
 @main.group("tp")
-def tp_group() -> None:
-    """Poyang Lake total phosphorus: trace, scenarios, calibration (illustrative inputs)."""
+@layers_option
+@click.pass_context
+def tp_group(ctx: click.Context, layers_file: str | None) -> None:
+    """Poyang Lake total phosphorus: trace, scenarios, calibration (illustrative inputs).
+
+    --layers (GANPO_LAYERS): ``tp trace --by unit`` groups by the control units in use; the zoning
+    layers in use are named on stderr.
+    """
+    layers = _load_layers(layers_file)
+    ctx.obj = {"layers": layers}
+    _echo_layers_in_use(layers, err=True)
 
 
 class _Target(click.ParamType):
@@ -803,13 +964,15 @@ class _Target(click.ParamType):
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "csv", "geojson"]), default="text", show_default=True
 )
-def tp_trace(target, by, top, k_per_km, fmt) -> None:
+@click.pass_context
+def tp_trace(ctx, target, by, top, k_per_km, fmt) -> None:
     """Which upstream places send the phosphorus: delivered load and share per contributor."""
     from ganpo_geo.loads import RoutingParams, trace_sources
     from ganpo_geo.rivers import river_network
 
     params = RoutingParams() if k_per_km is None else RoutingParams(k_per_km=k_per_km)
-    result = trace_sources(river_network(), target, by=by, top=top or None, params=params)
+    layers = (ctx.obj or {}).get("layers")
+    result = trace_sources(river_network(), target, by=by, top=top or None, params=params, layers=layers)
     total = result.attrs["target_load_kg_yr"]
     table = result.drop(columns="geometry")
     if fmt == "geojson":

@@ -312,9 +312,12 @@ def _basemap(m, shift: _Shift, draw: bool) -> None:
 
 
 def _reference_notices(layers: Layers, names: list[str]) -> list[str]:
-    used = [n for n in layers.reference_layers() if n in names]
+    used = [n for n in layers.reference_layers() if n.split(" ")[0] in names]
+    official = [n for n in names if n in ("control_units", "redlines") and getattr(layers, n) is not None]
+    official += [f"screening:{s.name}" for s in layers.screening]
+    notes = ["官方数据 Official layers in use: " + ", ".join(official)] if official else []
     if not used:
-        return []
+        return notes
     label = {
         "control_units": "管控单元 control units",
         "redlines": "生态保护红线 red lines",
@@ -322,7 +325,8 @@ def _reference_notices(layers: Layers, names: list[str]) -> list[str]:
     }
     return [
         "参考数据（合成，非官方）Reference data, synthesized for demonstration, NOT official: "
-        + ", ".join(label.get(n, n) for n in used)
+        + ", ".join(label.get(n, n) for n in used),
+        *notes,
     ]
 
 
@@ -825,7 +829,7 @@ def trace_map(
     return _finish(m, legend, [])
 
 
-def site_map(report, *, m=None, tiles: str | None = None, title: str | None = None):
+def site_map(report, *, layers: Layers | None = None, m=None, tiles: str | None = None, title: str | None = None):
     """One site report: the site, its buffer, the units it touches, red lines near it, the nearest
     reach and the way down to Poyang Lake.
 
@@ -833,6 +837,9 @@ def site_map(report, *, m=None, tiles: str | None = None, title: str | None = No
     ----------
     report : SiteReport
         From :func:`ganpo_geo.siting.check_site`.
+    layers : Layers, optional
+        The layers the report was made with (e.g. :meth:`Layers.from_file`): their control units,
+        red lines and screening layers are drawn; default the bundled reference layers.
     m, tiles, title
         See :func:`zoning_map`.
 
@@ -851,7 +858,7 @@ def site_map(report, *, m=None, tiles: str | None = None, title: str | None = No
         location=(site.centroid.y, site.centroid.x),
         zoom=11,
     )
-    layers = bundled_layers()
+    layers = layers or bundled_layers()
     buffer = gpd.GeoSeries(to_albers([site]), crs="EPSG:4326").set_crs(None, allow_override=True)
     from ganpo_geo.crs import JIANGXI_ALBERS
 
@@ -876,9 +883,10 @@ def site_map(report, *, m=None, tiles: str | None = None, title: str | None = No
             "_tip": [html.escape(f"{c} {n}") for c, n in zip(codes, names, strict=True)],
         },
     )
+    unit_status = "official 官方" if layers.control_units is not None else "reference 参考"
     _geojson(
         data,
-        "管控单元 Control units",
+        f"管控单元 Control units ({unit_status})",
         lambda f: {
             "color": "#666",
             "weight": 0.6,
@@ -888,6 +896,27 @@ def site_map(report, *, m=None, tiles: str | None = None, title: str | None = No
     ).add_to(m)
     red = layers.red()
     _add_redlines(m, red[red.intersects(area)], shift, "site_redlines", fill=("#7b3294", 0.35))
+    screen_colors = ["#0570b0", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+    for i, screen in enumerate(layers.screening):
+        zones = screen.zones[screen.zones.intersects(area)]
+        color = screen_colors[i % len(screen_colors)]
+        sdata = _features(
+            zones,
+            shift,
+            f"site_screening_{i}",
+            {
+                "_popup": [
+                    _popup_html(f"{screen.name}: {n}", [("effect", screen.effect), ("", screen.text_zh)])
+                    for n in zones["name_zh"].astype(str)
+                ],
+                "_tip": [html.escape(f"{screen.name} {n}") for n in zones["name_zh"].astype(str)],
+            },
+        )
+        _geojson(
+            sdata,
+            f"{screen.name} (screening 筛查图层, official 官方)",
+            lambda f, c=color: {"color": c, "weight": 1.5, "fillColor": c, "fillOpacity": 0.3},
+        ).add_to(m)
     _add_lake(m, shift)
     if report.river.get("reach_id") is not None:
         G = river_network()
@@ -930,6 +959,7 @@ def site_map(report, *, m=None, tiles: str | None = None, title: str | None = No
         [(f"选址结论 verdict: {report.verdict}", verdict_color)]
         + [(CATEGORY_LABELS[c], CATEGORY_COLORS[c]) for c in (1, 2, 3)]
         + [("生态保护红线 red line", "#7b3294"), ("下游路径 way downstream", "#08519c")]
+        + [(f"{sc.name} (screening)", screen_colors[i % len(screen_colors)]) for i, sc in enumerate(layers.screening)]
     )
     return _finish(m, legend, list(report.data_notice))
 
@@ -1033,14 +1063,16 @@ def make(kind: str, *, tiles: str | None = None, **options: Any):
     tiles : str, optional
     **options
         ``lon``, ``lat`` (trace start or site), ``industry`` (site), ``mode``, ``distance_km``
-        (trace), ``by``, ``top`` (tp).
+        (trace), ``by``, ``top`` (tp), ``layers`` (a :class:`~ganpo_geo.layers.Layers`, for the
+        zoning, tp and site maps).
 
     Returns
     -------
     folium.Map
     """
+    layers = options.get("layers")
     if kind == "zoning":
-        return zoning_map(tiles=tiles)
+        return zoning_map(layers, tiles=tiles)
     if kind == "rivers":
         return river_map(tiles=tiles)
     if kind == "tp":
@@ -1053,9 +1085,12 @@ def make(kind: str, *, tiles: str | None = None, **options: Any):
 
         where = (options["lon"], options["lat"]) if options.get("lon") is not None else SAMPLE_SITE
         report = check_site(
-            where, industry=options.get("industry") or SAMPLE_INDUSTRY, crs=options.get("crs") or "wgs84"
+            where,
+            industry=options.get("industry") or SAMPLE_INDUSTRY,
+            crs=options.get("crs") or "wgs84",
+            layers=layers,
         )
-        return site_map(report, tiles=tiles)
+        return site_map(report, layers=layers, tiles=tiles)
     msg = f"unknown map {kind!r}: use one of {', '.join(MAP_KINDS)}"
     raise ValidationError(msg)
 

@@ -57,7 +57,9 @@ __all__ = [
     "SiteReport",
     "check_site",
     "check_sites",
+    "cited_rules",
     "read_sites",
+    "screening_columns",
 ]
 
 logger = logging.getLogger(__name__)
@@ -182,7 +184,13 @@ class SiteReport:
         ``source`` (rule id or layer), ``effect``, ``text_zh``, ``text_en``.
     warnings : list of str
     data_notice : list of str
-        Which layers were reference (synthesized) or illustrative data.
+        Which layers were official (a user's files) and which reference (synthesized) or
+        illustrative data.
+    screening : list of dict
+        One entry per screening layer in use (``[[screening]]`` of a layers file): ``name``,
+        ``effect``, ``industries``, ``applies_to_industry``, ``overlaps``, ``overlap_km2``,
+        ``overlap_km`` (a line's length inside), ``share``, ``nearest_m``, ``buffer_m``,
+        ``within_buffer``, ``zones``, ``text_zh``, ``basis``, ``path``.
     """
 
     site: dict[str, Any]
@@ -196,6 +204,7 @@ class SiteReport:
     reasons: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     data_notice: list[str] = field(default_factory=list)
+    screening: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -268,6 +277,13 @@ class SiteReport:
             applied = [x for x in rules if x["applies"]]
             if applied:
                 lines.append(f"{dim}: " + "; ".join(f"{x['rule_id']} {x['effect']}" for x in applied))
+        for sc in self.screening:
+            where = (
+                "inside 位于范围内"
+                if sc["within_buffer"]
+                else f"outside 不在范围内 (nearest {_num(sc['nearest_m'])} m)"
+            )
+            lines.append(f"{'筛查图层' if zh else 'Screening'} {sc['name']}: {where}; effect {sc['effect']}")
         for w in self.warnings:
             lines.append(f"{'注意' if zh else 'Warning'}: {w}")
         for notice in self.data_notice:
@@ -931,6 +947,15 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     text = {c: np.full(n, "", dtype=object) for c in _TEXT_COLUMNS}
     num = {c: np.full(n, np.nan) for c in [*_FLOAT_COLUMNS, *_COUNT_COLUMNS]}
     flag = {c: np.full(n, np.nan) for c in _BOOL_COLUMNS}
+    for screen in layers.screening:  # one group of columns per screening layer
+        cols = screening_columns(screen.name)
+        flag[cols["overlap"]] = np.full(n, np.nan)
+        flag[cols["within_buffer"]] = np.full(n, np.nan)
+        num[cols["overlap_km2"]] = np.full(n, np.nan)
+        num[cols["overlap_km"]] = np.full(n, np.nan)
+        num[cols["share"]] = np.full(n, np.nan)
+        num[cols["nearest_m"]] = np.full(n, np.nan)
+        text[cols["zones"]] = np.full(n, "", dtype=object)
     errors = sites["_input_error"].to_numpy().copy()
     warns = text["warnings"]
     geoms = sites.geometry.to_numpy().copy()
@@ -1080,16 +1105,20 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
         "outside_industrial_park": ~touched_park,
         "basin": basin,
     }
+    flags |= _screening(g, layers, text, num, flag, pos)
     bits = _term_bits(layers)
     term_mask = _term_states(bits, n=m, pairs=pairs, ctx=ctx, flags=flags)
     text["conditions"][pos] = _describe_terms(term_mask, bits)
     units = layers.units().drop_duplicates("unit_code").set_index("unit_code")
     rules = layers.access_rules()
-    override_units = set(rules.loc[(rules["level"] == "unit") & rules["scope"].str.startswith("ZH"), "scope"])
+    override_units = set(rules.loc[(rules["level"] == "unit") & ~rules["scope"].isin(["1", "2", "3"]), "scope"])
+    official_units = rules.attrs.get("official_units", frozenset())
+    category = units["category"].reindex(hits["unit_code"]).to_numpy().astype(object)
+    category[hits["unit_code"].isin(official_units).to_numpy()] = ""  # official text replaces category rules
     pairs_units = pd.DataFrame(
         {
             "city_adcode": units["city_adcode"].reindex(hits["unit_code"]).fillna("").astype(str).to_numpy(),
-            "category": units["category"].reindex(hits["unit_code"]).to_numpy(),
+            "category": category,
             "unit_key": np.where(hits["unit_code"].isin(override_units), hits["unit_code"], ""),
             "industry_key": keys[pos][site_of],
         }
@@ -1126,6 +1155,34 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     text["verdict"][pos] = verdict
     text["reasons"][pos] = reasons
     text["reason_texts"][pos] = _reason_texts(reasons, rules)
+
+
+def screening_columns(name: str) -> dict[str, str]:
+    """Names of the batch columns of one screening layer (``screening_<name>_overlap`` ...)."""
+    keys = ("overlap", "overlap_km2", "overlap_km", "share", "nearest_m", "within_buffer", "zones")
+    return {k: f"screening_{name}_{k}" for k in keys}
+
+
+def _screening(g: gpd.GeoSeries, layers: Layers, text, num, flag, pos) -> dict[str, np.ndarray]:
+    """Check the sites against every screening layer like the red lines; the ``in_screening`` flags."""
+    from ganpo_geo.redline import redline_overlap
+
+    flags = {}
+    for screen in layers.screening:
+        cols = screening_columns(screen.name)
+        found = redline_overlap(g, layers=screen.as_layers(), max_search_m=max(50_000.0, screen.buffer_m * 2))
+        overlaps = found["overlaps"].to_numpy(dtype=bool)
+        nearest = found["nearest_m"].to_numpy(dtype=float)
+        within = overlaps | (nearest <= screen.buffer_m)
+        flag[cols["overlap"]][pos] = overlaps
+        flag[cols["within_buffer"]][pos] = within
+        num[cols["overlap_km2"]][pos] = found["overlap_km2"].to_numpy()
+        num[cols["overlap_km"]][pos] = found["overlap_km"].to_numpy()
+        num[cols["share"]][pos] = found["share"].to_numpy()
+        num[cols["nearest_m"]][pos] = nearest
+        text[cols["zones"]][pos] = found["zone_names"].to_numpy()
+        flags[f"in_screening:{screen.name}"] = within
+    return flags
 
 
 def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
@@ -1364,6 +1421,16 @@ def _notices(layers: Layers) -> list[str]:
     notes = [
         f"{name}: reference data synthesized for demonstration, not official" for name in layers.reference_layers()
     ]
+    official = [
+        n for n, flag in (("control_units", layers.control_units), ("redlines", layers.redlines)) if flag is not None
+    ]
+    official += ["access_list"] if layers.access_list is not None else []
+    official += [f"screening:{s.name}" for s in layers.screening]
+    for name in official:
+        path = layers.sources.get(name, {}).get("path") or next(
+            (s.path for s in layers.screening if f"screening:{s.name}" == name), ""
+        )
+        notes.append(f"{name}: official (user-supplied{': ' + path if path else ''})")
     notes.append("TP loads: illustrative, synthesized for demonstration")
     return notes
 
@@ -1710,7 +1777,7 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
                 reasons.append(
                     {
                         "source": rule.rule_id,
-                        "effect": rule.effect,
+                        "effect": "manual review" if str(rule.text_en).startswith("manual review") else rule.effect,
                         "text_zh": rule.text_zh,
                         "text_en": rule.text_en,
                         "basis": rule.basis,
@@ -1810,7 +1877,65 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
         reasons=reasons,
         warnings=[w for w in str(row["warnings"]).split("; ") if w],
         data_notice=str(row["data_notice"]).split("; "),
+        screening=_screening_report(row, layers),
     )
+
+
+def cited_rules(result: pd.DataFrame, layers: Layers | None = None) -> pd.DataFrame:
+    """The rules a batch result cites in its ``reasons`` column, one row each (for a second sheet).
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        Output of :func:`check_sites` (a renamed ``reasons`` column is found via
+        ``attrs["ganpo_columns"]``).
+    layers : Layers, optional
+        The layers the check used; default the bundled reference layers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rule_id``, ``sites`` (how many rows cite it), ``level``, ``scope``, ``dimension``,
+        ``effect``, ``condition``, ``text_zh`` (verbatim), ``text_en``, ``basis``, ``reference``.
+    """
+    layers = layers or bundled_layers()
+    column = result.attrs.get("ganpo_columns", {}).get("reasons", "reasons")
+    ids = result[column].fillna("").astype(str).str.split(";").explode().str.replace("(uncertain)", "", regex=False)
+    counts = ids[ids.str.startswith("layer:").eq(False) & ids.ne("")].value_counts()
+    rules = layers.access_rules().drop_duplicates("rule_id").set_index("rule_id")
+    keep = ["level", "scope", "dimension", "effect", "condition", "text_zh", "text_en", "basis", "reference"]
+    table = rules.reindex(counts.index)[keep].rename_axis("rule_id").reset_index()
+    table.insert(1, "sites", counts.to_numpy())
+    return table
+
+
+def _screening_report(row: pd.Series, layers: Layers) -> list[dict[str, Any]]:
+    """The report's ``screening`` section: one entry per screening layer in use."""
+    from ganpo_geo.zoning import clause_industries_apply
+
+    out = []
+    for screen in layers.screening:
+        cols = screening_columns(screen.name)
+        out.append(
+            {
+                "name": screen.name,
+                "effect": screen.effect,
+                "industries": screen.industries,
+                "applies_to_industry": clause_industries_apply(screen.industries, row["industry_key"]),
+                "overlaps": bool(row[cols["overlap"]]),
+                "overlap_km2": _float(row[cols["overlap_km2"]]),
+                "overlap_km": _float(row[cols["overlap_km"]]),
+                "share": _float(row[cols["share"]]),
+                "nearest_m": _float(row[cols["nearest_m"]]),
+                "buffer_m": screen.buffer_m,
+                "within_buffer": bool(row[cols["within_buffer"]]),
+                "zones": row[cols["zones"]],
+                "text_zh": screen.text_zh,
+                "basis": screen.basis,
+                "path": screen.path,
+            }
+        )
+    return out
 
 
 def _num(value: Any) -> str:

@@ -237,6 +237,7 @@ CONDITION_TERMS = {
     "in_basin:<basin>": "the site lies (mostly) in that river basin",
     "in_central_urban_area": "the site touches an urban key-control unit of a city district (中心城区)",
     "outside_industrial_park": "the site touches no industrial-park key-control unit (园区外)",
+    "in_screening:<name>": "the site overlaps (or lies within the layer's buffer of) that screening layer",
 }
 #: Older condition names still read from rule files (with a warning).
 _CONDITION_ALIASES = {"near_yangtze_or_tributary_1km": "shoreline_1km"}
@@ -276,7 +277,7 @@ def condition_terms(condition: str) -> tuple[str, ...]:
     terms = tuple(t.strip() for t in str(condition).split("&") if t.strip())
     for term in terms:
         name, _, arg = term.partition(":")
-        if term in _SIMPLE_TERMS or (name == "in_basin" and arg):
+        if term in _SIMPLE_TERMS or (name in ("in_basin", "in_screening") and arg):
             continue
         if name == "near_water":
             body, _, metres = arg.partition(":")
@@ -375,6 +376,21 @@ def rules_in_scope(rules: pd.DataFrame, *, city_adcode: str, category: Any, unit
     return scope_ok & rules["industries"].map(lambda spec: _applies(spec, industry))
 
 
+def clause_industries_apply(spec: str, industry: str) -> bool:
+    """Whether a rule's ``industries`` value (``all``, ``all_except:a;b`` or ``a;b``) covers an industry key.
+
+    Parameters
+    ----------
+    spec : str
+    industry : str
+
+    Returns
+    -------
+    bool
+    """
+    return _applies(spec, industry)
+
+
 def _applies(spec: str, industry: str) -> bool:
     if spec == "all":
         return True
@@ -421,9 +437,9 @@ def rules_for(unit_code: str, industry: str, *, layers: Layers | None = None) ->
         raise ValidationError(msg)
     unit = units.loc[[unit_code]].iloc[0]  # a duplicated code (see validate) takes its first row
     rules = layers.access_rules()
-    mask = rules_in_scope(
-        rules, city_adcode=unit["city_adcode"], category=unit["category"], unit_code=unit_code, industry=key
-    )
+    # a unit with official text: its own clauses replace the reference category rules
+    category = "" if unit_code in rules.attrs.get("official_units", ()) else unit["category"]
+    mask = rules_in_scope(rules, city_adcode=unit["city_adcode"], category=category, unit_code=unit_code, industry=key)
     out = rules[mask].copy()
     out["_order"] = out["level"].map(_LEVEL_ORDER) * 10 + (out["scope"] == unit_code).astype(int)
     out = out.sort_values(["_order", "rule_id"], kind="stable").drop(columns="_order")
@@ -688,7 +704,16 @@ def load_control_units(
     gdf["area_km2"] = np.round(area_km2(gdf.geometry), 3)
     gdf["source"] = str(path)
     gdf.attrs["provenance"] = {"source": str(path), "synthetic": False, "user_supplied": True}
+    # how the file named its fields, for writing it back in its own names (see export_layers)
+    gdf.attrs["field_names"] = {std: orig for orig, std in mapping.items()}
+    gdf.attrs["category_as_text"] = (
+        not pd.to_numeric(raw[_source_column(mapping, "category")], errors="coerce").notna().all()
+    )
     return gdf
+
+
+def _source_column(mapping: Mapping[str, str], standard: str) -> str:
+    return next((orig for orig, std in mapping.items() if std == standard), standard)
 
 
 # --------------------------------------------------------------------------- validation
@@ -990,3 +1015,242 @@ def validate_control_units(
     if shift:
         notes.append(shift)
     return ValidationReport(source, len(gdf), counts_by_cat, round(coverage, 4), problems, notes)
+
+
+# --------------------------------------------------------------------------- official texts
+
+#: Condition keys of the clause compiler (:data:`ganpo_geo.requirements.CONDITION_KEYS`) that the
+#: site check evaluates, and the condition term each becomes. Other keys cannot be evaluated: a
+#: clause with one is cited as "manual review" and weighs at most ``conditional``.
+OFFICIAL_CONDITION_TERMS = {
+    "in_redline": "in_redline",
+    "near_yangtze_or_tributary_1km": "shoreline_1km",
+    "outside_industrial_park": "outside_industrial_park",
+    "in_central_urban_area": "in_central_urban_area",
+    "tp_exceeding_basin": "tp_exceeding_basin",
+}
+#: Basis written on rule rows compiled from official texts.
+OFFICIAL_BASIS = "official access list"
+
+
+def official_clauses(layers: Layers) -> pd.DataFrame:
+    """The clauses of the official requirement texts in use, one row per clause.
+
+    Texts come from the access list (``layers.access_list``) where it has the unit (or the
+    province/city general lists), else from the units' own requirement fields (KJBJYS, PWWPFGK,
+    HJFXFK, ZYKFXLYQ or their Chinese names). Each distinct text is compiled once.
+
+    Parameters
+    ----------
+    layers : Layers
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level`` (province / city / unit), ``unit_code`` (unit level), ``city`` (city level),
+        ``source`` (``access list`` or ``unit layer``) and the clause columns of
+        :func:`ganpo_geo.requirements.parse_requirements`.
+    """
+    from ganpo_geo.requirements import CLAUSE_COLUMNS, compile_access_list
+
+    dims = list(DIMENSIONS)
+    frames = []
+    listed: set[str] = set()
+    if layers.access_list is not None:
+        table = layers.access_list.copy()
+        if "level" not in table.columns:
+            table["level"] = "unit"
+        for col in ("unit_code", "city", *dims):
+            if col not in table.columns:
+                table[col] = ""
+        table["unit_code"] = table["unit_code"].fillna("").astype(str).str.strip().str.upper()
+        compiled = compile_access_list(table[["level", "unit_code", "city", *dims]])
+        compiled["source"] = "access list"
+        frames.append(compiled)
+        listed = set(table.loc[table["level"].eq("unit"), "unit_code"])
+    if layers.control_units is not None:
+        units = layers.control_units.drop_duplicates("unit_code")
+        present = [d for d in dims if d in units.columns]
+        if present:
+            units = units[~units["unit_code"].isin(listed)]
+            table = pd.DataFrame(units[["unit_code", *present]]).assign(level="unit", city="")
+            compiled = compile_access_list(table[["level", "unit_code", "city", *present]])
+            compiled["source"] = "unit layer"
+            frames.append(compiled)
+    if not frames:
+        return pd.DataFrame(columns=["level", "unit_code", "city", *CLAUSE_COLUMNS, "source"])
+    return pd.concat(frames, ignore_index=True)
+
+
+@cache
+def _expanded_industries(spec: str) -> str:
+    """A clause's ``industries`` as exact keys (GB/T 4754 classes expanded to the keys they contain)."""
+    from ganpo_geo.requirements import clause_applies
+
+    spec = str(spec).strip()
+    if spec in ("all", ""):
+        return spec
+    if spec.startswith("all_except:"):
+        keys = [k for k in _industry_table().index if not clause_applies(spec, k)]
+        return "all_except:" + ";".join(keys) if keys else "all"
+    return ";".join(k for k in _industry_table().index if clause_applies(spec, k))
+
+
+#: Compiler condition keys a screening layer can answer, by words in the layer's name: a clause
+#: "饮用水水源保护区内禁止…" is checked against a screening layer named e.g. 饮用水水源保护区.
+SCREENING_CONDITION_WORDS = {
+    "in_water_source_zone": re.compile(r"水源"),
+    "in_protected_area": re.compile(r"自然保护|保护地|风景名胜|森林公园|湿地公园|地质公园|重要湿地"),
+    "in_basic_farmland": re.compile(r"基本农田"),
+    "in_livestock_ban_zone": re.compile(r"禁养"),
+    "in_river_management_zone": re.compile(r"河道管理|河湖管理|岸线保护"),
+}
+
+
+def _screening_terms(layers: Layers) -> dict[str, str]:
+    """{compiler condition key: ``in_screening:<name>``} for the screening layers whose names answer it."""
+    found: dict[str, str] = {}
+    for key, words in SCREENING_CONDITION_WORDS.items():
+        for screen in layers.screening:
+            if words.search(screen.name) and not (key == "in_protected_area" and "水源" in screen.name):
+                found.setdefault(key, f"in_screening:{screen.name}")
+    return found
+
+
+def _official_condition(condition: str, extra: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
+    """(condition terms the check evaluates, compiler keys it cannot evaluate)."""
+    known = {**OFFICIAL_CONDITION_TERMS, **(extra or {})}
+    terms, manual = [], []
+    for key in (k for k in str(condition).split(";") if k):
+        if key in known:
+            terms.append(known[key])
+        else:
+            manual.append(key)
+    return "&".join(dict.fromkeys(terms)), manual
+
+
+def _city_codes(names: pd.Series) -> pd.Series:
+    """City adcodes of city names or codes as access lists write them (南昌市, 南昌, 360100)."""
+    from ganpo_geo.layers import load_layer
+
+    cities = load_layer("cities")
+    by_name = {}
+    for code, name in zip(cities["adcode"].astype(str), cities["name_zh"].astype(str), strict=True):
+        by_name[name] = code
+        by_name[name.removesuffix("市")] = code
+        by_name[code] = code
+    return names.fillna("").astype(str).str.strip().map(lambda n: by_name.get(n, by_name.get(n.removesuffix("市"), "")))
+
+
+def official_rules(layers: Layers, base: pd.DataFrame) -> pd.DataFrame:
+    """The access rules in use when official requirement texts (or screening layers) are given.
+
+    Every clause of the official texts (see :func:`official_clauses`) becomes a rule row:
+    ``rule_id`` ``<unit_code>-<dimension>-<clause_no>`` (``province-...``, ``<city adcode>-...``
+    for the general lists), ``level``/``scope`` of its list, the clause's ``effect`` and
+    ``industries`` (GB/T 4754 classes expanded to keys), its condition mapped to the check's
+    condition terms (:data:`OFFICIAL_CONDITION_TERMS`; "in a drinking-water source zone", "in a
+    nature reserve" ... to a screening layer whose name says so, see
+    :data:`SCREENING_CONDITION_WORDS`), ``text_zh`` the clause verbatim, ``basis``
+    ``official access list``, ``reference`` False. A clause the compiler could not read
+    (``unknown``), or one whose condition the check cannot evaluate, becomes ``restrict`` with
+    ``text_en`` ``"manual review: <clause>"`` (at least conditional, never dropped); "须入园"-type
+    requirements (:data:`ganpo_geo.requirements.REQUIRE_FAILS_WHEN`) weigh as prohibitions where
+    their condition holds.
+
+    The reference rules of ``base`` are not mixed in for what the official texts cover: unit-level
+    rules (category and code scoped) of units with official text are replaced (their rows get
+    ``official_unit`` scope handling, see :func:`rules_in_scope`); the province list is replaced when
+    the access list has province rows, a city's list when it has that city's rows. Screening layers
+    with an effect add one rule ``screening:<name>`` each, with condition ``in_screening:<name>``.
+
+    Parameters
+    ----------
+    layers : Layers
+    base : pandas.DataFrame
+        The bundled (or user) rules in the :func:`read_rules` format.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rules in the :func:`read_rules` format (plus ``dimension_zh``).
+    """
+    from ganpo_geo.requirements import REQUIRE_FAILS_WHEN
+
+    clauses = layers.cached("official_clauses", lambda: official_clauses(layers))
+    screen_terms = _screening_terms(layers)
+    rows = []
+    keep = pd.Series(True, index=base.index)
+    if len(clauses):
+        level = clauses["level"].astype(str)
+        scope = np.where(level.eq("unit"), clauses["unit_code"].astype(str), "province")
+        is_city = level.eq("city").to_numpy()
+        if is_city.any():
+            scope = scope.astype(object)
+            scope[is_city] = _city_codes(clauses.loc[is_city, "city"]).to_numpy()
+        clauses = clauses.assign(scope=scope)
+        clauses = clauses[clauses["scope"].astype(str) != ""]
+        if (clauses["level"] == "province").any():
+            keep &= base["level"] != "province"
+        keep &= ~((base["level"] == "city") & base["scope"].isin(set(clauses.loc[clauses["level"] == "city", "scope"])))
+        official_units = set(clauses.loc[clauses["level"] == "unit", "scope"])
+        keep &= ~((base["level"] == "unit") & base["scope"].isin(official_units))
+        for c in clauses.itertuples(index=False):
+            condition, manual = _official_condition(c.condition, screen_terms)
+            effect, text_en = c.effect, ""
+            industries_spec = _expanded_industries(c.industries) if effect != "unknown" else "all"
+            if effect == "require" and REQUIRE_FAILS_WHEN.intersection(str(c.condition).split(";")):
+                effect = "prohibit"
+            if c.effect == "unknown":
+                effect, text_en = "restrict", f"manual review: {c.text}"
+            elif manual and effect in ("prohibit", "restrict", "require"):
+                effect = "restrict"
+                text_en = f"manual review ({', '.join(manual)} not evaluated by the check): {c.text}"
+            else:
+                text_en = (
+                    f"official clause {c.dimension} {c.clause_no} of {c.scope} (the Chinese text is authoritative)"
+                )
+            rows.append(
+                {
+                    "rule_id": f"{c.scope}-{c.dimension}-{c.clause_no}",
+                    "level": c.level,
+                    "scope": c.scope,
+                    "dimension": c.dimension,
+                    "industries": industries_spec,
+                    "effect": effect,
+                    "condition": condition,
+                    "text_zh": c.text,
+                    "text_en": text_en,
+                    "basis": OFFICIAL_BASIS
+                    if c.source == "access list"
+                    else f"{OFFICIAL_BASIS} (official control-unit layer)",
+                    "reference": False,
+                    "dimension_zh": DIMENSIONS[c.dimension][0],
+                }
+            )
+    for screen in layers.screening:
+        if screen.effect == "notice":
+            continue
+        rows.append(
+            {
+                "rule_id": screen.rule_id,
+                "level": "province",
+                "scope": "province",
+                "dimension": "spatial_layout",
+                "industries": screen.industries,
+                "effect": screen.effect,
+                "condition": f"in_screening:{screen.name}",
+                "text_zh": screen.text_zh or f"位于{screen.name}内",
+                "text_en": screen.text_en or f"inside {screen.name} (screening layer, buffer {screen.buffer_m:g} m)",
+                "basis": screen.basis,
+                "reference": False,
+                "dimension_zh": DIMENSIONS["spatial_layout"][0],
+            }
+        )
+    out = base[keep]
+    if rows:
+        out = pd.concat([out, pd.DataFrame(rows)], ignore_index=True)
+    out.attrs["official_units"] = (
+        frozenset(clauses.loc[clauses["level"] == "unit", "scope"]) if len(clauses) else frozenset()
+    )
+    return out.reset_index(drop=True)
