@@ -1123,7 +1123,7 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
             "industry_key": keys[pos][site_of],
         }
     )
-    combo_id, combos = pd.MultiIndex.from_frame(pairs_units).factorize()
+    combo_id, combos = _factorize_rows(pairs_units)
     pair_mask = term_mask[site_of]
     # only the terms a combination's rules use matter to it: the table stays small
     width = 2 * len(bits) + 1  # masks use 2 bits per term
@@ -1183,6 +1183,20 @@ def _screening(g: gpd.GeoSeries, layers: Layers, text, num, flag, pos) -> dict[s
         text[cols["zones"]][pos] = found["zone_names"].to_numpy()
         flags[f"in_screening:{screen.name}"] = within
     return flags
+
+
+def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple]]:
+    """Codes of each row's distinct value tuple and the tuples (column codes packed in one int)."""
+    packed = np.zeros(len(frame), dtype=np.int64)
+    values = []
+    for column in frame.columns:
+        codes, uniques = pd.factorize(frame[column].to_numpy(), use_na_sentinel=False)
+        packed = packed * (len(uniques) + 1) + codes
+        values.append((codes, uniques))
+    combo_id, _ = pd.factorize(packed)
+    index = np.unique(combo_id, return_index=True)[1]
+    combos = [tuple(u[c[i]] for c, u in values) for i in index]
+    return combo_id.astype(np.int64), combos
 
 
 def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
