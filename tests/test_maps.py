@@ -178,3 +178,25 @@ def test_units_with_stray_parts_still_draw_with_a_warning() -> None:
     with pytest.warns(UserWarning, match="only their polygon parts are drawn"):
         page = to_html(zoning_map(Layers(control_units=units)))
     assert len(_features(page, "control_units")) == 3
+
+
+def test_save_map_is_atomic(tmp_path, monkeypatch) -> None:
+    """A write that fails half-way leaves the previous map byte-identical and no temporary file."""
+    import folium
+
+    from ganpo_geo import io as ganpo_io
+    from ganpo_geo.maps import save_map
+
+    target = tmp_path / "m.html"
+    save_map(folium.Map(location=[28.7, 115.9], zoom_start=7), target)
+    before = target.read_bytes()
+
+    def broken_replace(src, dst):
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr(ganpo_io.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        save_map(folium.Map(location=[27.0, 115.0], zoom_start=9), target)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.html"]

@@ -569,3 +569,15 @@ def test_answers_on_real_places_and_the_readme_table() -> None:
     assert by_name.loc["Nan'an, Dayu", "got_river"] == "章江"
     readme = (module.REPO / "README.md").read_text(encoding="utf-8")
     assert module.rates(table) in readme, "README table is stale: python scripts/real_places_table.py --write"
+
+
+def test_a_pipeline_across_two_basins_lists_both() -> None:
+    from ganpo_geo.rivers import basin_of
+
+    # from the Gan basin (Nanchang) east into the Fu basin
+    line = shapely.LineString([(115.70, 28.40), (116.40, 28.00)])
+    touched = basin_of([line], all_basins=True).iloc[0]
+    report = check_site(line, industry="linear_infrastructure")
+    assert len(touched) >= 2
+    assert report.phosphorus["basins_touched"] == list(touched)
+    assert report.phosphorus["basin"] in touched

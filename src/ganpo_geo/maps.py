@@ -1041,11 +1041,18 @@ def save_map(m, path: str | Path, *, offline: bool = False) -> Path:
     Returns
     -------
     pathlib.Path
+
+    Notes
+    -----
+    Written atomically (a temporary file in the same folder, then a rename): an interrupted
+    write leaves the previous file as it was.
     """
+    from ganpo_geo.io import write_text
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_html(m, offline=offline), encoding="utf-8")
-    return path
+    html_text = to_html(m, offline=offline)  # build first: a failure here leaves no file at all
+    return write_text(path, html_text)
 
 
 SAMPLE_SITE = (115.89, 28.68)  # Nanchang centre (tests/data/real_places.csv: Bayi Park)
@@ -1123,7 +1130,10 @@ def write_all(out_dir: str | Path = "maps", *, offline: bool = True, tiles: str 
     written = [save_map(make(kind, tiles=tiles), out / f"{kind}.html", offline=offline) for kind in MAP_KINDS]
     items = "".join(f'<li><a href="{kind}.html">{html.escape(_DESCRIPTIONS[kind])}</a></li>' for kind in MAP_KINDS)
     index = out / "index.html"
-    index.write_text(
+    from ganpo_geo.io import write_text
+
+    write_text(
+        index,
         "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'><title>ganpo_geo maps</title></head>"
         "<body style='font-family:sans-serif;max-width:50em;margin:2em auto'><h1>ganpo_geo 地图 maps</h1>"
         f"<ul>{items}</ul><p>Control units, red lines and access rules are reference data synthesized for "

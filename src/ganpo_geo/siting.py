@@ -1081,7 +1081,12 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
 
     basin = basin_of(g).fillna("").to_numpy(dtype=object)
     text["basin"][pos] = basin
-    text["basins_touched"][pos] = basin
+    touched_basins = basin.copy()
+    extended = shapely.get_type_id(g.to_numpy()) != shapely.GeometryType.POINT
+    if extended.any():  # lines and polygons: every basin they touch (points: their own)
+        every = basin_of(g[extended], all_basins=True)
+        touched_basins[extended] = [";".join(t) for t in every]
+    text["basins_touched"][pos] = touched_basins
     tp_basin = np.isin(basin, list(POYANG_BASINS))
     discharges = ctx.industries["discharges_tp"].reindex(keys[pos]).fillna(False).to_numpy(dtype=bool)
     flag["tp_exceeding_basin"][pos] = tp_basin
