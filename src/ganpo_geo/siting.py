@@ -1758,7 +1758,13 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
 
     geom = row.geometry
     hits = units_at(gpd.GeoSeries([geom], crs=WGS84), layers=layers)
-    states = dict(item.split("=", 1) for item in str(row["conditions"]).split("; ") if "=" in item)
+    # the site's term mask, read back from its ``conditions`` text (see _describe_terms)
+    bits = _term_bits(layers)
+    mask = 0
+    for item in str(row["conditions"]).split("; "):
+        term, _, state = item.partition("=")
+        if term in bits and state in ("met", "uncertain"):
+            mask |= 1 << (bits[term] + (state == "uncertain"))
     by_dim: dict[str, list[dict[str, Any]]] = {d: [] for d in DIMENSIONS}
     reasons = []
     cited = str(row["reasons"]).split(";")
@@ -1768,16 +1774,7 @@ def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: La
             if rule.rule_id in seen:
                 continue
             seen.add(rule.rule_id)
-            terms = [t for t in rule.condition.split("&") if t]
-            term_states = [states.get(t, "not met") for t in terms]
-            if not terms:
-                state = ""
-            elif all(t == "met" for t in term_states):
-                state = "met"
-            elif all(t in ("met", "uncertain") for t in term_states):
-                state = "uncertain"
-            else:
-                state = "not met"
+            state = condition_state(rule.condition, mask, bits)
             entry = {
                 "rule_id": rule.rule_id,
                 "level": rule.level,
