@@ -145,7 +145,7 @@ def test_load_layer_of_bundled(red) -> None:
 
 # --------------------------------------------------------------------------- anchored on real places
 # The reference red lines are built from the sourced tables in data/boundaries/ (see
-# scripts/build_zoning.py); these tests read the same tables.
+# src/ganpo_geo/_build/zoning.py); these tests read the same tables.
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
 #: Dahanyang Peak 大汉阳峰, Lushan's summit: en.wikipedia "Mount Lu" infobox 29°33′34″N 115°59′36″E.

@@ -535,7 +535,10 @@ def test_cli_upstream_basin_geojson(tmp_path) -> None:
 
 
 def test_data_tables_have_sources_and_are_read_by_the_build() -> None:
-    build = "".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "scripts").glob("*.py")))
+    build = "".join(
+        p.read_text(encoding="utf-8")
+        for p in [*sorted((REPO / "scripts").glob("*.py")), *sorted((REPO / "src/ganpo_geo/_build").glob("*.py"))]
+    )
     readme = (REPO / "data" / "rivers" / "README.md").read_text(encoding="utf-8")
     tables = sorted((REPO / "data" / "rivers").glob("*.csv"))
     assert {t.name for t in tables} >= {"river_names.csv", "stations.csv", "distributaries.csv"}
@@ -549,10 +552,7 @@ def test_data_tables_have_sources_and_are_read_by_the_build() -> None:
 
 
 def test_distributary_table_must_sum_to_one(G, reaches) -> None:
-    import sys
-
-    sys.path.insert(0, str(REPO / "scripts"))
-    import build_network
+    from ganpo_geo._build import network as build_network
 
     table = pd.read_csv(REPO / "data" / "rivers" / "distributaries.csv", dtype=str, keep_default_na=False)
     ok = build_network.split_fractions(G, reaches, table)

@@ -191,24 +191,21 @@ def test_industrial_units_follow_rivers(units, units_m) -> None:
 def build_zoning_module():
     pytest.importorskip("rasterio", reason="the [build-data] extra is not installed: pip install -e '.[build-data]'")
     pytest.importorskip("scipy", reason="the [build-data] extra is not installed: pip install -e '.[build-data]'")
-    import importlib.util
-    import sys
+    from ganpo_geo._build import zoning as build_zoning
 
-    scripts = Path(__file__).resolve().parents[1] / "scripts"
-    sys.path.insert(0, str(scripts))
-    spec = importlib.util.spec_from_file_location("build_zoning", scripts / "build_zoning.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return build_zoning
 
 
 def test_build_reads_tables_from_repo(build_zoning_module) -> None:
+    from ganpo_geo._build.common import find_data_dir
+
     repo = Path(__file__).resolve().parents[1]
-    assert build_zoning_module.COUNTY_SEATS_CSV == repo / "data" / "boundaries" / "county_seats.csv"
-    assert build_zoning_module.PROTECTED_AREAS_CSV == repo / "data" / "boundaries" / "protected_areas.csv"
-    areas, points = build_zoning_module.read_protected_areas()
+    data = find_data_dir()
+    assert data / build_zoning_module.COUNTY_SEATS_CSV == repo / "data" / "boundaries" / "county_seats.csv"
+    assert data / build_zoning_module.PROTECTED_AREAS_CSV == repo / "data" / "boundaries" / "protected_areas.csv"
+    areas, points = build_zoning_module.read_protected_areas(data / build_zoning_module.PROTECTED_AREAS_CSV)
     assert areas["area_km2"].gt(0).all() and len(areas) + len(points) == len(
-        pd.read_csv(build_zoning_module.PROTECTED_AREAS_CSV)
+        pd.read_csv(data / build_zoning_module.PROTECTED_AREAS_CSV)
     )
     assert build_zoning_module.short_name("三清山国家公园(世界自然遗产)") == "三清山国家公园"
 
@@ -232,7 +229,8 @@ def test_build_rejects_bad_tables(build_zoning_module, tmp_path) -> None:
         bz.read_county_seats(counties_m, reaches, dup)
     with pytest.raises(FileNotFoundError, match="sourced table"):
         bz.read_county_seats(counties_m, reaches, tmp_path / "none.csv")
-    pa = pd.read_csv(bz.PROTECTED_AREAS_CSV, dtype=str, keep_default_na=False)
+    repo_data = Path(__file__).resolve().parents[1] / "data"
+    pa = pd.read_csv(repo_data / bz.PROTECTED_AREAS_CSV, dtype=str, keep_default_na=False)
     neg = tmp_path / "neg.csv"
     pa.assign(area_km2="-5").to_csv(neg, index=False)
     with pytest.raises(ValueError, match="area_km2 must be > 0"):

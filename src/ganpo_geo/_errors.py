@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AccessListColumnError",
     "AccessListEncodingError",
+    "BuildInputError",
     "ColumnMappingError",
     "CoordinateError",
     "GanpoError",
@@ -73,3 +74,8 @@ class AccessListEncodingError(ValidationError):
 class LayersFileError(ValidationError):
     """A layers TOML file (``--layers``, ``GANPO_LAYERS``) that is not TOML, names a missing file,
     has an unknown section or a section without its required fields."""
+
+
+class BuildInputError(GanpoError, FileNotFoundError):
+    """The reference-data build (``python -m ganpo_geo._build``) cannot find an input: the
+    repository's ``data/`` tables or a file an earlier build step writes."""

@@ -47,7 +47,10 @@ __all__ = [
     "RoutingParams",
     "bundled_sources",
     "calibrate",
+    "delivered_loads",
+    "delivery_from_reaches",
     "diffuse_sources",
+    "finish_sources",
     "point_sources",
     "raster_sources",
     "route",
@@ -126,6 +129,7 @@ def point_sources(
     *,
     crs: Any = "wgs84",
     max_snap_m: float = 10_000.0,
+    catchments_gdf: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Point sources (wastewater plants, industrial parks, farms) snapped to reaches.
 
@@ -139,7 +143,10 @@ def point_sources(
         CRS of ``lon``/``lat`` (``wgs84``, ``gcj02``, ``bd09``, EPSG ...).
     max_snap_m : float
         Sources farther than this from every reach join the reach of the catchment they lie
-        in (bundled network), else they are outside the network.
+        in (bundled network, or ``catchments_gdf``), else they are outside the network.
+    catchments_gdf : geopandas.GeoDataFrame, optional
+        Catchments of ``G`` (``reach_id`` and polygons) for that fallback; default: the
+        bundled catchments when ``G`` is the bundled network, none otherwise.
 
     Returns
     -------
@@ -169,11 +176,11 @@ def point_sources(
     snapped = snap(gdf.geometry, G, max_distance_m=max_snap_m)
     reach = snapped["reach_id"].copy()
     far = ok & reach.isna().to_numpy()
-    if far.any() and _is_bundled(G):
+    if far.any() and (catchments_gdf is not None or _is_bundled(G)):
         # a source farther than max_snap_m from every reach but inside a catchment of the
         # network drains to that catchment's reach (e.g. the lake shore for land that
         # drains straight into Poyang Lake)
-        reach[far] = catchment_of(gdf.geometry[far]).to_numpy()
+        reach[far] = catchment_of(gdf.geometry[far], catchments_gdf).to_numpy()
     gdf["reach_id"] = reach.to_numpy()
     gdf["snap_distance_m"] = snapped["distance_m"].to_numpy()
     gdf["error"] = ""
@@ -195,10 +202,10 @@ def _is_bundled(G: nx.DiGraph) -> bool:
     return str(G.graph.get("name", "")).endswith("(bundled)")
 
 
-def _catchment_pieces(polys: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
+def _catchment_pieces(polys: gpd.GeoDataFrame, key: str, cats: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Area (km2) each polygon shares with each reach catchment (land draining outside the
-    network, ``reach_id < 0``, carries no load to it)."""
-    cats = catchments()
+    network, ``reach_id < 0``, carries no load to it); bundled catchments by default."""
+    cats = catchments() if cats is None else cats
     cats = cats[cats["reach_id"] > 0]
     cat_m = to_albers(cats.geometry)
     poly_m = to_albers(polys.geometry)
@@ -214,6 +221,7 @@ def diffuse_sources(
     coefficients: pd.DataFrame | str | Path | None = None,
     *,
     layers: Layers | None = None,
+    catchments_gdf: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Diffuse TP from control units: area x export coefficient by category, per catchment.
 
@@ -223,6 +231,9 @@ def diffuse_sources(
         ``category, export_kg_km2_yr`` (the bundled illustrative table by default).
     layers : Layers, optional
         The control units to use (bundled reference units by default).
+    catchments_gdf : geopandas.GeoDataFrame, optional
+        Reach catchments (``reach_id`` and polygons) to split the units by; default: the
+        bundled catchments.
 
     Returns
     -------
@@ -241,7 +252,7 @@ def diffuse_sources(
         zip(table["category"].astype(int), _check_loads(table["export_kg_km2_yr"], "export coefficients"), strict=True)
     )
     units = layers.units()
-    pieces = _catchment_pieces(units[["unit_code", "geometry"]], "unit_code")
+    pieces = _catchment_pieces(units[["unit_code", "geometry"]], "unit_code", catchments_gdf)
     info = units.set_index("unit_code")
     cat = info.loc[pieces["unit_code"], "category"].to_numpy().astype(int)
     unknown = sorted(set(cat) - set(coef))
@@ -364,7 +375,7 @@ def _bundled_sources_cached() -> gpd.GeoDataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         points = point_sources(data_path("rivers/tp_sources.csv"), G)
-    return _finish_sources(pd.concat([points, diffuse_sources()], ignore_index=True), G)
+    return finish_sources(pd.concat([points, diffuse_sources()], ignore_index=True), G)
 
 
 def bundled_sources() -> gpd.GeoDataFrame:
@@ -381,8 +392,24 @@ def bundled_sources() -> gpd.GeoDataFrame:
     return out
 
 
-def _finish_sources(sources: gpd.GeoDataFrame, G: nx.DiGraph, layers: Layers | None = None) -> gpd.GeoDataFrame:
-    """Fill county, unit and basin for every source (from its location or its unit)."""
+def finish_sources(sources: gpd.GeoDataFrame, G: nx.DiGraph, layers: Layers | None = None) -> gpd.GeoDataFrame:
+    """Fill county, unit and basin for every source (from its location or its unit).
+
+    Parameters
+    ----------
+    sources : geopandas.GeoDataFrame
+        Point and/or diffuse sources (:func:`point_sources`, :func:`diffuse_sources`) with
+        ``reach_id``; ``unit_code`` and ``county_adcode`` are kept where given.
+    G : networkx.DiGraph
+        The river network the sources are on (its reaches' ``basin`` is copied).
+    layers : Layers, optional
+        The control units to locate sources in (bundled reference units by default).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The sources (new index 0..n-1) with ``unit_code``, ``county_adcode`` and ``basin``.
+    """
     from ganpo_geo.zoning import units_at
 
     out = gpd.GeoDataFrame(sources, geometry="geometry", crs=WGS84).reset_index(drop=True)
@@ -735,7 +762,7 @@ def _station_target(G: nx.DiGraph, st: pd.Series, stations: gpd.GeoDataFrame) ->
     return _reach_target(G, rid, float(hit["fraction"]), f"station {st['name_en']} ({st['name_zh']})", "station")
 
 
-def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
+def _resolve_target(G: nx.DiGraph, target: Any, stations: gpd.GeoDataFrame | None = None) -> _Target:
     a = _arrays(G)
     r = _routing(G)
     if isinstance(target, str):
@@ -748,7 +775,7 @@ def _resolve_target(G: nx.DiGraph, target: Any) -> _Target:
             return _Target("Poyang Lake inflow", "lake", int(lakes[0]))
         if key in ("hukou", "湖口", "outlet"):
             return _hukou(G)
-        stations = load_layer("stations")
+        stations = load_layer("stations") if stations is None else stations
         match = stations[
             (stations["station_id"].str.lower() == key)
             | (stations["name_zh"] == target)
@@ -790,6 +817,73 @@ def _delivered(G: nx.DiGraph, sources: pd.DataFrame, target: _Target, params: Ro
         raise ValidationError(msg)
     delivered[ok] = sources["tp_kg_yr"].to_numpy(dtype=float)[ok] * factor[pos]
     return delivered
+
+
+def delivered_loads(
+    G: nx.DiGraph,
+    sources: pd.DataFrame,
+    target: Any,
+    params: RoutingParams | None = None,
+    *,
+    stations: gpd.GeoDataFrame | None = None,
+) -> np.ndarray:
+    """Load (kg/yr) of each source that reaches a target, after decay and lake retention.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The river network.
+    sources : pandas.DataFrame
+        With ``reach_id`` and ``tp_kg_yr`` (e.g. :func:`finish_sources`).
+    target
+        As in :func:`trace_sources` (``"poyang"``, ``"hukou"``, a station id, a reach id or a point).
+    params : RoutingParams, optional
+    stations : geopandas.GeoDataFrame, optional
+        The stations a station id names (default: the bundled ``stations`` layer).
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per source row, 0 for sources not upstream of the target.
+
+    Raises
+    ------
+    ValidationError
+        An unknown target, or a station that cannot be a target (not on the network).
+    """
+    return _delivered(G, sources, _resolve_target(G, target, stations), params or RoutingParams())
+
+
+def delivery_from_reaches(G: nx.DiGraph, target: Any = "poyang", params: RoutingParams | None = None) -> np.ndarray:
+    """Per reach: the fraction of the load at its downstream end that reaches the target.
+
+    Multiply by ``route(G, ...)["load_kg_yr"]`` (same reach order) for each reach's load
+    delivered to the target.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The river network.
+    target
+        As in :func:`trace_sources` (default: the inflow of Poyang Lake).
+    params : RoutingParams, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        One fraction (0..1) per reach, in the order of :func:`route`'s rows.
+
+    Raises
+    ------
+    ValidationError
+        An unknown target.
+    """
+    params = params or RoutingParams()
+    r = _routing(G)
+    factor = _delivery_factors(r, _resolve_target(G, target), params)
+    _, half = _attenuation(r, params)
+    ratio: np.ndarray = np.divide(factor, half, out=np.zeros_like(factor), where=half > 0)
+    return ratio
 
 
 def trace_sources(
@@ -1002,7 +1096,7 @@ def _apply(sources: gpd.GeoDataFrame, change: Change, G: nx.DiGraph) -> gpd.GeoD
         row = {"source_id": f"NEW-{len(out)}", "name": change.name, "lon": change.add_point[0]}
         row |= {"lat": change.add_point[1], "tp_kg_yr": change.add_kg_yr, "kind": "new_source"}
         new = pd.DataFrame([row])
-        added = _finish_sources(point_sources(new, G), G)
+        added = finish_sources(point_sources(new, G), G)
         if added["reach_id"].isna().any():
             where = shapely.Point(change.add_point)
             nearest = _nearest_reachable(G, where)

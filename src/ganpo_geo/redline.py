@@ -1,7 +1,7 @@
 """Ecological protection red lines (生态保护红线): layers and vectorized overlap checks.
 
 The bundled red lines are REFERENCE DATA synthesized for demonstration (41,200 km2 as in the
-2021-2035 plan, by the rules in ``scripts/build_zoning.py``), not the official red lines;
+2021-2035 plan, by the rules in ``ganpo_geo/_build/zoning.py``), not the official red lines;
 load the official ones with :func:`load_redlines`.
 """
 

@@ -1378,7 +1378,7 @@ def basin_of(
     into Poyang Lake) in the Poyang Lake water system, and ``xiang``, ``dongjiang``,
     ``beijiang`` and ``yangtze`` (direct Yangtze tributaries) for the parts of Jiangxi that
     drain elsewhere. The bundled catchments cover the whole province (approximate divides,
-    see ``scripts/build_network.py``).
+    see ``ganpo_geo/_build/network.py``).
 
     Parameters
     ----------

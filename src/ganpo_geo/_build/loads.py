@@ -25,17 +25,28 @@ retention (40% of the inflow) the lake inflow is then about 1.7 times the export
 
 from __future__ import annotations
 
+import json
+import warnings
 from pathlib import Path
 
+import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
+import pyogrio
+
+from ganpo_geo import loads
+from ganpo_geo._build.common import read_layer
+from ganpo_geo._errors import ValidationError
+from ganpo_geo.layers import PROVENANCE_KEY, Layers
+from ganpo_geo.rivers import network_from_gdfs
 
 SEED = 5_301
 TRUE_MULTIPLIERS = {"diffuse": 1.1, "wastewater_plant": 0.9, "industrial_park": 1.25, "livestock_farm": 1.3}
 TRUE_K_PER_KM = 0.001
 NOISE_SIGMA = 0.08
 EXPORT = {1: 20.0, 2: 180.0, 3: 90.0}
-CITY_CENTRES = {  # approximate city centres (public facts of the project brief)
+CITY_CENTRES = {  # approximate city centres (not verified against a published source)
     "360100": ("南昌", "Nanchang", 115.89, 28.68, 1_500_000),
     "360700": ("赣州", "Ganzhou", 114.93, 25.83, 500_000),
     "360800": ("吉安", "Ji'an", 114.99, 27.11, 250_000),
@@ -50,19 +61,31 @@ OTHER_CITIES = {"360300": ("萍乡", "Pingxiang", 200_000), "360500": ("新余",
 EFFLUENT_TP_MG_L = 1.0
 
 
-def build_loads(out_dir: Path) -> Path:
+def _network(out_dir: Path) -> tuple[nx.DiGraph, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The river network, its catchments and its stations as the network step wrote them into
+    ``out_dir`` (not the installed package's copy)."""
+    nodes = read_layer(out_dir, "rivers/network.gpkg", "nodes").set_index("node_id")
+    reaches = read_layer(out_dir, "rivers/network.gpkg", "reaches")
+    reaches.index = reaches["reach_id"].to_numpy()
+    meta = pyogrio.read_info(out_dir / "rivers" / "network.gpkg", layer="reaches")["layer_metadata"] or {}
+    outlet = int(json.loads(meta.get(PROVENANCE_KEY, "{}")).get("outlet_node", -1))
+    reaches.attrs["graph"] = {"crs": "EPSG:4326", "outlet": outlet, "name": f"Poyang Lake basin (built in {out_dir})"}
+    cats = read_layer(out_dir, "rivers/network.gpkg", "catchments")
+    cats = cats.set_index("reach_id", drop=False).rename_axis(None)
+    stations = read_layer(out_dir, "rivers/network.gpkg", "stations")
+    return network_from_gdfs(nodes, reaches), cats, stations
+
+
+def build_loads(out_dir: Path, data_dir: Path) -> Path:
     """Write the three CSVs into ``out_dir/rivers``; return the sources path.
 
-    The units and network are read through the library, i.e. from the package's data folder,
-    which is where ``build_reference_data.py`` writes them by default; building into another
-    folder uses the committed layers (which ``tests/test_build.py`` shows equal a fresh build).
+    The units, the network, its catchments and stations are read from ``out_dir`` (what the
+    ``network`` and ``zoning`` steps wrote there); ``data_dir`` is not read (the published
+    figures this step is scaled to are in the module docstring).
     """
-    import warnings
-
-    from ganpo_geo import loads
-    from ganpo_geo.layers import load_layer
-    from ganpo_geo.rivers import river_network
-
+    del data_dir  # same signature as the other steps
+    units = read_layer(out_dir, "boundaries/zoning.gpkg", "control_units")
+    G, cats, stations = _network(out_dir)
     rng = np.random.default_rng(SEED)
     rivers = out_dir / "rivers"
     pd.DataFrame(
@@ -77,7 +100,6 @@ def build_loads(out_dir: Path) -> Path:
             "source": "ILLUSTRATIVE (scripts/build_loads.py), not measured",
         }
     ).to_csv(rivers / "tp_export_coefficients.csv", index=False)
-    units = load_layer("control_units")
     rows = []
     for code, (zh, en, lon, lat, flow) in CITY_CENTRES.items():
         rows.append(
@@ -113,35 +135,28 @@ def build_loads(out_dir: Path) -> Path:
     sources.to_csv(path, index=False)
 
     # synthetic observations from the model with known multipliers and decay
-    G = river_network()
+    layers = Layers(control_units=units)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        points = loads.point_sources(path, G)
-    all_sources = loads._finish_sources(
-        pd.concat([points, loads.diffuse_sources(rivers / "tp_export_coefficients.csv")], ignore_index=True), G
-    )
+        points = loads.point_sources(path, G, catchments_gdf=cats)
+    diffuse = loads.diffuse_sources(rivers / "tp_export_coefficients.csv", layers=layers, catchments_gdf=cats)
+    all_sources = loads.finish_sources(pd.concat([points, diffuse], ignore_index=True), G, layers)
     scaled = all_sources.copy()
     scaled["tp_kg_yr"] = all_sources["tp_kg_yr"] * all_sources["kind"].map(TRUE_MULTIPLIERS).to_numpy()
     params = loads.RoutingParams(k_per_km=TRUE_K_PER_KM)
-    stations = load_layer("stations")
     obs = []
-    for st in stations["station_id"]:
+    # stations on a river reach (not the lake's, not Hukou, not trace_target=none)
+    on_reach = (stations["trace_target"] == "reach") & (stations["station_id"] != "hukou")
+    for st in stations.loc[on_reach, "station_id"]:
         try:
-            target = loads._resolve_target(G, st)
-        except Exception:  # a station not on the network (e.g. Wanjiabu): no observation
+            true_load = float(loads.delivered_loads(G, scaled, st, params, stations=stations).sum())
+        except ValidationError:  # a station not on the network: no observation
             continue
-        if target.kind in ("outlet", "lake"):
-            continue
-        true_load = float(loads._delivered(G, scaled, target, params).sum())
         obs.append((st, round(true_load * float(rng.lognormal(0.0, NOISE_SIGMA)), 0), 1.0))
     # per reach: routed load and its share of the lake inflow (read by the siting check)
     base = loads.RoutingParams()
     routed = loads.route(G, all_sources, base)
-    r = loads._routing(G)
-    lake = loads._resolve_target(G, "poyang")
-    factor = loads._delivery_factors(r, lake, base)
-    _, half = loads._attenuation(r, base)
-    to_lake = routed["load_kg_yr"].to_numpy() * np.divide(factor, half, out=np.zeros_like(factor), where=half > 0)
+    to_lake = routed["load_kg_yr"].to_numpy() * loads.delivery_from_reaches(G, "poyang", base)
     inflow = loads.target_load(G, "poyang", all_sources, base)
     pd.DataFrame(
         {
@@ -157,9 +172,3 @@ def build_loads(out_dir: Path) -> Path:
         source="SYNTHETIC observations (model x lognormal noise, scripts/build_loads.py): demonstration only"
     ).to_csv(rivers / "tp_station_loads.csv", index=False)
     return path
-
-
-if __name__ == "__main__":
-    from build_reference_data import DEFAULT_OUT
-
-    print(build_loads(DEFAULT_OUT))
