@@ -69,7 +69,7 @@ import pandas as pd
 import shapely
 from shapely.ops import substring
 
-from ganpo_geo._build.common import fact, package_info, read_layer, read_table, write_layer
+from ganpo_geo._build.common import densify, fact, package_info, read_layer, read_table, write_layer
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2
 from ganpo_geo.rivers import (
     compute_reach_attributes,
@@ -109,7 +109,7 @@ def _to_wgs(geoms: Any) -> np.ndarray:
 def yangtze_centreline(polygon_m: shapely.Geometry) -> shapely.LineString:
     """Medial axis of the Yangtze polygon, west end to east end (metric CRS)."""
     poly = max(shapely.get_parts(polygon_m), key=lambda g: g.area)
-    outline = shapely.segmentize(poly.boundary, 300.0)
+    outline = densify([poly.boundary], 300.0)[0]
     points = shapely.multipoints(shapely.get_coordinates(outline))
     edges = shapely.get_parts(shapely.voronoi_polygons(points, only_edges=True))
     inside = edges[shapely.contains_properly(poly, edges)]
@@ -400,7 +400,7 @@ def split_fractions(G: nx.DiGraph, reaches: gpd.GeoDataFrame, table: pd.DataFram
 
 
 def _vertices(geoms_m: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    dense = shapely.segmentize(geoms_m, CATCHMENT_SPACING_M)
+    dense = densify(geoms_m, CATCHMENT_SPACING_M)
     xy, index = shapely.get_coordinates(dense, return_index=True)
     return xy, labels[index]
 
@@ -489,7 +489,7 @@ def build_catchments(
             "basin": [basin_of_code[int(lab)] if lab < 0 else reach_basin[int(lab)] for lab in labels],
         },
         # densified before reprojection so that shared Voronoi edges stay shared
-        geometry=shapely.segmentize(polys, 2_000.0),
+        geometry=densify(polys, 2_000.0),
         crs=JIANGXI_ALBERS,
     ).to_crs(WGS84)
     fixed = shapely.make_valid(out.geometry.to_numpy())
