@@ -97,7 +97,7 @@ def build_loads(out_dir: Path, data_dir: Path) -> Path:
                 "key control (urban, industrial)",
                 "general control (farmland, villages)",
             ],
-            "source": "ILLUSTRATIVE (scripts/build_loads.py), not measured",
+            "source": "ILLUSTRATIVE (ganpo_geo/_build/loads.py), not measured",
         }
     ).to_csv(rivers / "tp_export_coefficients.csv", index=False)
     rows = []
@@ -130,7 +130,7 @@ def build_loads(out_dir: Path, data_dir: Path) -> Path:
                      float(np.round(rng.lognormal(np.log(30_000), 0.7), 0)), "livestock_farm", ""))  # fmt: skip
     sources = pd.DataFrame(rows, columns=["source_id", "name", "lon", "lat", "tp_kg_yr", "kind", "note"])
     sources["tp_kg_yr"] = sources["tp_kg_yr"].round(0)
-    sources["source"] = "ILLUSTRATIVE (scripts/build_loads.py): synthesized, not measured"
+    sources["source"] = "ILLUSTRATIVE (ganpo_geo/_build/loads.py): synthesized, not measured"
     path = rivers / "tp_sources.csv"
     sources.to_csv(path, index=False)
 
@@ -165,10 +165,10 @@ def build_loads(out_dir: Path, data_dir: Path) -> Path:
             "load_kg_yr": routed["load_kg_yr"].round(1).to_numpy(),
             "delivered_to_lake_kg_yr": np.round(to_lake, 1),
             "share_of_lake_inflow_pct": np.round(to_lake / inflow * 100, 3),
-            "source": "ILLUSTRATIVE: bundled TP model with default parameters (scripts/build_loads.py)",
+            "source": "ILLUSTRATIVE: bundled TP model with default parameters (ganpo_geo/_build/loads.py)",
         }
     ).sort_values("reach_id").to_csv(rivers / "tp_reach_loads.csv", index=False)
     pd.DataFrame(obs, columns=["station_id", "load_kg_yr", "weight"]).assign(
-        source="SYNTHETIC observations (model x lognormal noise, scripts/build_loads.py): demonstration only"
+        source="SYNTHETIC observations (model x lognormal noise, ganpo_geo/_build/loads.py): demonstration only"
     ).to_csv(rivers / "tp_station_loads.csv", index=False)
     return path

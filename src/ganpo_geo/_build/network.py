@@ -1,6 +1,6 @@
 """Build the bundled Poyang Lake river network (``rivers/network.gpkg``).
 
-Called by ``build_reference_data.py`` after the hydrography. The facts it uses are the sourced
+Run by ``python -m ganpo_geo._build`` after the hydrography step. The facts it uses are the sourced
 tables in ``data/rivers/`` (see ``data/rivers/README.md``). Rules, all deterministic:
 
 1. **High-water lake.** GSHHG draws Poyang Lake at low water (2,027 km2): dry-season channels

