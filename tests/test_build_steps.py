@@ -192,3 +192,80 @@ def test_committed_stations_layer_was_built_from_the_current_table() -> None:
     )
     digest = meta["source_version"].removeprefix("sha256:")
     assert hashlib.sha256((REPO / "data/rivers/stations.csv").read_bytes()).hexdigest()[:12] == digest
+
+
+# --------------------------------------------------------------------------- the loads API the build uses
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    from ganpo_geo import loads
+    from ganpo_geo.rivers import river_network
+
+    G = river_network()
+    return G, loads.bundled_sources()
+
+
+def test_delivered_loads_sum_to_the_forward_routed_target_load(bundled) -> None:
+    from ganpo_geo import loads
+
+    G, sources = bundled
+    for target in ("poyang", "waizhou", "hukou"):
+        per_source = loads.delivered_loads(G, sources, target)
+        assert per_source.shape == (len(sources),) and (per_source >= 0).all()
+        assert per_source.sum() == pytest.approx(loads.target_load(G, target, sources), rel=1e-9)
+    stations = sys.modules["ganpo_geo.layers"].load_layer("stations")
+    renamed = stations.assign(station_id=stations["station_id"].replace({"waizhou": "gan_outlet"}))
+    assert loads.delivered_loads(G, sources, "gan_outlet", stations=renamed).sum() == pytest.approx(
+        loads.delivered_loads(G, sources, "waizhou").sum()
+    )
+
+
+def test_delivered_loads_bad_targets(bundled) -> None:
+    from ganpo_geo import ValidationError, loads
+
+    G, sources = bundled
+    with pytest.raises(ValidationError, match="station wanjiabu cannot be a trace target"):
+        loads.delivered_loads(G, sources, "wanjiabu")
+    stations = sys.modules["ganpo_geo.layers"].load_layer("stations")
+    with pytest.raises(ValidationError, match="unknown target 'waizhou'"):
+        loads.delivered_loads(G, sources, "waizhou", stations=stations[stations["station_id"] != "waizhou"])
+
+
+def test_delivery_from_reaches_is_one_at_the_lake_and_zero_off_it(bundled) -> None:
+    from ganpo_geo import loads
+    from ganpo_geo.rivers import reaches_gdf
+
+    G, sources = bundled
+    ratio = loads.delivery_from_reaches(G)
+    routed = loads.route(G, sources)
+    assert ratio.shape == (len(routed),) and ((ratio >= 0) & (ratio <= 1 + 1e-12)).all()
+    reaches = reaches_gdf(G).loc[routed["reach_id"].to_numpy()]
+    lake = next(n for n, d in G.nodes(data=True) if d.get("kind") == "lake")
+    into_lake = (reaches["v"] == lake).to_numpy()
+    assert into_lake.any() and np.allclose(ratio[into_lake], 1.0)
+    yangtze = (reaches["basin"] == "yangtze").to_numpy()
+    assert yangtze.any() and (ratio[yangtze] == 0).all()
+    upstream = ~into_lake & ~yangtze & (reaches["basin"] != "lake").to_numpy()
+    assert (ratio[upstream] < 1).all()  # decay on the way
+
+
+def test_diffuse_and_point_sources_use_the_given_catchments(bundled) -> None:
+    from ganpo_geo import loads
+    from ganpo_geo.rivers import catchments
+
+    G, _ = bundled
+    cats = catchments()
+    one = cats[cats["reach_id"] == cats["reach_id"][cats["reach_id"] > 0].iloc[0]]
+    diffuse = loads.diffuse_sources(catchments_gdf=one)
+    assert len(diffuse) and set(diffuse["reach_id"]) == set(one["reach_id"])
+    inside = one.geometry.iloc[0].representative_point()
+    table = pd.DataFrame(
+        {"source_id": ["S1"], "name": ["x"], "lon": [inside.x], "lat": [inside.y], "tp_kg_yr": [1.0], "kind": ["x"]}
+    )
+    snapped = loads.point_sources(table, G, max_snap_m=0.001, catchments_gdf=one)
+    assert snapped["reach_id"].tolist() == one["reach_id"].tolist()
+    elsewhere = cats[cats["reach_id"] > 0].iloc[[1]]
+    with pytest.warns(UserWarning, match="reach no river reach"):
+        off = loads.point_sources(table, G, max_snap_m=0.001, catchments_gdf=elsewhere)
+    assert off["reach_id"].isna().all()
