@@ -60,11 +60,13 @@ html_title = "ganpo_geo"
 html_static_path = ["_static"]
 html_theme_options = {
     "navbar_end": ["navbar-icon-links"],
+    "header_links_before_dropdown": 4,
     "icon_links": [],
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "use_edit_page_button": False,
 }
-html_sidebars = {"index": [], "getting_started*": []}
+# pages without sub-pages: no (empty) section navigation column
+html_sidebars = {p: [] for p in ("index", "getting_started*", "examples/*", "sources", "requirements", "bad_input", "data_licences")}
 html_show_sourcelink = False
 html_copy_source = False
