@@ -16,6 +16,7 @@ import argparse
 import io
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = {
@@ -23,6 +24,23 @@ PAGES = {
     "docs_notebook.png": "examples/poyang_phosphorus_by_county.html",
 }
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def _watch(page: Any) -> tuple[list[str], list[str]]:
+    """Block and record every non-file request of ``page``; record its JavaScript errors."""
+    remote: list[str] = []
+    errors: list[str] = []
+
+    def route(request_route: Any) -> None:
+        if request_route.request.url.startswith("file:"):
+            request_route.continue_()
+        else:
+            remote.append(request_route.request.url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return remote, errors
 
 
 def shoot(html_dir: Path, chromium: str, out_dir: Path) -> list[Path]:
@@ -39,11 +57,7 @@ def shoot(html_dir: Path, chromium: str, out_dir: Path) -> list[Path]:
                 raise SystemExit(f"{file} is missing: build the docs first (sphinx-build ... docs docs/_build/html)")
             height = 1500 if "examples/" in page_path else 820
             page = browser.new_page(viewport={"width": 1200, "height": height})
-            remote: list[str] = []
-            errors: list[str] = []
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else (
-                remote.append(route.request.url), route.abort()))  # fmt: skip
-            page.on("pageerror", lambda exc: errors.append(str(exc)))  # noqa: B023 (one page at a time)
+            remote, errors = _watch(page)
             page.goto(file.as_uri() + ("#" + page_path.split("#")[1] if "#" in page_path else ""))
             page.wait_for_load_state("networkidle")
             if remote or errors:

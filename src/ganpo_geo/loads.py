@@ -63,7 +63,7 @@ _POINT_COLUMNS = ("source_id", "name", "lon", "lat", "tp_kg_yr", "kind")
 
 @dataclass(frozen=True)
 class RoutingParams:
-    """Routing parameters (illustrative defaults, see README).
+    """Routing parameters (illustrative defaults, see the phosphorus guide, docs/guide/phosphorus.md).
 
     Attributes
     ----------

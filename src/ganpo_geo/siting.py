@@ -151,7 +151,7 @@ _LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
 
 @dataclass
 class SiteReport:
-    """The full check of one site (see the README for the JSON schema).
+    """The full check of one site (JSON schema: docs/guide/siting.md).
 
     Attributes
     ----------
@@ -1505,7 +1505,7 @@ def check_sites(
     -------
     geopandas.GeoDataFrame
         The input's columns unchanged, then ``error`` (empty when the row was checked),
-        ``warnings``, ``verdict``, ``reasons`` and the flat result columns (see the README).
+        ``warnings``, ``verdict``, ``reasons`` and the flat result columns (listed in docs/guide/siting.md).
         Geometry: for a table input, the checked WGS84 geometry; for a geometry input, the
         input's own geometry as given (its CRS kept), with the checked WGS84 geometry as WKT in
         ``checked_wkt`` when it differs (another CRS, a repair, parts outside Jiangxi left out).
