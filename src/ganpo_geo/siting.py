@@ -1514,6 +1514,18 @@ def check_sites(
     ------
     ValidationError
         Bad options (non-positive or infinite buffer, unknown engine, missing industry column).
+
+    Examples
+    --------
+    One row per input row, in the same order; a row that cannot be checked says why:
+
+    >>> import pandas as pd
+    >>> sites = pd.DataFrame({"lon": [115.89, 200.0], "lat": [28.68, 28.0], "industry": ["化工", "化工"]})
+    >>> checked = check_sites(sites, progress=False)
+    >>> checked["verdict"].tolist()
+    ['prohibited', '']
+    >>> checked.loc[1, "error"]
+    'longitude 200.0 is outside [-180, 180]'
     """
     from ganpo_geo._checks import check_count, check_number
 
@@ -1702,6 +1714,18 @@ def check_site(
     ValidationError
         Anything that makes the site uncheckable (bad coordinates, outside Jiangxi, invalid
         WKT, unknown industry, unknown CRS), in one line.
+
+    Examples
+    --------
+    A chemical plant in central Nanchang (bundled reference zoning):
+
+    >>> report = check_site((115.89, 28.68), industry="化工")
+    >>> report.verdict
+    'prohibited'
+    >>> report.admin["county_name"]
+    '东湖区 Donghu District'
+    >>> "C-3601-01" in [reason["source"] for reason in report.reasons]  # Nanchang's city rule
+    True
     """
     layers = layers or bundled_layers()
     if isinstance(geometry, str):
