@@ -6,7 +6,7 @@ point is from the water body the shoreline rule uses for its river: the GSHHG Ya
 Lake polygon (0 m when the point is inside it; the lake's outflow channel is part of the lake
 polygon) or the bundled network's reaches named after the river (the WDBII centreline).
 Prints one line per landmark and the median, 90th percentile and maximum per kind of line, and
-with ``--json FILE`` writes them (the README's "Positional error of the river lines").
+with ``--json FILE`` writes them (docs/guide/siting.md, "Positional error of the river lines").
 
 Usage: ``python scripts/measure_river_error.py [--json FILE]``.
 """

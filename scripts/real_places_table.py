@@ -1,11 +1,11 @@
-"""Check the site answers on real towns and landmarks and write the README table.
+"""Check the site answers on real towns and landmarks and write the table of the siting guide.
 
 Reads ``tests/data/real_places.csv`` (61 sourced places over all 11 cities, with the county,
 basin and, for places on a main stem or major tributary, the river that published sources give
 them), checks each with :func:`ganpo_geo.siting.check_sites` and compares: the county
 (adcode), the basin (:func:`ganpo_geo.rivers.basin_of`) and, where the place is on a main stem,
 the name of the nearest reach. Rewrites the table between ``<!-- places:start -->`` and
-``<!-- places:end -->`` in README.md (``--write``) or prints it.
+``<!-- places:end -->`` in docs/guide/siting.md (``--write``) or prints it.
 
 Usage: ``python scripts/real_places_table.py [--write]``.
 """
@@ -24,6 +24,7 @@ from ganpo_geo.siting import check_sites
 REPO = Path(__file__).resolve().parents[1]
 PLACES = REPO / "tests" / "data" / "real_places.csv"
 START, END = "<!-- places:start -->", "<!-- places:end -->"
+PAGE = REPO / "docs" / "guide" / "siting.md"  # the page holding the table
 
 
 def compare(places: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -56,7 +57,7 @@ def rates(table: pd.DataFrame) -> str:
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The README table."""
+    """The table (Markdown)."""
     mark = {True: "✓", False: "✗"}
     lines = [
         "| place | county (expected → ganpo) | basin | river on main stem |",
@@ -73,17 +74,16 @@ def markdown(table: pd.DataFrame) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--write", action="store_true", help="rewrite the table in README.md")
+    parser.add_argument("--write", action="store_true", help="rewrite the table in docs/guide/siting.md")
     args = parser.parse_args(argv)
     text = markdown(compare())
     if not args.write:
         print(text)
         return 0
-    readme = REPO / "README.md"
-    body = readme.read_text(encoding="utf-8")
+    body = PAGE.read_text(encoding="utf-8")
     head, rest = body.split(START, 1)
     _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
+    PAGE.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
     print(rates(compare()))
     return 0
 

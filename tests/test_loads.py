@@ -446,7 +446,7 @@ def test_cli_tp_scenario_and_calibrate() -> None:
 
 # --------------------------------------------------------------- issue 11: magnitudes, lake, caches
 
-FACTS = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / "data/rivers/facts.csv").set_index(
+PUBLISHED = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / "data/rivers/facts.csv").set_index(
     "key"
 )["value"]
 
@@ -455,9 +455,9 @@ def test_hukou_export_at_published_magnitude(G) -> None:
     hukou_t = target_load(G, "hukou") / 1000
     inflow_t = target_load(G, "poyang") / 1000
     assert 8_000 <= hukou_t <= 12_000  # published export ~8,450 t/yr
-    flow_l = float(FACTS["hukou_outflow_km3_yr"]) * 1e12  # litres per year
+    flow_l = float(PUBLISHED["hukou_outflow_km3_yr"]) * 1e12  # litres per year
     conc = hukou_t * 1e9 / flow_l  # mg/L
-    assert float(FACTS["gb3838_lake_class_iii_tp_mg_l"]) <= conc <= float(FACTS["gb3838_lake_class_iv_tp_mg_l"])
+    assert float(PUBLISHED["gb3838_lake_class_iii_tp_mg_l"]) <= conc <= float(PUBLISHED["gb3838_lake_class_iv_tp_mg_l"])
     assert hukou_t < inflow_t
     by_basin = trace_sources(G, "poyang", by="basin")
     assert by_basin.iloc[0]["basin"] == "gan"

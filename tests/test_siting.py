@@ -556,7 +556,7 @@ def _real_places_module():
     return module
 
 
-def test_answers_on_real_places_and_the_readme_table() -> None:
+def test_answers_on_real_places_and_the_siting_guide_table() -> None:
     module = _real_places_module()
     table = module.compare()
     assert len(table) >= 30 and table["county_ok"].all()
@@ -567,8 +567,9 @@ def test_answers_on_real_places_and_the_readme_table() -> None:
     for name, basin in (("Changning, Xunwu", "dongjiang"), ("Xiangdong, Pingxiang", "xiang"), ("Duchang town", "lake")):
         assert by_name.loc[name, "got_basin"] == basin, name
     assert by_name.loc["Nan'an, Dayu", "got_river"] == "章江"
-    readme = (module.REPO / "README.md").read_text(encoding="utf-8")
-    assert module.rates(table) in readme, "README table is stale: python scripts/real_places_table.py --write"
+    page = module.PAGE.read_text(encoding="utf-8")
+    stale = f"{module.PAGE.name} table is stale: python scripts/real_places_table.py --write"
+    assert module.rates(table) in page, stale
 
 
 def test_a_pipeline_across_two_basins_lists_both() -> None:

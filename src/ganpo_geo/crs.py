@@ -181,6 +181,17 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") 
     (numpy.ndarray, numpy.ndarray)
         GCJ-02 longitude and latitude, same shape as the input. Points outside China are
         returned unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_to_gcj02(115.89, 28.68)
+    >>> print(f"{float(lon):.4f} {float(lat):.4f}")
+    115.8948 28.6766
+
+    Points outside China pass through unchanged:
+
+    >>> [float(v) for v in wgs84_to_gcj02(2.35, 48.85)]
+    [2.35, 48.85]
     """
     lon_arr, lat_arr, bad = _as_lonlat(lon, lat, errors)
     inside = in_china(lon_arr, lat_arr) & ~bad
@@ -236,6 +247,19 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") 
     (numpy.ndarray, numpy.ndarray)
         WGS84 longitude and latitude, same shape as the input. Points outside China are
         returned unchanged.
+
+    Examples
+    --------
+    A point copied from AMap (GCJ-02) in central Nanchang, back to WGS84:
+
+    >>> lon, lat = gcj02_to_wgs84(115.8948, 28.6766)
+    >>> print(f"{float(lon):.4f} {float(lat):.4f}")
+    115.8900 28.6800
+
+    Arrays keep their shape:
+
+    >>> gcj02_to_wgs84([115.8948, 114.9358], [28.6766, 25.8279])[0].shape
+    (2,)
     """
     lon_arr, lat_arr, bad = _as_lonlat(lon, lat, errors)
     inside = in_china(lon_arr, lat_arr) & ~bad
@@ -397,6 +421,15 @@ def parse_crs(crs: Any) -> CRSSpec:
     ------
     UnknownCRSError
         If the CRS is neither an alias nor understood by pyproj.
+
+    Examples
+    --------
+    >>> parse_crs("gcj02").kind
+    'gcj02'
+    >>> parse_crs("bd09").kind
+    'bd09'
+    >>> parse_crs(4490).kind  # CGCS2000 is treated as WGS84
+    'wgs84'
     """
     if isinstance(crs, CRSSpec):
         return crs
@@ -482,6 +515,22 @@ def to_wgs84(data: Any, crs: Any = None) -> Any:
         If ``crs`` is not understood, or a GeoDataFrame has no CRS and none is given.
     CoordinateError
         If a coordinate is out of range for its CRS.
+
+    Examples
+    --------
+    A GeoDataFrame of points pasted from AMap (no CRS of its own) and one in CGCS2000 / 3-degree
+    Gauss-Kruger (EPSG:4548):
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> amap = gpd.GeoDataFrame(geometry=[Point(115.8948, 28.6766)])
+    >>> p = to_wgs84(amap, crs="gcj02").geometry.iloc[0]
+    >>> print(f"{p.x:.4f} {p.y:.4f}")
+    115.8900 28.6800
+    >>> gk = gpd.GeoDataFrame(geometry=[Point(500000, 3170000)], crs="EPSG:4548")
+    >>> p = to_wgs84(gk).geometry.iloc[0]
+    >>> print(f"{p.x:.4f} {p.y:.4f}")
+    117.0000 28.6457
     """
     import geopandas as gpd
 

@@ -343,6 +343,15 @@ def load_layer(
         ``columns`` names a column the file does not have.
     UnknownCRSError
         The file has no CRS and ``crs`` is not given, or ``crs`` is not understood.
+
+    Examples
+    --------
+    >>> import ganpo_geo as gg
+    >>> counties = gg.load_layer("counties")
+    >>> len(counties), counties.crs.to_epsg()
+    (100, 4326)
+    >>> counties.attrs["provenance"]["licence"]
+    'MIT'
     """
     if isinstance(name_or_path, str) and name_or_path in BUNDLED_LAYERS:
         gdf = _read_bundled(name_or_path).copy()

@@ -178,6 +178,19 @@ def redline_overlap(
     ValidationError
         A negative or infinite buffer; ``CoordinateError`` for a NaN, infinite or
         out-of-range coordinate (naming the geometry and vertex).
+
+    Examples
+    --------
+    Central Nanchang is outside the (bundled reference) red lines, the Lushan summit inside:
+
+    >>> from shapely.geometry import Point
+    >>> hits = redline_overlap([Point(115.89, 28.68), Point(116.0, 29.55)])
+    >>> hits["overlaps"].tolist()
+    [False, True]
+    >>> hits.loc[1, "zone_names"]
+    '庐山风景名胜区生态保护红线 Lushan National Park red line'
+    >>> bool(hits.loc[0, "nearest_m"] > 1000)
+    True
     """
     from ganpo_geo._checks import check_geometry_coords, check_number
 

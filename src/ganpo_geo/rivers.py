@@ -1014,6 +1014,23 @@ def navigate(
     ------
     ValidationError
         Unknown mode or start, or a negative distance.
+
+    Examples
+    --------
+    Downstream from Nanchang: the Gan River, then the lake's outflow channel to Hukou.
+
+    >>> G = river_network()
+    >>> down = navigate(G, (115.89, 28.68), "DM")
+    >>> down["river_en"].drop_duplicates().tolist()
+    ['Gan River', 'Poyang Lake outflow (Hukou channel)']
+    >>> bool(40 < down["distance_km"].iloc[-1] < 70)
+    True
+
+    Upstream of the Waizhou section, within 100 km of network distance:
+
+    >>> up = navigate(G, (115.83, 28.63), "UT", distance_km=100)
+    >>> bool((up["distance_km"] <= 100).all()), bool(up["clipped"].any())
+    (True, True)
     """
     mode = str(mode).upper()  # type: ignore[assignment]
     if mode not in NAVIGATION_MODES:
@@ -1188,6 +1205,19 @@ def snap(
     pandas.DataFrame
         Aligned with the input: ``reach_id`` (nullable Int64), ``distance_m``, ``position_km``
         (along the reach from its upstream end) and ``fraction`` (0 upstream .. 1 downstream).
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> G = river_network()
+    >>> snapped = snap([Point(115.89, 28.68)], G)
+    >>> list(snapped.columns)
+    ['reach_id', 'distance_m', 'position_km', 'fraction']
+    >>> reach = int(snapped.loc[0, "reach_id"])
+    >>> G.edges[next((u, v) for u, v, r in G.edges(data="reach_id") if r == reach)]["river_en"]
+    'Gan River'
+    >>> bool(0 < snapped.loc[0, "distance_m"] < 5000)
+    True
     """
     from ganpo_geo._checks import check_number
 
@@ -1395,6 +1425,12 @@ def basin_of(
         Aligned with the input. By default the basin holding most of each geometry (its
         location for points, the largest length or area otherwise); None outside Jiangxi or
         for empty geometries. With ``all_basins`` a tuple of basins (empty outside).
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> basin_of([Point(115.89, 28.68), Point(117.94, 28.45)]).tolist()  # Nanchang, Shangrao
+    ['gan', 'xin']
     """
     cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
     series = _as_series(geometries)

@@ -151,7 +151,7 @@ _LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
 
 @dataclass
 class SiteReport:
-    """The full check of one site (see the README for the JSON schema).
+    """The full check of one site (JSON schema: docs/guide/siting.md).
 
     Attributes
     ----------
@@ -1505,7 +1505,7 @@ def check_sites(
     -------
     geopandas.GeoDataFrame
         The input's columns unchanged, then ``error`` (empty when the row was checked),
-        ``warnings``, ``verdict``, ``reasons`` and the flat result columns (see the README).
+        ``warnings``, ``verdict``, ``reasons`` and the flat result columns (listed in docs/guide/siting.md).
         Geometry: for a table input, the checked WGS84 geometry; for a geometry input, the
         input's own geometry as given (its CRS kept), with the checked WGS84 geometry as WKT in
         ``checked_wkt`` when it differs (another CRS, a repair, parts outside Jiangxi left out).
@@ -1514,6 +1514,18 @@ def check_sites(
     ------
     ValidationError
         Bad options (non-positive or infinite buffer, unknown engine, missing industry column).
+
+    Examples
+    --------
+    One row per input row, in the same order; a row that cannot be checked says why:
+
+    >>> import pandas as pd
+    >>> sites = pd.DataFrame({"lon": [115.89, 200.0], "lat": [28.68, 28.0], "industry": ["化工", "化工"]})
+    >>> checked = check_sites(sites, progress=False)
+    >>> checked["verdict"].tolist()
+    ['prohibited', '']
+    >>> checked.loc[1, "error"]
+    'longitude 200.0 is outside [-180, 180]'
     """
     from ganpo_geo._checks import check_count, check_number
 
@@ -1702,6 +1714,18 @@ def check_site(
     ValidationError
         Anything that makes the site uncheckable (bad coordinates, outside Jiangxi, invalid
         WKT, unknown industry, unknown CRS), in one line.
+
+    Examples
+    --------
+    A chemical plant in central Nanchang (bundled reference zoning):
+
+    >>> report = check_site((115.89, 28.68), industry="化工")
+    >>> report.verdict
+    'prohibited'
+    >>> report.admin["county_name"]
+    '东湖区 Donghu District'
+    >>> "C-3601-01" in [reason["source"] for reason in report.reasons]  # Nanchang's city rule
+    True
     """
     layers = layers or bundled_layers()
     if isinstance(geometry, str):

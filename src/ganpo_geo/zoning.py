@@ -146,6 +146,13 @@ def resolve_industry(name: str) -> str:
     ------
     ValidationError
         An unknown industry; the message lists close matches.
+
+    Examples
+    --------
+    >>> resolve_industry("化工")
+    'chemical'
+    >>> resolve_industry("chemical plant")
+    'chemical'
     """
     key = str(name).strip().lower()
     lookup = _industry_lookup()
@@ -426,6 +433,17 @@ def rules_for(unit_code: str, industry: str, *, layers: Layers | None = None) ->
     ------
     ValidationError
         An unknown unit code or industry.
+
+    Examples
+    --------
+    A chemical plant in the key control unit of Donghu District, Nanchang (bundled reference
+    units and rules):
+
+    >>> rules = rules_for("ZH36010220001", "化工")
+    >>> rules["level"].drop_duplicates().tolist()
+    ['province', 'city', 'unit']
+    >>> rules.loc[rules["level"] == "city", "rule_id"].tolist()
+    ['C-3601-01']
     """
     layers = layers or bundled_layers()
     key = resolve_industry(industry)
@@ -518,6 +536,13 @@ def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) 
         label), ``unit_code``, ``name_zh``, ``category``, ``overlap_km2`` (polygons),
         ``overlap_km`` (lines) and ``share`` (of the input's area, length, or 1 for points).
         Inputs outside every unit have no row.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> units_at([Point(115.89, 28.68)])[["unit_code", "category", "share"]]
+           unit_code  category  share
+    0  ZH36010220001         2    1.0
     """
     layers = layers or bundled_layers()
     series = _as_series(geometries, crs)

@@ -46,7 +46,7 @@ TRUE_MULTIPLIERS = {"diffuse": 1.1, "wastewater_plant": 0.9, "industrial_park": 
 TRUE_K_PER_KM = 0.001
 NOISE_SIGMA = 0.08
 EXPORT = {1: 20.0, 2: 180.0, 3: 90.0}
-CITY_CENTRES = {  # approximate city centres (not verified against a published source)
+CITY_CENTRES = {  # approximate city centres and assumed populations (docs/sources.md)
     "360100": ("南昌", "Nanchang", 115.89, 28.68, 1_500_000),
     "360700": ("赣州", "Ganzhou", 114.93, 25.83, 500_000),
     "360800": ("吉安", "Ji'an", 114.99, 27.11, 250_000),
