@@ -19,7 +19,6 @@ from click.utils import make_default_short_help
 
 from ganpo_geo._commands._common import _debug, _first_line
 from ganpo_geo._errors import GanpoError
-from ganpo_geo._version import __version__
 
 __all__ = ["COMMANDS", "main"]
 
@@ -122,8 +121,24 @@ class _GanpoGroup(click.Group):
                 raise click.ClickException(msg) from None
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``ganpo --version``: the package metadata is read only when asked for (it costs ~30 ms to import)."""
+    if not value or ctx.resilient_parsing:
+        return
+    version = importlib.import_module("ganpo_geo._version").__version__
+    click.echo(f"ganpo, version {version}")
+    ctx.exit()
+
+
 @click.group(cls=_GanpoGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ganpo")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error (also: GANPO_DEBUG=1).")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
