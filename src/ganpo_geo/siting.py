@@ -1077,7 +1077,7 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     num["positional_uncertainty_m"][pos] = shore["uncertainty"]
 
     # basin: the one basin function (catchments), for the site itself
-    from ganpo_geo.rivers import basin_of
+    from ganpo_geo.basins import basin_of
 
     basin = basin_of(g).fillna("").to_numpy(dtype=object)
     text["basin"][pos] = basin
