@@ -98,8 +98,8 @@ def _summary() -> dict[str, Any]:
 
 def _basin_summary() -> dict[str, Any]:
     """Area of Jiangxi by basin (the catchments) and the Poyang share next to the published one."""
-    from ganpo_geo.crs import area_km2
     from ganpo_geo.basins import catchments, poyang_share_of_jiangxi
+    from ganpo_geo.crs import area_km2
 
     cat = catchments()
     area = area_km2(cat.geometry)
