@@ -1015,8 +1015,10 @@ def navigate(
     geopandas.GeoDataFrame
         The start reach and the reaches found, indexed by ``reach_id``, with
         ``distance_km``: network distance from the start to the near end of the reach
-        (0 for the start reach), sorted by it, and ``clipped``; main-stem walks (UM, DM)
-        keep walk order among reaches at the same distance.
+        (0 for the start reach), sorted by it, ``clipped``, and ``travelled_km``: the length
+        of the reach the walk covers (on the start reach, from the start point; on a clipped
+        reach, up to the limit), whose sum is the network length travelled; main-stem walks
+        (UM, DM) keep walk order among reaches at the same distance.
 
     Raises
     ------
@@ -1042,6 +1044,12 @@ def navigate(
     reaches = reaches_gdf(G).loc[a.reach_ids[found]].copy()
     reaches["distance_km"] = dist
     reaches["clipped"] = False
+    # the part of each reach the walk covers: from the start point on the start reach, up to
+    # the distance limit on the last ones (their sum is the distance travelled, not whole reaches)
+    travelled = np.where(found == pos, offset, a.length_km[found])
+    if distance_km is not None:
+        travelled = np.minimum(travelled, np.maximum(distance_km - dist, 0.0))
+    reaches["travelled_km"] = travelled
     if distance_km is not None:
         _clip(G, a, reaches, found, pos, distance_km - dist, upstream)
     # stable: main-stem walks keep their order where neighbouring reaches tie at a junction

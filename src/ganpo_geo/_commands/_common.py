@@ -87,3 +87,20 @@ def _echo_layers_in_use(layers, *, err: bool = False, validation: bool = False) 
     for entry in layers.describe():
         check = f"; {entry['validation']}" if validation else ""
         click.echo(f"layer {entry['layer']}: {entry['status']} ({entry['path']}){check}", err=err)
+
+
+def integer_ids(table: Any) -> Any:
+    """``table`` with its id columns (``*_id``) as nullable integers where they hold whole numbers.
+
+    A reach id column with a missing value is float in pandas, and would print as ``49.0``.
+    """
+    import pandas as pd  # only commands that already hold a table get here
+
+    out = table.copy()
+    for col in out.columns:
+        if not str(col).endswith("_id") or not pd.api.types.is_float_dtype(out[col]):
+            continue
+        values = out[col].dropna()
+        if (values == values.round()).all():
+            out[col] = out[col].astype("Int64")
+    return out

@@ -32,6 +32,7 @@ _NAV_COLUMNS = [
     "length_km",
     "distance_km",
     "clipped",
+    "travelled_km",
     "dist_to_outlet_km",
 ]
 
@@ -78,7 +79,9 @@ def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> Non
         "mode": mode,
         "distance_km": distance_km,
         "reaches": len(table),
-        "total_length_km": round(float(table["length_km"].sum()), 3),
+        # the distance travelled: from the snap point, and up to --distance-km (not whole reaches)
+        "total_length_km": round(float(table["travelled_km"].sum()), 3),
+        "whole_reaches_length_km": round(float(table["length_km"].sum()), 3),
     }
     if fmt == "json":
         records = table.round(3).to_dict(orient="records")
@@ -90,14 +93,19 @@ def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> Non
         f"{start['reach_id']} ({start['snap_distance_m']:.0f} m away)"
         + (f", within {distance_km} km" if distance_km is not None else "")
     )
-    click.echo(f"{'reach':>6} {'river':<28} {'basin':<8} {'order':>5} {'len km':>8} {'from start km':>14}")
+    click.echo(
+        f"{'reach':>6} {'river':<28} {'basin':<8} {'order':>5} {'len km':>8} {'travelled km':>13} {'from start km':>14}"
+    )
     for row in table.itertuples():
         name = f"{row.river_zh} {row.river_en}".strip() or "-"
         click.echo(
-            f"{row.reach_id:>6} {name:<28} {row.basin:<8} {row.strahler:>5} "
-            f"{row.length_km:>8.1f} {row.distance_km:>14.1f}"
+            f"{int(row.reach_id):>6} {name:<28} {row.basin:<8} {int(row.strahler):>5} "
+            f"{row.length_km:>8.1f} {row.travelled_km:>13.1f} {row.distance_km:>14.1f}"
         )
-    click.echo(f"{summary['reaches']} reaches, {summary['total_length_km']:,.1f} km")
+    click.echo(
+        f"{summary['reaches']} reaches, {summary['total_length_km']:,.1f} km travelled from the start point"
+        f" (whole reaches: {summary['whole_reaches_length_km']:,.1f} km)"
+    )
 
 
 def _nav_options(default_mode: str, modes: list[str]):

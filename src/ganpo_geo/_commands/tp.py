@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import click
+import numpy as np
 
 from ganpo_geo._commands._common import (
     NON_NEGATIVE,
@@ -14,8 +15,11 @@ from ganpo_geo._commands._common import (
     _echo_layers_in_use,
     _first_line,
     _load_layers,
+    integer_ids,
     layers_option,
 )
+from ganpo_geo.loads import CalibrationResult
+from ganpo_geo.siting import BASIN_LABELS
 
 __all__ = ["tp_group"]
 
@@ -86,7 +90,7 @@ def tp_trace(ctx, target, by, top, k_per_km, fmt) -> None:
 
     params = RoutingParams() if k_per_km is None else RoutingParams(k_per_km=k_per_km)
     layers = (ctx.obj or {}).get("layers")
-    result = trace_sources(river_network(), target, by=by, top=top or None, params=params, layers=layers)
+    result = integer_ids(trace_sources(river_network(), target, by=by, top=top or None, params=params, layers=layers))
     total = result.attrs["target_load_kg_yr"]
     table = result.drop(columns="geometry")
     if fmt == "geojson":
@@ -117,7 +121,8 @@ def tp_trace(ctx, target, by, top, k_per_km, fmt) -> None:
     }[by]
     click.echo(f"{'':>3} {key:<16} {'name':<22} {'delivered t/yr':>14} {'share %':>8} {'delivered/source':>16}")
     for i, row in enumerate(table.itertuples(), start=1):
-        name = str(getattr(row, label, "") or "")
+        # a basin's key is its name: show what the key means instead of repeating it
+        name = BASIN_LABELS.get(row.basin, "") if by == "basin" else str(getattr(row, label, "") or "")
         click.echo(
             f"{i:>3} {getattr(row, key)!s:<16} {name[:22]:<22} {row.delivered_kg_yr / 1000:>14,.1f} "
             f"{row.share_pct:>8.1f} {row.delivery_fraction:>16.2f}"
@@ -209,13 +214,17 @@ def tp_calibrate(observations, no_decay, fmt) -> None:
             raise ValidationError(msg)
     obs = station_observations(observations)
     result = calibrate(river_network(), observations=obs, fit_decay=not no_decay)
-    if fmt == "json":
+    dof, cautions = _calibration_cautions(result)
+    if fmt == "json":  # the warnings are in the JSON
         _echo_json(
             {
                 "coefficients": json.loads(result.coefficients.to_json(orient="records")),
                 "r2_log": result.r2_log,
                 "rmse_log": result.rmse_log,
+                "degrees_of_freedom": dof,
                 "stations": json.loads(result.stations.to_json(orient="records")),
+                "adjusted_kg_yr_means": _ADJUSTED_MEANS,
+                "warnings": cautions,
                 "notes": result.notes,
                 "notice": _TP_NOTICE,
             }
@@ -231,6 +240,37 @@ def tp_calibrate(observations, no_decay, fmt) -> None:
             f"{row.station_id:<12} {row.observed_kg_yr / 1000:>14,.1f} {row.predicted_kg_yr / 1000:>10,.1f} "
             f"{row.log_residual:>10.3f} {row.adjusted_kg_yr / 1000:>10,.1f}"
         )
+    same = int(np.isclose(result.stations["adjusted_kg_yr"], result.stations["predicted_kg_yr"], rtol=1e-6).sum())
+    click.echo(
+        f"adjusted: {_ADJUSTED_MEANS}; it equals predicted at {same} of {len(result.stations)} station(s) "
+        "(it differs only below another monitored station)."
+    )
+    click.echo(f"{len(result.stations)} stations, {len(result.coefficients)} parameters: {dof} degree(s) of freedom.")
+    for caution in cautions:
+        click.echo(f"Warning: {caution}", err=True)
     for note in result.notes:
         click.echo(note)
     click.echo(_TP_NOTICE)
+
+
+#: What the ``adjusted`` column of ``tp calibrate`` is (SPARROW's monitoring-adjusted load).
+_ADJUSTED_MEANS = (
+    "the monitoring-adjusted load (as in SPARROW): the station's load predicted with the observed "
+    "loads put in at every other monitored station upstream of it"
+)
+#: Fewer degrees of freedom than this and the fit says little (the warning below).
+MIN_DOF = 3
+
+
+def _calibration_cautions(result: CalibrationResult) -> tuple[int, list[str]]:
+    """Degrees of freedom of a calibration (stations - parameters) and the warnings it calls for."""
+    n_obs, n_par = len(result.stations), len(result.coefficients)
+    dof = n_obs - n_par
+    cautions = []
+    if dof < MIN_DOF:
+        cautions.append(
+            f"{n_obs} stations for {n_par} parameters leave {dof} degree(s) of freedom (fewer than {MIN_DOF}): "
+            f"the fit nearly passes through every station, so R2 {result.r2_log:.3f} and the standard errors "
+            "say little about the model; add stations, or fit fewer parameters (--no-decay)"
+        )
+    return dof, cautions
