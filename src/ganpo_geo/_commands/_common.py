@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:  # the commands that load layers import ganpo_geo.layers themselves
+    from ganpo_geo.layers import Layers
 
 __all__ = ["COUNT", "FINITE", "NON_NEGATIVE", "POSITIVE", "layers_option"]
 
@@ -25,7 +28,7 @@ def _debug(ctx: click.Context) -> bool:
     return bool(ctx.meta.get("ganpo_debug")) or os.environ.get("GANPO_DEBUG", "") not in ("", "0")
 
 
-class _Number(click.ParamType):
+class _Number(click.ParamType[float]):
     """A finite float, optionally with a lower bound (click rejects anything else with exit 2)."""
 
     def __init__(self, minimum: float | None = None, *, inclusive: bool = False) -> None:
@@ -71,7 +74,7 @@ def layers_option(func: Any) -> Any:
     )(func)
 
 
-def _load_layers(path: str | None):
+def _load_layers(path: str | None) -> Layers | None:
     """The Layers of a layers file, or None (bundled reference layers)."""
     if not path:
         return None
@@ -80,7 +83,7 @@ def _load_layers(path: str | None):
     return Layers.from_file(path)
 
 
-def _echo_layers_in_use(layers, *, err: bool = False, validation: bool = False) -> None:
+def _echo_layers_in_use(layers: Layers | None, *, err: bool = False, validation: bool = False) -> None:
     """One line per zoning layer: official (with its file) or reference (and its validation status)."""
     if layers is None:
         return
