@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -249,10 +250,50 @@ class _Provenance(dict[str, Any]):
 
 
 @cache
+def _gpkg_provenance(file: str) -> dict[str, dict[str, Any]]:
+    """Provenance of every layer of a bundled GeoPackage, read in one SQLite query.
+
+    The same metadata item :func:`layer_info` reads through GDAL (``pyogrio.read_info``), which
+    opens the file once per layer; a site check reads ten layers, so this saves about 0.1 s.
+    Layers whose provenance is not found here fall back to :func:`layer_info`.
+    """
+    import sqlite3  # standard library, only needed here
+    import xml.etree.ElementTree as ET
+
+    query = (
+        "SELECT r.table_name, m.metadata FROM gpkg_metadata_reference r "
+        "JOIN gpkg_metadata m ON m.id = r.md_file_id "
+        "WHERE r.reference_scope = 'table' AND m.md_standard_uri = 'http://gdal.org'"
+    )
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"{data_path(file).as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute(query).fetchall()
+    except sqlite3.Error:
+        return out
+    for table, xml in rows:
+        try:
+            items = ET.fromstring(xml).iter("MDI")
+            value = next((item.text for item in items if item.get("key") == PROVENANCE_KEY), None)
+            if value is not None:
+                out[str(table)] = json.loads(value)
+        except (ET.ParseError, json.JSONDecodeError):
+            continue
+    return out
+
+
+def _provenance(name: str) -> dict[str, Any]:
+    """The provenance of a bundled layer (what ``layer_info(name).provenance`` holds)."""
+    entry = _bundled(name)
+    found = _gpkg_provenance(entry.file).get(entry.layer or "")
+    return found if found is not None else layer_info(name).provenance
+
+
+@cache
 def _read_bundled(name: str) -> gpd.GeoDataFrame:
     entry = _bundled(name)
     gdf = pyogrio.read_dataframe(data_path(entry.file), layer=entry.layer, use_arrow=True)
-    gdf.attrs["provenance"] = _Provenance(layer_info(name).provenance)
+    gdf.attrs["provenance"] = _Provenance(_provenance(name))
     return gdf
 
 
