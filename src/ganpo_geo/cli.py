@@ -44,7 +44,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "site_check_cmd",
         ("May a project go here? Unit, rules, red line, river, phosphorus and a verdict."),
     ),
-    "stations": ("vocab", "stations_cmd", "List the monitoring stations of the phosphorus model (illustrative loads)."),
+    "stations": (
+        "stations",
+        "stations_cmd",
+        "List the monitoring stations of the phosphorus model (illustrative loads).",
+    ),
     "summary": (
         "data",
         "summary_cmd",

@@ -1,11 +1,11 @@
-"""``ganpo industries``, ``ganpo rules`` and ``ganpo stations``: the vocabularies on the command line.
+"""``ganpo industries`` and ``ganpo rules``: the vocabularies on the command line (see also ``stations``).
 
 Each prints a table (``--format text``), a JSON list of records (``json``) or CSV (``csv``). The
 functions behind them are the library's: :func:`ganpo_geo.zoning.industries` and
 :func:`ganpo_geo.zoning.resolve_industry` (which also reads GB/T 4754-2017 codes),
 :func:`ganpo_geo.zoning.rules_for` and the access rules of the layers in use, and the bundled
 ``stations`` layer with the (illustrative) observed loads of
-:func:`ganpo_geo.loads.station_observations`.
+:func:`ganpo_geo.loads.station_observations` (in :mod:`ganpo_geo._commands.stations`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from typing import Any
 import click
 import pandas as pd
 
-from ganpo_geo._commands._common import _REFERENCE_NOTICE, _load_layers, layers_option
+from ganpo_geo._commands._common import _load_layers, layers_option
 from ganpo_geo._errors import ValidationError
-from ganpo_geo.layers import Layers, bundled_layers, load_layer
-from ganpo_geo.loads import station_observations
+from ganpo_geo.layers import Layers, bundled_layers
 from ganpo_geo.zoning import clause_industries_apply, gbt4754_sections, industries, resolve_industry, rules_for
 
-__all__ = ["industries_cmd", "rules_cmd", "stations_cmd"]
+__all__ = ["industries_cmd", "industry_table", "rule_table", "rules_cmd"]
 
 _FORMATS = click.Choice(["text", "json", "csv"])
 
@@ -269,67 +268,4 @@ def rules_cmd(unit: str | None, industry: str | None, lang: str, fmt: str, layer
     footer = [f"{len(table)} rule(s)" + (f" for {what}" if what else "") + "; --format json shows the legal basis."]
     if len(table) and table["reference"].astype(str).str.lower().eq("true").any():
         footer.append("Rules marked reference=true are written for demonstration, not official.")
-    _emit(table, fmt, columns, footer)
-
-
-# --------------------------------------------------------------------------- stations
-
-
-def station_table() -> pd.DataFrame:
-    """The bundled monitoring stations with their (illustrative) observed TP loads.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``station_id``, names, river, ``basin``, ``lon``/``lat``, ``role``, ``trace_target``,
-        ``reach_id`` (nullable integer), ``gauged_area_km2``, ``observed_tp_kg_yr`` (synthetic),
-        ``note`` and ``source``.
-    """
-    stations = load_layer("stations")
-    table = pd.DataFrame(stations.drop(columns=stations.geometry.name))
-    table["reach_id"] = table["reach_id"].astype("Int64")
-    loads = station_observations().set_index("station_id")["load_kg_yr"]
-    table["observed_tp_kg_yr"] = table["station_id"].map(loads)
-    columns = [
-        "station_id",
-        "name_zh",
-        "name_en",
-        "river_zh",
-        "river_en",
-        "basin",
-        "lon",
-        "lat",
-        "role",
-        "trace_target",
-        "reach_id",
-        "gauged_area_km2",
-        "observed_tp_kg_yr",
-        "note",
-        "source",
-    ]
-    return table[columns]
-
-
-@click.command("stations")
-@_format_option
-def stations_cmd(fmt: str) -> None:
-    """List the monitoring stations of the phosphorus model (illustrative loads)."""
-    table = station_table()
-    columns = [
-        ("station_id", "station", 12),
-        ("name_zh", "name_zh", 8),
-        ("river_zh", "river", 12),
-        ("basin", "basin", 7),
-        ("lon", "lon", 8),
-        ("lat", "lat", 7),
-        ("reach_id", "reach", 7),
-        ("trace_target", "trace", 8),
-        ("observed_tp_kg_yr", "obs. TP kg/yr", 15),
-        ("role", "role", 0),
-    ]
-    footer = [
-        "Observed TP loads are ILLUSTRATIVE, synthesized for demonstration (not measured); positions approximate.",
-        "A station id is a `ganpo tp trace --to` target (trace: reach, lake or outlet; none: not on the network).",
-        _REFERENCE_NOTICE,
-    ]
     _emit(table, fmt, columns, footer)
