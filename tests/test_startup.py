@@ -48,3 +48,16 @@ def test_index_without_grid_answers_like_the_grid() -> None:
     gridded = PolygonIndex.build(geoms).query_points(x, y)
     assert np.array_equal(exact[0], gridded[0]) and np.array_equal(exact[1], gridded[1])
     assert len(exact[0]) > 1000
+
+
+def test_submodules_stay_reachable_as_package_attributes() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ganpo_geo; assert 'ganpo_geo.zoning' not in sys.modules; "
+        "assert callable(ganpo_geo.zoning.rules_for) and callable(ganpo_geo.rivers.navigate); "
+        "assert ganpo_geo.basins.basin_of is ganpo_geo.rivers.basin_of"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

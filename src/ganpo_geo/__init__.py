@@ -98,18 +98,27 @@ _LAZY: dict[str, str] = {
 }
 
 
+#: submodules reachable as attributes of the package (``import ganpo_geo; ganpo_geo.zoning``), as
+#: when this file imported them eagerly
+_SUBMODULES = frozenset(
+    ("basins", "cli", "crs", "io", "layers", "loads", "maps", "redline", "requirements", "rivers", "siting", "zoning")
+)
+
+
 def __getattr__(name: str) -> Any:
     """Import a public name (or a submodule such as ``ganpo_geo.rivers``) on first use."""
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value  # later lookups skip this function
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"ganpo_geo.{name}")  # the import sets the attribute
     msg = f"module 'ganpo_geo' has no attribute {name!r}"
     raise AttributeError(msg)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
 
 
 __all__ = [
