@@ -192,3 +192,23 @@ def test_package_names_stay_importable_lazily() -> None:
         import ganpo_geo
 
         _ = ganpo_geo.nope  # type: ignore[attr-defined]
+
+
+def test_a_command_added_directly_is_listed_and_runs() -> None:
+    import click
+
+    from ganpo_geo.cli import _GanpoGroup
+
+    @click.group(cls=_GanpoGroup)
+    def group() -> None:
+        """A group like ganpo's."""
+
+    @group.command("hello")
+    def hello() -> None:
+        """Say hello to the merge."""
+        click.echo("hello")
+
+    runner = CliRunner()
+    listing = runner.invoke(group, ["--help"]).output
+    assert "hello" in listing and "Say hello to the merge." in listing and "industries" in listing
+    assert runner.invoke(group, ["hello"]).output == "hello\n"

@@ -95,9 +95,18 @@ class _GanpoGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list of ``ganpo --help`` from :data:`COMMANDS`, without importing any command."""
-        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [(name, make_default_short_help(COMMANDS[name][2], limit)) for name in sorted(COMMANDS)]
+        """The command list of ``ganpo --help`` from :data:`COMMANDS`, without importing any command.
+
+        A command added directly (``@main.command``) is listed too, with its own short help.
+        """
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in COMMANDS and name not in self.commands:
+                rows.append((name, make_default_short_help(COMMANDS[name][2], limit)))
+            else:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
