@@ -24,7 +24,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
-ORDER = ("crs", "zoning", "rivers", "loads", "siting")
+ORDER = ("crs", "zoning", "rivers", "loads", "siting", "startup")
 
 
 def load_results(results_dir: Path) -> list[dict]:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import shapely
-from affine import Affine
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 __all__ = ["GRID_MIN_POINTS", "LineChunks", "NearestLines", "PolygonIndex", "snap_to_lines"]
 
@@ -21,6 +24,16 @@ __all__ = ["GRID_MIN_POINTS", "LineChunks", "NearestLines", "PolygonIndex", "sna
 GRID_MIN_POINTS = 20_000
 
 _GRID_DEG = 0.002  # ~200 m: border cells cover ~13% of the province with 1093 units
+
+
+class _NoGrid(NamedTuple):
+    """The identity grid transform (the ``a, c, e, f`` that :meth:`PolygonIndex.query_points`
+    reads) of an index built without a grid, so that it does not import affine."""
+
+    a: float = 1.0
+    c: float = 0.0
+    e: float = 1.0
+    f: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -38,13 +51,14 @@ class PolygonIndex:
         -1 for cells a boundary crosses (exact test needed). When polygons overlap each
         other the whole grid is -1 (every point is tested exactly).
     transform : affine.Affine
-        Grid transform (degrees).
+        Grid transform (degrees); without a grid an identity stand-in (every point is tested
+        exactly).
     """
 
     geoms: np.ndarray
     tree: shapely.STRtree
     grid: np.ndarray
-    transform: Affine
+    transform: Affine | _NoGrid
 
     @classmethod
     def build(cls, geoms: np.ndarray, grid_deg: float | None = _GRID_DEG) -> PolygonIndex:
@@ -56,9 +70,12 @@ class PolygonIndex:
         geoms = np.asarray(geoms, dtype=object)
         shapely.prepare(geoms)
         if grid_deg is None:
-            return cls(geoms, shapely.STRtree(geoms), np.full((1, 1), -1, dtype=np.int32), Affine.identity())
+            return cls(geoms, shapely.STRtree(geoms), np.full((1, 1), -1, dtype=np.int32), _NoGrid())
         west, south, east, north = shapely.total_bounds(geoms)
-        import rasterio.features  # only when a grid is built: importing rasterio costs 0.15 s
+        # lazy on purpose, only when a grid is built: importing rasterio costs 0.15 s, affine
+        # (with attrs) 0.05 s of a single site check
+        import rasterio.features
+        from affine import Affine
 
         ncol = max(1, int(np.ceil((east - west) / grid_deg)))
         nrow = max(1, int(np.ceil((north - south) / grid_deg)))

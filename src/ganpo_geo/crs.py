@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -606,6 +607,20 @@ def polygonal(geometries: Any) -> Any:
         else:
             out[i] = shapely.MultiPolygon(list(flat))
     return out if np.ndim(geometries) else out[0]
+
+
+@cache
+def albers_transformer() -> pyproj.Transformer:
+    """The WGS84 -> :data:`JIANGXI_ALBERS` transformer (lon/lat order), built once per process.
+
+    Building a transformer takes tens of milliseconds; every module that projects point
+    coordinates to metres shares this one.
+
+    Returns
+    -------
+    pyproj.Transformer
+    """
+    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
 
 
 def to_albers(geometries: Any) -> np.ndarray:

@@ -8,7 +8,6 @@ load the official ones with :func:`load_redlines`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import shapely
 
 from ganpo_geo._errors import ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, NearestLines, PolygonIndex
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_albers, to_wgs84
+from ganpo_geo.crs import WGS84, albers_transformer, area_km2, to_albers, to_wgs84
 from ganpo_geo.layers import Layers, bundled_layers, load_layer
 
 __all__ = ["REDLINE_FIELDS", "load_redlines", "redline_overlap", "redlines"]
@@ -110,9 +109,8 @@ def load_redlines(
 NEAREST_SPACING_M = 100.0
 
 
-@cache
 def _to_albers() -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
+    return albers_transformer()  # shared with the other modules: one transformer per process
 
 
 def _redline_parts(layers: Layers) -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:

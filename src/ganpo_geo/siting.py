@@ -776,13 +776,10 @@ def _metric_xy(g: gpd.GeoSeries) -> np.ndarray:
     return np.column_stack([x, y])
 
 
-@cache
-def _albers_transformer():
-    import pyproj
+def _albers_transformer() -> Any:
+    from ganpo_geo.crs import albers_transformer  # shared: one transformer per process
 
-    from ganpo_geo.crs import JIANGXI_ALBERS
-
-    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
+    return albers_transformer()
 
 
 def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
@@ -1077,7 +1074,7 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     num["positional_uncertainty_m"][pos] = shore["uncertainty"]
 
     # basin: the one basin function (catchments), for the site itself
-    from ganpo_geo.rivers import basin_of
+    from ganpo_geo.basins import basin_of
 
     basin = basin_of(g).fillna("").to_numpy(dtype=object)
     text["basin"][pos] = basin

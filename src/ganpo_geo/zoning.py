@@ -43,6 +43,7 @@ __all__ = [
     "ValidationReport",
     "condition_terms",
     "control_units",
+    "gbt4754_sections",
     "industries",
     "load_control_units",
     "parse_category",
@@ -135,7 +136,8 @@ def resolve_industry(name: str) -> str:
     Parameters
     ----------
     name : str
-        E.g. ``"化工"``, ``"chemical plant"``, ``"chemical"``.
+        E.g. ``"化工"``, ``"chemical plant"``, ``"chemical"``, or a GB/T 4754-2017 code such as
+        ``"2611"`` or ``"C26"`` (the class whose code is the longest prefix of it).
 
     Returns
     -------
@@ -158,11 +160,81 @@ def resolve_industry(name: str) -> str:
     lookup = _industry_lookup()
     if key in lookup:
         return lookup[key]
+    if _GBT4754_CODE.fullmatch(key):
+        return _industry_of_code(str(name).strip())
     close = difflib.get_close_matches(key, list(lookup), n=5, cutoff=0.5)
     close_keys = list(dict.fromkeys(lookup[c] for c in close))
-    hint = f"close matches: {', '.join(close_keys)}" if close_keys else "see `industries()`"
+    hint = f"close matches: {', '.join(close_keys)}" if close_keys else _INDUSTRY_HELP
     msg = f"unknown industry {name!r}; {hint} (the vocabulary has {len(_industry_table())} classes)"
     raise ValidationError(msg)
+
+
+#: A GB/T 4754-2017 code: a section letter (A-T), a 2-4 digit division/group/class code, or both (``C2611``).
+_GBT4754_CODE = re.compile(r"[a-t]|[a-t]?\d{2,4}")
+_INDUSTRY_HELP = "`ganpo industries --search TEXT` lists the classes with their GB/T 4754-2017 codes"
+
+
+@cache
+def _gbt4754_sections() -> pd.DataFrame:
+    """GB/T 4754-2017 sections (门类) with their division (大类) ranges (bundled, sourced table)."""
+    table = pd.read_csv(data_path("zoning/gbt4754_sections.csv"), dtype=str, keep_default_na=False)
+    table["first"] = table["first_division"].astype(int)
+    table["last"] = table["last_division"].astype(int)
+    return table
+
+
+def gbt4754_sections() -> pd.DataFrame:
+    """The GB/T 4754-2017 sections (门类 A-T) and the division (大类) codes each one spans.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``section``, ``first_division``, ``last_division`` (two-digit strings), ``first`` and
+        ``last`` (the same as integers), ``name_zh`` and ``source``.
+    """
+    return _gbt4754_sections().copy()
+
+
+def _industry_of_code(code: str) -> str:
+    """The industry key of a GB/T 4754-2017 code: the class whose code is its longest prefix.
+
+    ``2611`` (无机酸制造) and ``C26`` give ``chemical`` (C26 化学原料和化学制品制造业); a code
+    under no listed division falls back to the class that lists its section letter (``3012``:
+    ``industrial``, section C), the one listing fewest codes first.
+    """
+    sections = _gbt4754_sections()
+    code = code.upper()
+    letter, digits = (code[0], code[1:]) if code[0].isalpha() else ("", code)
+    section = letter
+    if digits:
+        division = int(digits[:2])
+        found = sections[(sections["first"] <= division) & (sections["last"] >= division)]
+        if found.empty:
+            msg = f"{code!r} is not a GB/T 4754-2017 code (no division {digits[:2]}); {_INDUSTRY_HELP}"
+            raise ValidationError(msg)
+        section = str(found["section"].iloc[0])
+        if letter and letter != section:
+            msg = f"{code!r}: division {digits[:2]} is in GB/T 4754-2017 section {section}, not {letter}"
+            msg += f"; {_INDUSTRY_HELP}"
+            raise ValidationError(msg)
+    best: tuple[int, int, str] | None = None  # (-prefix length, number of codes, key)
+    for row in _industry_table().itertuples():
+        codes = [c.strip().upper() for c in str(row.gbt4754).split(";") if c.strip()]
+        for c in codes:
+            if c.isdigit() and digits.startswith(c):
+                rank = (-len(c), len(codes), str(row.industry))
+            elif c == section:
+                rank = (0, len(codes), str(row.industry))
+            else:
+                continue
+            best = rank if best is None or rank < best else best
+    if best is None:
+        msg = (
+            f"GB/T 4754-2017 code {code!r} (section {section}) matches no industry of the vocabulary; "
+            f"{_INDUSTRY_HELP}"
+        )
+        raise ValidationError(msg)
+    return best[2]
 
 
 # --------------------------------------------------------------------------- rules

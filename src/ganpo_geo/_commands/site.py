@@ -1,0 +1,269 @@
+"""``ganpo site-check``: one site or a batch of sites (unit, rules, red line, river, phosphorus, verdict)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ganpo_geo._commands._common import COUNT, FINITE, POSITIVE, _first_line, _load_layers, layers_option
+
+__all__ = ["site_check_cmd"]
+
+
+@click.command("site-check")
+@click.option("--lon", type=FINITE, default=None, help="Longitude of one site.")
+@click.option("--lat", type=FINITE, default=None, help="Latitude of one site.")
+@click.option("--wkt", default=None, help="One site as WKT: POINT, LINESTRING (pipeline), POLYGON (footprint).")
+@click.option(
+    "--geojson",
+    "geojson_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="One site as a GeoJSON file (a geometry or a single feature).",
+)
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Many sites: CSV or XLSX (lon/lat or wkt columns), GeoJSON, GeoPackage, GeoParquet, Shapefile.",
+)
+@click.option("--sheet", default=None, help="Sheet of an .xlsx --input (name or 0-based number; default: the first).")
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Batch output: .csv, .xlsx, .geojson, .gpkg or .parquet (default: CSV on stdout); written atomically.",
+)
+@click.option(
+    "--bom/--no-bom",
+    default=False,
+    show_default=True,
+    help="CSV output: start with a UTF-8 byte-order mark so that Excel shows Chinese correctly.",
+)
+@click.option("--crs", "crs_name", default=None, help="wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:xxxx.")
+@click.option("--industry", default=None, help="Industry for every site (Chinese or English name).")
+@click.option(
+    "--industry-col",
+    default="industry",
+    show_default=True,
+    help="Per-row industry column of --input (by default also 行业, 行业类别, 项目类型).",
+)
+@click.option("--buffer-m", type=POSITIVE, default=1000.0, show_default=True, help="Screening buffer in metres.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "geojson"]),
+    default=None,
+    help="One site's report format (default: text on a terminal, json otherwise).",
+)
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write a one-page HTML report."
+)
+@click.option("--engine", type=click.Choice(["default", "dask"]), default="default", show_default=True)
+@click.option("--workers", type=COUNT, default=None, help="Workers for --engine dask.")
+@click.option("--lon-col", default=None, help="CSV longitude column if not recognised.")
+@click.option("--lat-col", default=None, help="CSV latitude column if not recognised.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@layers_option
+def site_check_cmd(
+    lon,
+    lat,
+    wkt,
+    geojson_path,
+    input_path,
+    sheet,
+    output_path,
+    bom,
+    crs_name,
+    industry,
+    industry_col,
+    buffer_m,
+    lang,
+    fmt,
+    html_path,
+    engine,
+    workers,
+    lon_col,
+    lat_col,
+    quiet,
+    layers_file,
+) -> None:
+    """May a project go here? Unit, rules, red line, river, phosphorus and a verdict.
+
+    One site: --lon/--lat, --wkt or --geojson (report on stdout; exit 1 with one line on
+    stderr if the site cannot be checked). Many sites: --input FILE [--output FILE]: one output
+    row per input row, the input's columns kept, an error column for rows that could not be
+    checked. Outputs are written to a temporary file and renamed into place, so an interrupted
+    run never leaves a partial file or destroys the previous one.
+    """
+    from ganpo_geo._errors import ValidationError
+    from ganpo_geo.io import check_output_path
+
+    singles = sum([lon is not None or lat is not None, wkt is not None, geojson_path is not None])
+    if singles + (input_path is not None) != 1:
+        msg = "give exactly one of --lon/--lat, --wkt, --geojson or --input"
+        raise ValidationError(msg)
+    # outputs are checked before any work: known format, writable folder, not an input file
+    if output_path is not None:
+        if input_path is None:
+            msg = "--output is for batches (--input); one site's report goes to stdout (and --html)"
+            raise ValidationError(msg)
+        check_output_path(output_path, inputs=[input_path])
+    if html_path is not None:
+        if input_path is not None:
+            msg = "--html writes one site's report; it cannot be used with --input"
+            raise ValidationError(msg)
+        check_output_path(html_path, inputs=[geojson_path], suffixes=[".html", ".htm"], option="--html")
+    layers = _load_layers(layers_file)
+    if input_path is not None:
+        _site_batch(
+            input_path,
+            sheet,
+            output_path,
+            bom,
+            crs_name,
+            industry,
+            industry_col,
+            buffer_m,
+            engine,
+            workers,
+            lon_col,
+            lat_col,
+            quiet,
+            layers,
+        )
+        return
+    if industry is None:
+        msg = "--industry is required for one site (e.g. --industry 化工 or --industry garment)"
+        raise ValidationError(msg)
+    from ganpo_geo.siting import check_site, site_html
+
+    if lon is not None or lat is not None:
+        if lon is None or lat is None:
+            msg = "give both --lon and --lat"
+            raise ValidationError(msg)
+        geometry = (lon, lat)
+    elif wkt is not None:
+        geometry = wkt
+    else:
+        geometry = _read_geojson_site(geojson_path)
+    report = check_site(geometry, industry=industry, crs=crs_name or "wgs84", buffer_m=buffer_m, layers=layers)
+    fmt = fmt or ("text" if sys.stdout.isatty() else "json")
+    if fmt == "text":
+        click.echo(report.to_text(lang))
+    elif fmt == "json":
+        click.echo(report.to_json(indent=2))
+    else:
+        click.echo(report.to_geojson())
+    if html_path:
+        from ganpo_geo.io import write_text
+
+        write_text(html_path, site_html(report))
+
+
+def _read_geojson_site(path: str):
+    import shapely
+
+    from ganpo_geo._errors import ValidationError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        msg = f"GeoJSON file not found: {path}"
+        raise ValidationError(msg) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{path} is not valid JSON (UTF-8): {_first_line(exc)}"
+        raise ValidationError(msg) from None
+    if not isinstance(data, dict):
+        msg = f"{path} holds a JSON {type(data).__name__}, not a GeoJSON geometry or feature"
+        raise ValidationError(msg)
+    if data.get("type") == "FeatureCollection":
+        features = data.get("features", [])
+        if len(features) != 1:
+            msg = f"{path} holds {len(features)} features: use --input for many sites"
+            raise ValidationError(msg)
+        data = features[0]
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        data = data.get("geometry")
+    try:
+        geom = shapely.geometry.shape(data)
+    except Exception as exc:
+        msg = f"{path} holds no valid GeoJSON geometry: {_first_line(exc) or type(exc).__name__}"
+        raise ValidationError(msg) from None
+    if geom.is_empty:
+        msg = f"{path} holds an empty geometry"
+        raise ValidationError(msg)
+    return geom
+
+
+def _site_batch(
+    input_path,
+    sheet,
+    output_path,
+    bom,
+    crs_name,
+    industry,
+    industry_col,
+    buffer_m,
+    engine,
+    workers,
+    lon_col,
+    lat_col,
+    quiet,
+    layers=None,
+) -> None:
+    from ganpo_geo.io import write_table
+    from ganpo_geo.siting import check_sites, read_sites
+
+    sites = read_sites(input_path, crs=crs_name, lon_col=lon_col, lat_col=lat_col, sheet=sheet)
+    result = check_sites(
+        sites,
+        industry=industry,
+        industry_col=industry_col,
+        crs="wgs84",
+        buffer_m=buffer_m,
+        engine=engine,
+        workers=workers,
+        progress=False if quiet else None,
+        layers=layers,
+    )
+    col = result.attrs.get("ganpo_columns", {})
+    error, verdict = result[col.get("error", "error")], result[col.get("verdict", "verdict")]
+    counts = verdict[error == ""].value_counts().to_dict()
+    bad = int((error != "").sum())
+    summary = f"{len(result)} sites: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f", {bad} with errors"
+    if output_path is None:
+        text = result.drop(columns=result.geometry.name).to_csv(index=False)
+        click.echo(("\ufeff" if bom else "") + text, nl=False)
+    elif Path(output_path).suffix.lower() == ".xlsx":
+        _write_xlsx(result, output_path, layers)
+        summary += f"; written to {output_path} (sheets site_check and cited_rules)"
+    else:
+        write_table(result, output_path, bom=bom)
+        summary += f"; written to {output_path}"
+    click.echo(summary, err=True)
+    click.echo(result[col.get("data_notice", "data_notice")].iloc[0] if len(result) else "", err=True)
+
+
+def _write_xlsx(result, output_path: str, layers) -> None:
+    """Batch result as .xlsx: sheet ``site_check`` (every row) and ``cited_rules`` (the rule texts cited)."""
+    import pandas as pd
+
+    from ganpo_geo._errors import ValidationError
+    from ganpo_geo.io import XLSX_MAX_ROWS, atomic_path
+    from ganpo_geo.siting import cited_rules
+
+    if len(result) > XLSX_MAX_ROWS:
+        msg = f"{len(result):,} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS:,} at most): use .csv"
+        raise ValidationError(msg)
+    plain = pd.DataFrame(result.drop(columns=result.geometry.name))
+    rules = cited_rules(result, layers)
+    with atomic_path(output_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        plain.to_excel(writer, sheet_name="site_check", index=False)
+        rules.to_excel(writer, sheet_name="cited_rules", index=False)
