@@ -221,8 +221,6 @@ STYLES_JS = """() => {
   });
   return {styles, swatches};
 }"""
-MAP_JS = """() => { for (const key of Object.keys(window)) { let v; try { v = window[key]; } catch (e) { continue; }
-  if (v && window.L && v instanceof L.Map) return v; } }"""
 
 
 def _rgb(hex_color: str, opacity: float | None = None) -> str:
@@ -296,8 +294,15 @@ def test_rivers_legend_names_and_labels(browser, map_dir) -> None:
               return {text: e.textContent, title: e.title, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; })"""
         )
         by_text = {lab["text"]: lab["title"] for lab in labels}
-        for zh, en in [("鄱阳湖", "Poyang Lake"), ("长江", "Yangtze River"), ("赣江", "Gan River"), ("抚河", "Fu River"),
-                       ("信江", "Xin River"), ("饶河", "Rao River"), ("修河", "Xiu River")]:
+        for zh, en in [
+            ("鄱阳湖", "Poyang Lake"),
+            ("长江", "Yangtze River"),
+            ("赣江", "Gan River"),
+            ("抚河", "Fu River"),
+            ("信江", "Xin River"),
+            ("饶河", "Rao River"),
+            ("修河", "Xiu River"),
+        ]:
             assert by_text.get(zh) == en, (zh, by_text)
         for i, a in enumerate(labels):
             for b in labels[i + 1 :]:
@@ -312,9 +317,6 @@ def test_map_opens_on_its_subject(browser, map_dir, kind, layer) -> None:
     them and is no more than one zoom level wider than needed."""
     page, _ = _open(browser, map_dir / f"{kind}.html", (1024, 640))
     fit = page.evaluate(
-        "(layerKey) => {" + MAP_JS[6:-1].replace("return v;", "return check(v);") + "}",
-        layer,
-    ) if False else page.evaluate(
         """(layerKey) => {
       for (const key of Object.keys(window)) { let v; try { v = window[key]; } catch (e) { continue; }
         if (v && window.L && v instanceof L.Map) {

@@ -1066,7 +1066,13 @@ def trace_map(
 
 
 def site_map(
-    report: Any, *, layers: Layers | None = None, m: Any = None, tiles: str | None = None, title: str | None = None
+    report: Any,
+    *,
+    layers: Layers | None = None,
+    m: Any = None,
+    tiles: str | None = None,
+    title: str | None = None,
+    notices: bool = True,
 ) -> Any:
     """One site report: the site, its buffer, the units it touches, red lines near it, the nearest
     reach and the way down to Poyang Lake; the map opens on the site's buffer and the nearest
@@ -1081,6 +1087,8 @@ def site_map(
         red lines and screening layers are drawn; default the bundled reference layers.
     m, tiles, title
         See :func:`zoning_map`.
+    notices : bool
+        Show the report's data notices on the map (a printed report shows them beside it).
 
     Returns
     -------
@@ -1218,7 +1226,7 @@ def site_map(
     ).add_to(m)
     legend.insert(0, LegendEntry(f"选址结论 verdict: {report.verdict}", kind, "site", verdict_color, 0.9, stroke))
     _fit(m, shift, tuple(shapely.bounds(shapely.union_all(extent)).tolist()))
-    return _finish(m, legend, list(report.data_notice))
+    return _finish(m, legend, list(report.data_notice) if notices else [])
 
 
 # --------------------------------------------------------------------------- output

@@ -23,6 +23,7 @@ import html
 import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,7 @@ tr { break-inside: avoid; }
 .map { width: 100%; height: 115mm; border: 1px solid #999; break-inside: avoid; }
 .small { font-size: 8.5pt; color: #555; }
 .section { break-inside: auto; }
+.keep { break-inside: avoid; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { max-width: none; margin: 0; }
@@ -266,8 +268,10 @@ def _questions(report: SiteReport, lang: str) -> str:
     def row(question: str, answer: str, detail: str) -> None:
         rows.append(f"<tr><td>{question}</td>{answer}<td>{detail}</td></tr>")
 
+    line = "Line" in str(report.site.get("geometry_type", ""))
+    overlap = _num(rl.get("overlap_km"), 2, "km") if line else _num(rl["overlap_km2"], 3, "km²")
     red_detail = (
-        f"{L('zones')}: {_d(rl['zones'])}; {L('overlap')} {_num(rl['overlap_km2'], 3, 'km²')}, "
+        f"{L('zones')}: {_d(rl['zones'])}; {L('overlap')} {overlap}, "
         f"{L('share')} {_num(100 * float(rl['share'] or 0), 1, '%')}"
         if rl["overlaps"]
         else f"{L('nearest')} {_num(rl['nearest_m'], 0, 'm')}"
@@ -415,7 +419,8 @@ def _short(text: str, limit: int = 240) -> str:
 
 def _map_frame(report: SiteReport, layers: Layers, lang: str) -> str:
     title = f"{label('map_title', lang)}: {label(report.verdict, lang)} ({report.site['industry']})"
-    page = _maps.to_html(_maps.site_map(report, layers=layers, title=title), offline=True)
+    # the data notices are printed above the map: not a second time over it
+    page = _maps.to_html(_maps.site_map(report, layers=layers, title=title, notices=False), offline=True)
     return f'<iframe class="map" title="{html.escape(label("map", lang))}" srcdoc="{html.escape(page)}"></iframe>'
 
 
@@ -484,7 +489,7 @@ def to_html(
     if with_map:
         parts.append(f"<section class='section'><h2>{L('map')}</h2>{_map_frame(report, layers, lang)}</section>")
     parts += [
-        f"<section class='section'><h2>{L('questions')}</h2>{_questions(report, lang)}</section>",
+        f"<section class='section keep'><h2>{L('questions')}</h2>{_questions(report, lang)}</section>",
         f"<section class='section'><h2>{L('reasons')}</h2>{_reasons(report, lang)}</section>",
     ]
     if warnings:
@@ -566,7 +571,8 @@ def write_pdf(
         raise PdfUnavailableError(msg) from None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
+
+    def render(tmp: Path) -> None:
         source = tmp.with_name(tmp.name + ".html")
         source.write_text(page_html, encoding="utf-8")
         try:
@@ -615,6 +621,11 @@ def write_pdf(
                     browser.close()
         finally:
             source.unlink(missing_ok=True)
+
+    # Playwright's sync API refuses to run inside a running asyncio loop (Jupyter, or another
+    # sync_playwright in this thread): a worker thread of its own always works
+    with atomic_path(path) as tmp, ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(render, tmp).result()
     return path
 
 
