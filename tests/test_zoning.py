@@ -575,12 +575,8 @@ def test_rule_effect_and_condition_match_its_text(rule_id) -> None:
         options = needed if isinstance(needed, tuple) else (needed,)
         assert any(t.startswith(o) or t.endswith(o) for t in terms for o in options), (word, terms)
     for term in terms:  # and every condition is in the text
-        words = [
-            w
-            for w, n in _PLACE_WORDS.items()
-            for o in (n if isinstance(n, tuple) else (n,))
-            if term.startswith(o) or term.endswith(o)
-        ]
+        words = [w for w, n in _PLACE_WORDS.items() for o in (n if isinstance(n, tuple) else (n,))
+                 if term.startswith(o) or term.endswith(o)]
         assert any(w in rule["text_zh"] for w in words), (term, rule["text_zh"])
 
 
