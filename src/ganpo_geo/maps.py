@@ -18,8 +18,9 @@ import html
 import os
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -73,6 +74,7 @@ VERDICT_COLORS = {"prohibited": "#d7301f", "conditional": "#fdae61", "allowed": 
 SCREEN_COLORS = ("#0570b0", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 _BY_ZH = {"county": "区县", "unit": "单元", "reach": "河段"}
 _CENTER = (27.6, 115.8)
+Mode = Literal["UM", "UT", "DM", "DD"]
 
 
 # --------------------------------------------------------------------------- common parts
@@ -91,7 +93,7 @@ class _Shift:
                 xy = np.column_stack([lon, lat])
             return np.round(xy, COORD_DECIMALS)
 
-        return shapely.transform(np.asarray(geoms, dtype=object), move)
+        return np.asarray(shapely.transform(np.asarray(geoms, dtype=object), move), dtype=object)
 
     def point(self, lon: float, lat: float) -> tuple[float, float]:
         if self.gcj:
@@ -100,7 +102,14 @@ class _Shift:
         return lon, lat
 
 
-def _map(title: str, *, m=None, tiles: str | None = None, location=_CENTER, zoom: int = 7):
+def _map(
+    title: str,
+    *,
+    m: Any = None,
+    tiles: str | None = None,
+    location: tuple[float, float] = _CENTER,
+    zoom: int = 7,
+) -> tuple[Any, _Shift]:
     """A new map (or the given one) with the standard controls, and its coordinate shift."""
     import folium
     from folium import plugins
@@ -141,7 +150,7 @@ def _map(title: str, *, m=None, tiles: str | None = None, location=_CENTER, zoom
         ).add_to(m)
     _basemap(m, shift, tiles == "none")
     _title(m, title)
-    plugins.Fullscreen(position="topleft").add_to(m)
+    plugins.Fullscreen(position="topleft").add_to(m)  # type: ignore[no-untyped-call]  # folium plugin untyped
     if shift.gcj:
         _control(
             m,
@@ -181,7 +190,7 @@ def _macro(m: Any, name: str, script: str, **attrs: Any) -> None:
     from branca.element import MacroElement
     from jinja2 import Template
 
-    el = MacroElement()
+    el = MacroElement()  # type: ignore[no-untyped-call]  # branca is untyped
     el._name = name
     for key, value in attrs.items():
         setattr(el, key, value)
@@ -299,17 +308,17 @@ def _display_simplify(geoms: np.ndarray, tolerance: float) -> np.ndarray:
         )
     geoms = kept
     try:
-        return shapely.coverage_simplify(geoms, tolerance)
+        return np.asarray(shapely.coverage_simplify(geoms, tolerance), dtype=object)
     except (shapely.errors.GEOSException, TypeError) as exc:
         warnings.warn(
             f"polygons could not be simplified as a coverage ({exc}); simplified one by one, "
             "so shared borders may show small gaps (ganpo validate shows the layer's problems)",
             stacklevel=3,
         )
-        return shapely.simplify(geoms, tolerance, preserve_topology=True)
+        return np.asarray(shapely.simplify(geoms, tolerance, preserve_topology=True), dtype=object)
 
 
-def _features(gdf: gpd.GeoDataFrame, shift: _Shift, layer_key: str, props: dict[str, list[Any]]) -> dict:
+def _features(gdf: gpd.GeoDataFrame, shift: _Shift, layer_key: str, props: dict[str, Any]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection: shifted, rounded geometry; escaped text properties."""
     geoms = shift.geoms(gdf.geometry.to_numpy())
     features = []
@@ -337,18 +346,18 @@ def _popup_html(title: str, rows: list[tuple[str, Any]]) -> str:
 
 
 def _geojson(
-    data: dict,
+    data: dict[str, Any],
     name: str,
-    style,
+    style: Callable[..., dict[str, Any]],
     *,
     popup: bool = True,
     tooltip: bool = True,
     point_radius: float | None = None,
     show: bool = True,
-):
+) -> Any:
     import folium
 
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if not data["features"]:  # nothing to pop up (folium checks fields against the features)
         popup = tooltip = False
     if popup:
@@ -360,7 +369,7 @@ def _geojson(
     return folium.GeoJson(data, name=name, style_function=style, show=show, **kwargs)
 
 
-def _basemap(m, shift: _Shift, draw: bool) -> None:
+def _basemap(m: Any, shift: _Shift, draw: bool) -> None:
     """The light basemap drawn from the bundled layers (used when no tiles are chosen)."""
     import folium
 
@@ -419,7 +428,9 @@ def _reference_notices(layers: Layers, names: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- maps
 
 
-def zoning_map(layers: Layers | None = None, *, m=None, tiles: str | None = None, title: str | None = None):
+def zoning_map(
+    layers: Layers | None = None, *, m: Any = None, tiles: str | None = None, title: str | None = None
+) -> Any:
     """The "1+11+1093" zoning: cities and counties, control units by category, red lines on top.
 
     Parameters
@@ -511,7 +522,7 @@ def _add_redlines(m: Any, red: gpd.GeoDataFrame, shift: _Shift, key: str, *, fil
     return LegendEntry("生态保护红线 Ecological red line", "fill", key, color, opacity, "#7b3294")
 
 
-def _unit_popup(row, rules: pd.DataFrame) -> str:
+def _unit_popup(row: Any, rules: pd.DataFrame) -> str:
     category = int(row.category)
     scope = ((rules["level"] == "city") & (rules["scope"] == str(getattr(row, "city_adcode", "")))) | (
         (rules["level"] == "unit") & rules["scope"].isin([str(category), str(row.unit_code)])
@@ -527,7 +538,7 @@ def _unit_popup(row, rules: pd.DataFrame) -> str:
     )
 
 
-def _rules_panel(m, rules: pd.DataFrame) -> None:
+def _rules_panel(m: Any, rules: pd.DataFrame) -> None:
     """All access rules once, in a collapsible panel (the popups cite them by id)."""
     items = "".join(
         f"<li><b>{html.escape(r.rule_id)}</b> [{html.escape(r.level)} {html.escape(r.scope)}; "
@@ -545,7 +556,14 @@ def _rules_panel(m, rules: pd.DataFrame) -> None:
     )
 
 
-def river_map(G=None, *, loads: pd.DataFrame | None = None, m=None, tiles: str | None = None, title: str | None = None):
+def river_map(
+    G: Any = None,
+    *,
+    loads: pd.DataFrame | None = None,
+    m: Any = None,
+    tiles: str | None = None,
+    title: str | None = None,
+) -> Any:
     """The river network: reaches by Strahler order (or by TP load), main stems labelled, Poyang
     Lake, stations and Hukou.
 
@@ -602,12 +620,14 @@ def river_map(G=None, *, loads: pd.DataFrame | None = None, m=None, tiles: str |
 
 def _widths(reaches: pd.DataFrame, load: np.ndarray | None) -> np.ndarray:
     if load is None:
-        return 1.0 + reaches["strahler"].fillna(1).to_numpy(dtype=float)
+        return np.asarray(1.0 + reaches["strahler"].fillna(1).to_numpy(dtype=float), dtype=float)
     top = max(float(np.max(load)), 1.0)
     return 1.0 + 9.0 * np.sqrt(load / top)
 
 
-def _reach_features(reaches, shift, key, width, load=None) -> dict:
+def _reach_features(
+    reaches: pd.DataFrame, shift: _Shift, key: str, width: np.ndarray, load: np.ndarray | None = None
+) -> dict[str, Any]:
     basin = reaches["basin"].fillna("").astype(str).to_numpy() if "basin" in reaches else np.full(len(reaches), "")
     names = (
         reaches.get("river_zh", pd.Series([""] * len(reaches))).fillna("").astype(str)
@@ -776,7 +796,7 @@ def _add_lake(m: Any, shift: _Shift) -> None:
     _label_marker(lat, lon, "鄱阳湖", "Poyang Lake", _label_size("鄱阳湖", 14), 14).add_to(m)
 
 
-def _add_stations(m, shift: _Shift, only: list[str] | None = None) -> None:
+def _add_stations(m: Any, shift: _Shift, only: list[str] | None = None) -> None:
     stations = load_layer("stations")
     if only is not None:
         stations = stations[stations["station_id"].isin(only)]
@@ -809,15 +829,15 @@ def _add_stations(m, shift: _Shift, only: list[str] | None = None) -> None:
 
 
 def tp_map(
-    G=None,
+    G: Any = None,
     *,
     by: str = "county",
     top: int = 10,
     sources: gpd.GeoDataFrame | None = None,
-    m=None,
+    m: Any = None,
     tiles: str | None = None,
     title: str | None = None,
-):
+) -> Any:
     """Delivered TP to Poyang Lake as a choropleth, the top sources, reach widths by routed load.
 
     Parameters
@@ -895,7 +915,7 @@ def tp_map(
             f"tp_{by}",
             {
                 "value": np.round(values, 2),
-                "outside": outside,
+                "outside": outside.tolist(),
                 "_popup": popups if by == "county" else [""] * len(popups),
                 "_tip": [html.escape(f"{n} {v:,.0f} t/yr") for n, v in zip(label, values, strict=True)],
             },
@@ -992,14 +1012,14 @@ def _fit(m: Any, shift: _Shift, bounds: tuple[float, float, float, float]) -> No
 
 def trace_map(
     start: Any = (115.83, 28.63),
-    mode: str = "UT",
+    mode: Mode = "UT",
     distance_km: float | None = None,
     *,
-    G=None,
-    m=None,
+    G: Any = None,
+    m: Any = None,
     tiles: str | None = None,
     title: str | None = None,
-):
+) -> Any:
     """An upstream or downstream navigation highlighted from a point, reach or station.
 
     Parameters
@@ -1238,7 +1258,7 @@ _LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="(https?://[^"]+)"\s*/?>')
 _SCRIPT = re.compile(r'<script\s+src="(https?://[^"]+)"\s*>\s*</script>')
 
 
-def to_html(m, *, offline: bool = False) -> str:
+def to_html(m: Any, *, offline: bool = False) -> str:
     """The map as one HTML page; with ``offline`` every script and style is inlined.
 
     Parameters
@@ -1271,14 +1291,14 @@ def to_html(m, *, offline: bool = False) -> str:
         msg = "offline maps need the folium-offline package: pip install folium-offline"
         raise ValidationError(msg) from None
 
-    def script(match: re.Match) -> str:
+    def script(match: re.Match[str]) -> str:
         url = match.group(1)
         if url not in packaged:
             msg = f"no packaged copy of {url}: this map cannot be written offline"
             raise ValidationError(msg)
         return "<script>" + packaged[url].replace("</script", "<\\/script") + "</script>"
 
-    def style(match: re.Match) -> str:
+    def style(match: re.Match[str]) -> str:
         url = match.group(1)
         if url not in packaged:
             msg = f"no packaged copy of {url}: this map cannot be written offline"
@@ -1294,7 +1314,7 @@ def to_html(m, *, offline: bool = False) -> str:
     return page
 
 
-def save_map(m, path: str | Path, *, offline: bool = False) -> Path:
+def save_map(m: Any, path: str | Path, *, offline: bool = False) -> Path:
     """Write a map to an HTML file (see :func:`to_html`).
 
     Parameters
@@ -1322,11 +1342,11 @@ def save_map(m, path: str | Path, *, offline: bool = False) -> Path:
 
 SAMPLE_SITE = (115.89, 28.68)  # Nanchang centre (tests/data/real_places.csv: Bayi Park)
 SAMPLE_INDUSTRY = "化工"
-SAMPLE_TRACE = ("waizhou", "UT")
+SAMPLE_TRACE: tuple[str, Mode] = ("waizhou", "UT")
 MAP_KINDS = ("zoning", "rivers", "tp", "trace", "site")
 
 
-def make(kind: str, *, tiles: str | None = None, **options: Any):
+def make(kind: str, *, tiles: str | None = None, **options: Any) -> Any:
     """Build one of the standard maps by name.
 
     Parameters
@@ -1351,7 +1371,8 @@ def make(kind: str, *, tiles: str | None = None, **options: Any):
         return tp_map(by=options.get("by") or "county", top=options.get("top") or 10, tiles=tiles)
     if kind == "trace":
         start = (options["lon"], options["lat"]) if options.get("lon") is not None else SAMPLE_TRACE[0]
-        return trace_map(start, options.get("mode") or SAMPLE_TRACE[1], options.get("distance_km"), tiles=tiles)
+        mode: Mode = options.get("mode") or SAMPLE_TRACE[1]
+        return trace_map(start, mode, options.get("distance_km"), tiles=tiles)
     if kind == "site":
         from ganpo_geo.siting import check_site
 

@@ -22,7 +22,7 @@ import datetime as _dt
 import html
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -230,6 +230,15 @@ def label(key: str, lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1]
 
 
+def _labeller(lang: str) -> Callable[[str], str]:
+    """``label`` in one language, HTML-escaped."""
+
+    def escaped(key: str) -> str:
+        return html.escape(label(key, lang))
+
+    return escaped
+
+
 def _check_lang(lang: str) -> str:
     if lang not in LANGS:
         msg = f"lang must be 'zh' or 'en', got {lang!r}"
@@ -261,7 +270,7 @@ def _yes_no(flag: Any) -> str:
 
 
 def _questions(report: SiteReport, lang: str) -> str:
-    L = lambda k: html.escape(label(k, lang))  # noqa: E731
+    L = _labeller(lang)
     rl, r, p = report.redline, report.river, report.phosphorus
     rows: list[str] = []
 
@@ -340,7 +349,7 @@ def _questions(report: SiteReport, lang: str) -> str:
 
 
 def _rules(report: SiteReport, lang: str) -> str:
-    L = lambda k: html.escape(label(k, lang))  # noqa: E731
+    L = _labeller(lang)
     out: list[str] = []
     text_key = "text_zh" if lang == "zh" else "text_en"
     other_key = "text_en" if lang == "zh" else "text_zh"
@@ -383,7 +392,7 @@ def _reasons(report: SiteReport, lang: str) -> str:
 
 
 def _provenance(layers: Layers, lang: str) -> str:
-    L = lambda k: html.escape(label(k, lang))  # noqa: E731
+    L = _labeller(lang)
     head = (
         f"<tr><th>{L('layer')}</th><th>{L('layer_status')}</th><th>{L('source')}</th>"
         f"<th>{L('licence')}</th><th>{L('derivation')}</th><th>{L('features')}</th></tr>"
@@ -459,7 +468,7 @@ def to_html(
     """
     lang = _check_lang(lang)
     layers = layers or bundled_layers()
-    L = lambda k: html.escape(label(k, lang))  # noqa: E731
+    L = _labeller(lang)
     when = (generated or _dt.datetime.now(_dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     a, site = report.admin, report.site
     wkt = str(site["wkt"])
@@ -677,7 +686,7 @@ def write_html_dir(
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     rows: list[str] = []
-    L = lambda k: html.escape(label(k, lang))  # noqa: E731
+    L = _labeller(lang)
     for i, (name, rep) in enumerate(zip(names, reports, strict=True)):
         if isinstance(rep, str):
             rows.append(
