@@ -489,7 +489,7 @@ def zoning_map(
         style_function=lambda f: {"color": "#333", "weight": 1.6, "fill": False},
         interactive=False,
     ).add_to(m)
-    red_entry = _add_redlines(m, layers.red(), shift, "redlines", fill=("#c2a5cf", 0.45))
+    red_entry = _add_redlines(m, layers.red(), shift, "redlines", fill=("#c2a5cf", 0.3))
     _rules_panel(m, rules)
     present = set(cat.tolist())
     legend = [
@@ -517,7 +517,7 @@ def _add_redlines(m: Any, red: gpd.GeoDataFrame, shift: _Shift, key: str, *, fil
     _geojson(
         data,
         "生态保护红线 Red lines",
-        lambda f: {"color": "#7b3294", "weight": 1.2, "fillColor": color, "fillOpacity": opacity},
+        lambda f: {"color": "#7b3294", "weight": 2, "fillColor": color, "fillOpacity": opacity},
     ).add_to(m)
     return LegendEntry("生态保护红线 Ecological red line", "fill", key, color, opacity, "#7b3294")
 
