@@ -965,7 +965,7 @@ def tp_map(
     if by == "county" and bool(np.any(outside)):
         legend.append(
             LegendEntry(
-                "区县大部在鄱阳湖流域外 County mostly outside the Poyang Lake basin (only its part inside counts)",
+                "流域外区县 County mostly outside the Poyang Lake basin",
                 "fill",
                 "tp_county",
                 OUTSIDE_BASIN_COLOR,
