@@ -1252,7 +1252,8 @@ def site_map(
 # --------------------------------------------------------------------------- output
 
 
-_CJK_ESCAPE = re.compile(r"(?<!\\)\\u(4[e-f][0-9a-f]{2}|[5-9][0-9a-f]{3})")
+# CJK ideographs, CJK punctuation (U+3000-303F) and full-width forms (U+FF00-FFEF)
+_CJK_ESCAPE = re.compile(r"(?<!\\)\\u(30[0-3][0-9a-f]|4[e-f][0-9a-f]{2}|[5-9][0-9a-f]{3}|ff[0-9a-e][0-9a-f])")
 _UNUSED = re.compile(r"jquery|bootstrap|awesome|fontawesome|glyphicons", re.IGNORECASE)
 _LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="(https?://[^"]+)"\s*/?>')
 _SCRIPT = re.compile(r'<script\s+src="(https?://[^"]+)"\s*>\s*</script>')
