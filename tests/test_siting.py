@@ -365,7 +365,8 @@ def test_cli_subprocess_one_line_on_stderr() -> None:
 def test_site_html_escapes() -> None:
     report = check_site((115.89, 28.68), industry="化工")
     report.reasons.append({"source": "x", "effect": "x", "text_zh": "<script>alert(1)</script>", "text_en": "x"})
-    page = site_html(report)
+    with pytest.warns(DeprecationWarning):
+        page = site_html(report)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
 
 

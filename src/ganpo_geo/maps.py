@@ -18,8 +18,9 @@ import html
 import os
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -27,7 +28,7 @@ import pandas as pd
 import shapely
 
 from ganpo_geo._errors import ValidationError
-from ganpo_geo.crs import WGS84, polygonal, wgs84_to_gcj02
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, polygonal, to_albers, wgs84_to_gcj02
 from ganpo_geo.layers import Layers, bundled_layers, load_layer
 
 __all__ = [
@@ -68,8 +69,12 @@ COORD_DECIMALS = 4
 UNIT_DISPLAY_TOLERANCE = 0.002
 BASEMAP_TOLERANCE = 0.005
 TILES = ("none", "osm", "tianditu", "amap")
+#: Fill of the site by verdict, and of the screening layers in turn.
+VERDICT_COLORS = {"prohibited": "#d7301f", "conditional": "#fdae61", "allowed": "#1a9641"}
+SCREEN_COLORS = ("#0570b0", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 _BY_ZH = {"county": "区县", "unit": "单元", "reach": "河段"}
 _CENTER = (27.6, 115.8)
+Mode = Literal["UM", "UT", "DM", "DD"]
 
 
 # --------------------------------------------------------------------------- common parts
@@ -88,7 +93,7 @@ class _Shift:
                 xy = np.column_stack([lon, lat])
             return np.round(xy, COORD_DECIMALS)
 
-        return shapely.transform(np.asarray(geoms, dtype=object), move)
+        return np.asarray(shapely.transform(np.asarray(geoms, dtype=object), move), dtype=object)
 
     def point(self, lon: float, lat: float) -> tuple[float, float]:
         if self.gcj:
@@ -97,7 +102,14 @@ class _Shift:
         return lon, lat
 
 
-def _map(title: str, *, m=None, tiles: str | None = None, location=_CENTER, zoom: int = 7):
+def _map(
+    title: str,
+    *,
+    m: Any = None,
+    tiles: str | None = None,
+    location: tuple[float, float] = _CENTER,
+    zoom: int = 7,
+) -> tuple[Any, _Shift]:
     """A new map (or the given one) with the standard controls, and its coordinate shift."""
     import folium
     from folium import plugins
@@ -138,64 +150,147 @@ def _map(title: str, *, m=None, tiles: str | None = None, location=_CENTER, zoom
         ).add_to(m)
     _basemap(m, shift, tiles == "none")
     _title(m, title)
-    plugins.Fullscreen(position="topleft").add_to(m)
+    plugins.Fullscreen(position="topleft").add_to(m)  # type: ignore[no-untyped-call]  # folium plugin untyped
     if shift.gcj:
-        _box(
+        _control(
             m,
-            "坐标已转换为GCJ-02以匹配高德底图 Data shifted to GCJ-02 to line up with AMap tiles",
-            "bottom: 80px; right: 10px;",
-            "#e8f4ff",
+            html.escape("坐标已转换为GCJ-02以匹配高德底图 Data shifted to GCJ-02 to line up with AMap tiles"),
+            "bottomright",
+            "ganpo-box",
+            "background: #e8f4ff;",
         )
     return m, shift
 
 
-def _finish(m, legend: list[tuple[str, str]], notices: list[str]):
+#: Below this width or height (CSS pixels) the layer control starts collapsed (an icon that
+#: opens on hover or tap), so that it does not hide the north-east of the province.
+SMALL_SCREEN = (1200, 800)
+
+
+def _finish(m: Any, legend: list[LegendEntry], notices: list[str]) -> Any:
     import folium
 
     _legend(m, legend)
     if notices:
-        _box(
+        _control(
             m,
             "<br>".join(html.escape(n) for n in notices),
-            "bottom: 30px; right: 10px; max-width: 380px;",
-            "#fff3cd",
-            raw=True,
-            css_class="ganpo-notice",
+            "bottomright",
+            "ganpo-notice",
+            "background: #fff3cd; max-width: 380px;",
         )
-    folium.LayerControl(collapsed=False).add_to(m)
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(m)
+    _collapse_on_small_screens(m, control)
     return m
 
 
-def _title(m, title: str) -> None:
-    _box(
+def _macro(m: Any, name: str, script: str, **attrs: Any) -> None:
+    """Add a piece of JavaScript to the map (run after the map and its layers are made)."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    el = MacroElement()  # type: ignore[no-untyped-call]  # branca is untyped
+    el._name = name
+    for key, value in attrs.items():
+        setattr(el, key, value)
+    el._template = Template("{% macro script(this, kwargs) %}" + script + "{% endmacro %}")
+    m.add_child(el)
+
+
+def _collapse_on_small_screens(m: Any, control: Any) -> None:
+    """Collapse the layer control to its icon when the window is small (expands on hover/tap)."""
+    _macro(
         m,
-        title,
-        "top: 10px; left: 60px; max-width: 45%; font-size: 15px; font-weight: bold;",
-        "white",
-        css_class="ganpo-title",
+        "GanpoCollapse",
+        "(function(){var c = " + control.get_name() + ";"
+        f"if (window.innerWidth < {SMALL_SCREEN[0]} || window.innerHeight < {SMALL_SCREEN[1]})"
+        "{var k = c.getContainer(); c.collapse();"
+        "L.DomEvent.on(k, 'mouseenter', c.expand, c); L.DomEvent.on(k, 'mouseleave', c.collapse, c);"
+        "var a = k.querySelector('.leaflet-control-layers-toggle');"
+        "if (a) { L.DomEvent.on(a, 'click', function(e){ L.DomEvent.preventDefault(e); c.expand(); }); }"
+        "{{ this._parent.get_name() }}.on('click', c.collapse, c);}})();",
     )
 
 
-def _box(m, content: str, position: str, background: str, *, raw: bool = False, css_class: str = "ganpo-box") -> None:
+def _control(m: Any, content: str, position: str, css_class: str, style: str = "") -> None:
+    """A box docked in one of Leaflet's control corners (raw HTML ``content``, already escaped).
+
+    Leaflet stacks the controls of one corner, so boxes never cover the zoom, full-screen, scale
+    or layer controls (they did when each box had its own fixed position).
+    """
+    _macro(
+        m,
+        "GanpoControl",
+        "(function(){var c = L.control({position: {{ this.position|tojson }}});"
+        "c.onAdd = function(){var d = L.DomUtil.create('div', {{ this.css|tojson }});"
+        "d.setAttribute('style', {{ this.style|tojson }}); d.innerHTML = {{ this.content|tojson }};"
+        "L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d;};"
+        "c.addTo({{ this._parent.get_name() }});})();",
+        position=position,
+        css=css_class,
+        content=content,
+        style="background: white; padding: 6px 10px; border: 1px solid #999; border-radius: 4px; "
+        "font-family: sans-serif; font-size: 12px; " + style,
+    )
+
+
+def _title(m: Any, title: str) -> None:
     from branca.element import Element
 
-    text = content if raw else html.escape(content)
     m.get_root().html.add_child(
         Element(
-            f'<div class="{css_class}" style="position: fixed; z-index: 1000; {position} '
-            f"background: {background}; padding: 6px 10px; border: 1px solid #999; border-radius: 4px; "
-            f'font-family: sans-serif; font-size: 12px;">{text}</div>'
+            '<div class="ganpo-title" style="position: fixed; z-index: 1000; top: 10px; left: 60px; '
+            "max-width: 40%; background: white; padding: 6px 10px; border: 1px solid #999; "
+            'border-radius: 4px; font-family: sans-serif; font-size: 15px; font-weight: bold;">'
+            f"{html.escape(title)}</div>"
         )
     )
 
 
-def _legend(m, entries: list[tuple[str, str]]) -> None:
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:10px;background:{html.escape(color)};'
-        f'border:1px solid #555;margin-right:6px"></span>{html.escape(label)}</div>'
-        for label, color in entries
+class LegendEntry(NamedTuple):
+    """One legend row, drawn exactly as its layer is styled.
+
+    ``kind`` is ``"fill"`` (a polygon: fill colour at its opacity, outlined in the stroke colour),
+    ``"line"`` (the stroke colour), ``"point"`` (a round marker) or ``"note"`` (text only).
+    ``layer`` is the ``_layer`` key of the features the swatch stands for (the browser tests
+    compare each swatch with the style Leaflet draws those features with).
+    """
+
+    label: str
+    kind: str
+    layer: str = ""
+    fill: str = ""
+    fill_opacity: float = 1.0
+    stroke: str = ""
+
+
+def _rgba(color: str, opacity: float) -> str:
+    c = color.lstrip("#")
+    r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {opacity:g})"
+
+
+def _swatch(e: LegendEntry) -> str:
+    if e.kind == "note":
+        return ""
+    data = f'class="ganpo-swatch" data-layer="{html.escape(e.layer)}" data-kind="{e.kind}"'
+    if e.kind == "line":
+        return (
+            f'<span {data} style="display:inline-block;width:16px;height:4px;vertical-align:middle;'
+            f'background-color:{e.stroke};margin-right:6px"></span>'
+        )
+    shape = "border-radius:50%;width:10px;" if e.kind == "point" else "width:14px;"
+    return (
+        f'<span {data} style="display:inline-block;{shape}height:10px;box-sizing:border-box;'
+        f"background-color:{_rgba(e.fill, e.fill_opacity)};border:2px solid {e.stroke or e.fill};"
+        'margin-right:6px"></span>'
     )
-    _box(m, f"<b>图例 Legend</b>{rows}", "bottom: 70px; left: 10px;", "white", raw=True, css_class="ganpo-legend")
+
+
+def _legend(m: Any, entries: list[LegendEntry]) -> None:
+    rows = "".join(f"<div>{_swatch(e)}{html.escape(e.label)}</div>" for e in entries)
+    _control(m, f"<b>图例 Legend</b>{rows}", "bottomleft", "ganpo-legend")
 
 
 def _display_simplify(geoms: np.ndarray, tolerance: float) -> np.ndarray:
@@ -213,17 +308,17 @@ def _display_simplify(geoms: np.ndarray, tolerance: float) -> np.ndarray:
         )
     geoms = kept
     try:
-        return shapely.coverage_simplify(geoms, tolerance)
+        return np.asarray(shapely.coverage_simplify(geoms, tolerance), dtype=object)
     except (shapely.errors.GEOSException, TypeError) as exc:
         warnings.warn(
             f"polygons could not be simplified as a coverage ({exc}); simplified one by one, "
             "so shared borders may show small gaps (ganpo validate shows the layer's problems)",
             stacklevel=3,
         )
-        return shapely.simplify(geoms, tolerance, preserve_topology=True)
+        return np.asarray(shapely.simplify(geoms, tolerance, preserve_topology=True), dtype=object)
 
 
-def _features(gdf: gpd.GeoDataFrame, shift: _Shift, layer_key: str, props: dict[str, list[Any]]) -> dict:
+def _features(gdf: gpd.GeoDataFrame, shift: _Shift, layer_key: str, props: dict[str, Any]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection: shifted, rounded geometry; escaped text properties."""
     geoms = shift.geoms(gdf.geometry.to_numpy())
     features = []
@@ -251,18 +346,18 @@ def _popup_html(title: str, rows: list[tuple[str, Any]]) -> str:
 
 
 def _geojson(
-    data: dict,
+    data: dict[str, Any],
     name: str,
-    style,
+    style: Callable[..., dict[str, Any]],
     *,
     popup: bool = True,
     tooltip: bool = True,
     point_radius: float | None = None,
     show: bool = True,
-):
+) -> Any:
     import folium
 
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if not data["features"]:  # nothing to pop up (folium checks fields against the features)
         popup = tooltip = False
     if popup:
@@ -274,7 +369,7 @@ def _geojson(
     return folium.GeoJson(data, name=name, style_function=style, show=show, **kwargs)
 
 
-def _basemap(m, shift: _Shift, draw: bool) -> None:
+def _basemap(m: Any, shift: _Shift, draw: bool) -> None:
     """The light basemap drawn from the bundled layers (used when no tiles are chosen)."""
     import folium
 
@@ -333,7 +428,9 @@ def _reference_notices(layers: Layers, names: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- maps
 
 
-def zoning_map(layers: Layers | None = None, *, m=None, tiles: str | None = None, title: str | None = None):
+def zoning_map(
+    layers: Layers | None = None, *, m: Any = None, tiles: str | None = None, title: str | None = None
+) -> Any:
     """The "1+11+1093" zoning: cities and counties, control units by category, red lines on top.
 
     Parameters
@@ -392,16 +489,22 @@ def zoning_map(layers: Layers | None = None, *, m=None, tiles: str | None = None
         style_function=lambda f: {"color": "#333", "weight": 1.6, "fill": False},
         interactive=False,
     ).add_to(m)
-    _add_redlines(m, layers.red(), shift, "redlines", fill=("#c2a5cf", 0.45))
+    red_entry = _add_redlines(m, layers.red(), shift, "redlines", fill=("#c2a5cf", 0.3))
     _rules_panel(m, rules)
-    legend = [(CATEGORY_LABELS[c], CATEGORY_COLORS[c]) for c in (1, 2, 3)] + [
-        ("生态保护红线 Ecological red line", "#7b3294")
+    present = set(cat.tolist())
+    legend = [
+        LegendEntry(CATEGORY_LABELS[c], "fill", "control_units", CATEGORY_COLORS[c], 0.7, "#666")
+        for c in (1, 2, 3)
+        if c in present
     ]
+    legend += [LegendEntry("地级市界 City boundaries", "line", "cities", stroke="#333")]
+    legend += [red_entry] if len(layers.red()) else []
     return _finish(m, legend, _reference_notices(layers, ["control_units", "redlines", "access_rules"]))
 
 
-def _add_redlines(m, red: gpd.GeoDataFrame, shift: _Shift, key: str, *, fill: tuple[str, float]) -> None:
-    """The red-line zones as one GeoJSON layer, with name, English name and kind in the popups."""
+def _add_redlines(m: Any, red: gpd.GeoDataFrame, shift: _Shift, key: str, *, fill: tuple[str, float]) -> LegendEntry:
+    """The red-line zones as one GeoJSON layer, with name, English name and kind in the popups;
+    returns their legend entry (drawn with the same fill and outline)."""
     n = len(red)
     popups = [
         _popup_html(f"{z} {name}", [("名称 name", e), ("类型 kind", k)])
@@ -414,11 +517,12 @@ def _add_redlines(m, red: gpd.GeoDataFrame, shift: _Shift, key: str, *, fill: tu
     _geojson(
         data,
         "生态保护红线 Red lines",
-        lambda f: {"color": "#7b3294", "weight": 1.2, "fillColor": color, "fillOpacity": opacity},
+        lambda f: {"color": "#7b3294", "weight": 2, "fillColor": color, "fillOpacity": opacity},
     ).add_to(m)
+    return LegendEntry("生态保护红线 Ecological red line", "fill", key, color, opacity, "#7b3294")
 
 
-def _unit_popup(row, rules: pd.DataFrame) -> str:
+def _unit_popup(row: Any, rules: pd.DataFrame) -> str:
     category = int(row.category)
     scope = ((rules["level"] == "city") & (rules["scope"] == str(getattr(row, "city_adcode", "")))) | (
         (rules["level"] == "unit") & rules["scope"].isin([str(category), str(row.unit_code)])
@@ -434,7 +538,7 @@ def _unit_popup(row, rules: pd.DataFrame) -> str:
     )
 
 
-def _rules_panel(m, rules: pd.DataFrame) -> None:
+def _rules_panel(m: Any, rules: pd.DataFrame) -> None:
     """All access rules once, in a collapsible panel (the popups cite them by id)."""
     items = "".join(
         f"<li><b>{html.escape(r.rule_id)}</b> [{html.escape(r.level)} {html.escape(r.scope)}; "
@@ -443,18 +547,23 @@ def _rules_panel(m, rules: pd.DataFrame) -> None:
         f"{' (reference rule)' if r.reference else ''}</li>"
         for r in rules.itertuples()
     )
-    _box(
+    _control(
         m,
         f"<details><summary><b>准入规则 Access rules ({len(rules)})</b></summary>"
         f'<ul style="max-height: 300px; overflow: auto; max-width: 520px; padding-left: 16px">{items}</ul></details>',
-        "top: 90px; left: 10px;",
-        "white",
-        raw=True,
-        css_class="ganpo-rules",
+        "topleft",
+        "ganpo-rules",
     )
 
 
-def river_map(G=None, *, loads: pd.DataFrame | None = None, m=None, tiles: str | None = None, title: str | None = None):
+def river_map(
+    G: Any = None,
+    *,
+    loads: pd.DataFrame | None = None,
+    m: Any = None,
+    tiles: str | None = None,
+    title: str | None = None,
+) -> Any:
     """The river network: reaches by Strahler order (or by TP load), main stems labelled, Poyang
     Lake, stations and Hukou.
 
@@ -495,20 +604,30 @@ def river_map(G=None, *, loads: pd.DataFrame | None = None, m=None, tiles: str |
     ).add_to(m)
     _labels(m, reaches, shift)
     _add_stations(m, shift)
-    legend = [(f"{b}", c) for b, c in BASIN_COLORS.items()] + [
-        ("线宽 = Strahler 级数 width = Strahler order" if load is None else "线宽 = TP 负荷 width = TP load", "#ffffff")
+    present = set(reaches["basin"].fillna("").astype(str)) if "basin" in reaches else set()
+    legend = [
+        LegendEntry(BASIN_NAMES.get(b, b), "line", "reaches", stroke=c) for b, c in BASIN_COLORS.items() if b in present
+    ]
+    legend += [
+        _LAKE_ENTRY,
+        _STATION_ENTRY,
+        LegendEntry(
+            "线宽 = Strahler 级数 width = Strahler order" if load is None else "线宽 = TP 负荷 width = TP load", "note"
+        ),
     ]
     return _finish(m, legend, [])
 
 
 def _widths(reaches: pd.DataFrame, load: np.ndarray | None) -> np.ndarray:
     if load is None:
-        return 1.0 + reaches["strahler"].fillna(1).to_numpy(dtype=float)
+        return np.asarray(1.0 + reaches["strahler"].fillna(1).to_numpy(dtype=float), dtype=float)
     top = max(float(np.max(load)), 1.0)
     return 1.0 + 9.0 * np.sqrt(load / top)
 
 
-def _reach_features(reaches, shift, key, width, load=None) -> dict:
+def _reach_features(
+    reaches: pd.DataFrame, shift: _Shift, key: str, width: np.ndarray, load: np.ndarray | None = None
+) -> dict[str, Any]:
     basin = reaches["basin"].fillna("").astype(str).to_numpy() if "basin" in reaches else np.full(len(reaches), "")
     names = (
         reaches.get("river_zh", pd.Series([""] * len(reaches))).fillna("").astype(str)
@@ -541,29 +660,120 @@ def _reach_features(reaches, shift, key, width, load=None) -> dict:
     )
 
 
-def _labels(m, reaches: pd.DataFrame, shift: _Shift) -> None:
+#: Chinese and English names of the basins the reaches are coloured by.
+BASIN_NAMES = {
+    "gan": "赣江 Gan River",
+    "fu": "抚河 Fu River",
+    "xin": "信江 Xin River",
+    "rao": "饶河 Rao River",
+    "xiu": "修河 Xiu River",
+    "lake": "鄱阳湖区 Poyang Lake area",
+    "yangtze": "长江 Yangtze River",
+}
+#: Always labelled (in Chinese, English on hover): the five rivers and the Yangtze.
+MAIN_RIVERS = ("Gan River", "Fu River", "Xin River", "Rao River", "Xiu River", "Yangtze River")
+_LABEL_ZOOM = 7  # the labels are placed so that they do not collide at the maps' opening zoom
+_LABEL_FONT_PX = 12
+
+
+def _pixel(lon: np.ndarray, lat: np.ndarray, zoom: int = _LABEL_ZOOM) -> np.ndarray:
+    """Web-Mercator pixel coordinates (Leaflet's) at ``zoom``."""
+    scale = 256 * 2**zoom
+    lat_r = np.radians(lat)
+    x = (np.asarray(lon) + 180.0) / 360.0 * scale
+    y = (1 - np.log(np.tan(lat_r) + 1 / np.cos(lat_r)) / np.pi) / 2 * scale
+    return np.column_stack([x, y])
+
+
+def _unpixel(x: float, y: float, zoom: int = _LABEL_ZOOM) -> tuple[float, float]:
+    """Inverse of :func:`_pixel` for one point: (lon, lat)."""
+    scale = 256 * 2**zoom
+    lon = x / scale * 360.0 - 180.0
+    lat = float(np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * y / scale)))))
+    return lon, lat
+
+
+def _label_size(text: str, font_px: int) -> tuple[int, int]:
+    wide = sum(1 for ch in text if ord(ch) > 0x2E80)
+    return int(wide * font_px + (len(text) - wide) * font_px * 0.6) + 8, font_px + 6
+
+
+def _label_marker(lat: float, lon: float, text: str, hover: str, size: tuple[int, int], font_px: int) -> Any:
+    import folium
+
+    w, h = size
+    return folium.Marker(
+        [lat, lon],
+        icon=folium.DivIcon(
+            icon_size=(w, h),
+            icon_anchor=(w // 2, h // 2),
+            class_name="ganpo-label",
+            html=f'<div title="{html.escape(hover)}" style="font-size:{font_px}px;line-height:{h}px;'
+            "text-align:center;color:#08306b;white-space:nowrap;font-weight:bold;"
+            f'text-shadow:0 0 3px #fff,0 0 3px #fff">{html.escape(text)}</div>',
+        ),
+        interactive=False,
+    )
+
+
+def _lake_label_point() -> tuple[float, float]:
+    lakes = load_layer("lakes")
+    poyang = lakes[lakes["name_en"] == "Poyang Lake"].geometry.iloc[0]
+    c = poyang.centroid
+    point = c if poyang.contains(c) else shapely.point_on_surface(poyang)
+    return float(point.x), float(point.y)
+
+
+def _labels(m: Any, reaches: pd.DataFrame, shift: _Shift) -> None:
+    """River names in Chinese (English on hover), placed where they do not collide.
+
+    The five rivers and the Yangtze are placed first, then the tributaries where there is room;
+    candidate positions are tried along each river's reaches and rejected when their box (at
+    the opening zoom, in pixels) would overlap a label already placed, the lake's included.
+    """
     import folium
 
     if "river_en" not in reaches:
         return
-    named = reaches[reaches["river_en"].fillna("") != ""]
+    lon, lat = _lake_label_point()
+    lake_xy = _pixel(np.array([lon]), np.array([lat]))[0]
+    lw, lh = _label_size("鄱阳湖", 14)
+    placed = [(lake_xy[0] - lw / 2, lake_xy[1] - lh / 2, lake_xy[0] + lw / 2, lake_xy[1] + lh / 2)]
+    named = reaches[~reaches["river_en"].fillna("").isin(["", "Poyang Lake (shore)"])]
+    named = named[~named["river_en"].str.startswith("Poyang Lake")]
+    order = [n for n in MAIN_RIVERS if n in set(named["river_en"])]
+    order += sorted(set(named["river_en"]) - set(order))
     group = folium.FeatureGroup(name="河名 River names")
-    for name, rows in named.groupby("river_en"):
-        longest = rows.sort_values("length_km").iloc[-1]
-        point = shapely.line_interpolate_point(longest.geometry, 0.5, normalized=True)
-        lon, lat = shift.point(point.x, point.y)
-        text = html.escape(f"{longest['river_zh']} {name}")
-        folium.Marker(
-            [lat, lon],
-            icon=folium.DivIcon(
-                html='<div style="font-size:11px;color:#08306b;white-space:nowrap;text-shadow:0 0 3px #fff">'
-                f"{text}</div>"
-            ),
-        ).add_to(group)
+    fractions = np.array([0.5, 0.35, 0.65, 0.2, 0.8, 0.1, 0.9])
+    for name in order:
+        rows = named[named["river_en"] == name].sort_values("length_km", ascending=False)
+        text = str(rows["river_zh"].iloc[0])
+        font = _LABEL_FONT_PX + (1 if name in MAIN_RIVERS else -1)
+        w, h = _label_size(text, font)
+        lines = np.repeat(rows.geometry.to_numpy(), len(fractions))
+        points = shapely.line_interpolate_point(lines, np.tile(fractions, len(rows)), normalized=True)
+        xs, ys = shapely.get_x(points), shapely.get_y(points)
+        pix = _pixel(xs, ys)
+        # beside the river too (above, below, left, right of each point) when its line is crowded
+        offsets = [(0, 0), (0, -h), (0, h), (-w * 0.6, 0), (w * 0.6, 0)]
+        cands = np.concatenate([pix + np.array(o) for o in offsets])
+        for px, py in cands:
+            box = (px - w / 2 - 3, py - h / 2 - 3, px + w / 2 + 3, py + h / 2 + 3)
+            if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in placed):
+                placed.append(box)
+                x, y = _unpixel(px, py)
+                s_lon, s_lat = shift.point(x, y)
+                _label_marker(s_lat, s_lon, text, name, (w, h), font).add_to(group)
+                break
     group.add_to(m)
 
 
-def _add_lake(m, shift: _Shift) -> None:
+_LAKE_ENTRY = LegendEntry("鄱阳湖 Poyang Lake", "fill", "poyang_lake", "#a6cee3", 0.8, "#2c7fb8")
+_STATION_ENTRY = LegendEntry("水文站 stations", "point", "stations", "#ffd700", 1.0, "#000000")
+
+
+def _add_lake(m: Any, shift: _Shift) -> None:
+    """Poyang Lake, and its name in Chinese (English on hover)."""
     lakes = load_layer("lakes")
     poyang = lakes[lakes["name_en"] == "Poyang Lake"]
     data = _features(
@@ -582,9 +792,11 @@ def _add_lake(m, shift: _Shift) -> None:
         "鄱阳湖 Poyang Lake",
         lambda f: {"color": "#2c7fb8", "weight": 1, "fillColor": "#a6cee3", "fillOpacity": 0.8},
     ).add_to(m)
+    lon, lat = shift.point(*_lake_label_point())
+    _label_marker(lat, lon, "鄱阳湖", "Poyang Lake", _label_size("鄱阳湖", 14), 14).add_to(m)
 
 
-def _add_stations(m, shift: _Shift, only: list[str] | None = None) -> None:
+def _add_stations(m: Any, shift: _Shift, only: list[str] | None = None) -> None:
     stations = load_layer("stations")
     if only is not None:
         stations = stations[stations["station_id"].isin(only)]
@@ -611,21 +823,21 @@ def _add_stations(m, shift: _Shift, only: list[str] | None = None) -> None:
     _geojson(
         data,
         "水文站 Stations (incl. Hukou 湖口)",
-        lambda f: {"color": "#000", "fillColor": "#ffd700", "weight": 1},
+        lambda f: {"color": "#000000", "fillColor": "#ffd700", "weight": 1, "fillOpacity": 1.0},
         point_radius=6,
     ).add_to(m)
 
 
 def tp_map(
-    G=None,
+    G: Any = None,
     *,
     by: str = "county",
     top: int = 10,
     sources: gpd.GeoDataFrame | None = None,
-    m=None,
+    m: Any = None,
     tiles: str | None = None,
     title: str | None = None,
-):
+) -> Any:
     """Delivered TP to Poyang Lake as a choropleth, the top sources, reach widths by routed load.
 
     Parameters
@@ -696,12 +908,14 @@ def tp_map(
                 strict=True,
             )
         ]
+        outside = _outside_basin(traced) if by == "county" else np.zeros(len(traced), dtype=bool)
         data = _features(
             traced,
             shift,
             f"tp_{by}",
             {
                 "value": np.round(values, 2),
+                "outside": outside.tolist(),
                 "_popup": popups if by == "county" else [""] * len(popups),
                 "_tip": [html.escape(f"{n} {v:,.0f} t/yr") for n, v in zip(label, values, strict=True)],
             },
@@ -710,9 +924,9 @@ def tp_map(
             data,
             f"入湖总磷 TP by {by}",
             lambda f: {
-                "color": "#555",
+                "color": "#555555",
                 "weight": 0.5,
-                "fillColor": colormap(f["properties"]["value"]),
+                "fillColor": OUTSIDE_BASIN_COLOR if f["properties"]["outside"] else colormap(f["properties"]["value"]),
                 "fillOpacity": 0.8,
             },
             popup=by == "county",  # 1093 unit popups would add a megabyte; the tooltip has the figures
@@ -743,14 +957,26 @@ def tp_map(
     _geojson(
         data,
         f"前{top}位污染源 Top {top} sources",
-        lambda f: {"color": "#000", "fillColor": "#e7298a", "weight": 1},
+        lambda f: {"color": "#000000", "fillColor": "#e7298a", "weight": 1, "fillOpacity": 1.0},
         point_radius=7,
     ).add_to(m)
     colormap.add_to(m)
-    legend = [
-        ("入湖总磷 TP delivered (t/yr): 见色带 see colour bar", "#fd8d3c"),
-        ("前位污染源 top sources", "#e7298a"),
-        ("河段负荷 routed load (width)", "#08519c"),
+    legend = [LegendEntry("入湖总磷 TP delivered (t/yr): 见色带 see colour bar", "note")]
+    if by == "county" and bool(np.any(outside)):
+        legend.append(
+            LegendEntry(
+                "流域外区县 County mostly outside the Poyang Lake basin",
+                "fill",
+                "tp_county",
+                OUTSIDE_BASIN_COLOR,
+                0.8,
+                "#555555",
+            )
+        )
+    legend += [
+        LegendEntry("前位污染源 top sources", "point", "top_sources", "#e7298a", 1.0, "#000000"),
+        LegendEntry("河段负荷 routed load (width)", "line", "tp_reaches", stroke="#08519c"),
+        _LAKE_ENTRY,
     ]
     notices = [
         "总磷数据为示意（合成）ILLUSTRATIVE TP inputs, synthesized (not measured); "
@@ -761,16 +987,39 @@ def tp_map(
     )
 
 
+OUTSIDE_BASIN_COLOR = "#bdbdbd"
+#: Catchment basins that drain elsewhere than Poyang Lake (the Yangtze directly, Guangdong, Hunan).
+_NOT_POYANG = ("yangtze", "beijiang", "dongjiang", "xiang")
+
+
+def _outside_basin(counties: gpd.GeoDataFrame) -> np.ndarray:
+    """True for counties with less than half their area in the Poyang Lake basin."""
+    catchments = load_layer("catchments")
+    basin = shapely.union_all(catchments[~catchments["basin"].isin(_NOT_POYANG)].geometry.to_numpy())
+    geoms = to_albers(counties.geometry.to_numpy())
+    inside = shapely.area(shapely.intersection(geoms, to_albers([basin])[0]))
+    return np.asarray(inside < 0.5 * shapely.area(geoms))
+
+
+def _fit(m: Any, shift: _Shift, bounds: tuple[float, float, float, float]) -> None:
+    """Open the map on ``bounds`` (min lon, min lat, max lon, max lat, WGS84)."""
+    w, s, e, n = bounds
+    west, south = shift.point(w, s)
+    east, north = shift.point(e, n)
+    m.fit_bounds([[south, west], [north, east]], padding=(30, 30))
+    m._ganpo_bounds = (west, south, east, north)
+
+
 def trace_map(
     start: Any = (115.83, 28.63),
-    mode: str = "UT",
+    mode: Mode = "UT",
     distance_km: float | None = None,
     *,
-    G=None,
-    m=None,
+    G: Any = None,
+    m: Any = None,
     tiles: str | None = None,
     title: str | None = None,
-):
+) -> Any:
     """An upstream or downstream navigation highlighted from a point, reach or station.
 
     Parameters
@@ -785,7 +1034,6 @@ def trace_map(
     -------
     folium.Map
     """
-    import folium
 
     from ganpo_geo.rivers import features_along, navigate, network_to_gdfs, river_network
 
@@ -808,30 +1056,47 @@ def trace_map(
     _geojson(base, "全部河段 All reaches", lambda f: {"color": "#9ecae1", "weight": 1.5}, popup=False).add_to(m)
     hl = _reach_features(path, shift, "trace", np.full(len(path), 5.0))
     _geojson(hl, f"追溯河段 Traced reaches ({mode})", lambda f: {"color": "#e6550d", "weight": 5}).add_to(m)
+    legend = [
+        LegendEntry("追溯河段 traced reaches", "line", "trace", stroke="#e6550d"),
+        LegendEntry("其他河段 other reaches", "line", "network", stroke="#9ecae1"),
+    ]
     if point is not None:
-        lon, lat = shift.point(point.x, point.y)
-        folium.CircleMarker(
-            [lat, lon],
-            radius=9,
-            color="#000",
-            fill=True,
-            fill_color="#e6550d",
-            fill_opacity=1,
-            tooltip=html.escape(f"起点 start {start}"),
+        start_data = _features(
+            gpd.GeoDataFrame(geometry=[point], crs=WGS84),
+            shift,
+            "trace_start",
+            {"_popup": [_popup_html("起点 start", [("", str(start))])], "_tip": [html.escape(f"起点 start {start}")]},
+        )
+        _geojson(
+            start_data,
+            "起点 Start",
+            lambda f: {"color": "#000000", "fillColor": "#e6550d", "weight": 1, "fillOpacity": 1.0},
+            point_radius=9,
         ).add_to(m)
+        legend.append(LegendEntry("起点 start", "point", "trace_start", "#e6550d", 1.0, "#000000"))
     found = features_along(G, point if point is not None else start, stations, mode, distance_km)
     _add_stations(m, shift, list(found["station_id"]))
-    legend = [
-        ("追溯河段 traced reaches", "#e6550d"),
-        ("其他河段 other reaches", "#9ecae1"),
-        ("沿途水文站 stations on the path", "#ffd700"),
-    ]
+    if len(found):
+        legend.append(_STATION_ENTRY._replace(label="沿途水文站 stations on the path"))
+    legend.append(_LAKE_ENTRY)
+    extent = shapely.union_all([*path.geometry.to_numpy(), *([point] if point is not None else [])])
+    if not extent.is_empty:
+        _fit(m, shift, tuple(shapely.bounds(extent).tolist()))
     return _finish(m, legend, [])
 
 
-def site_map(report, *, layers: Layers | None = None, m=None, tiles: str | None = None, title: str | None = None):
+def site_map(
+    report: Any,
+    *,
+    layers: Layers | None = None,
+    m: Any = None,
+    tiles: str | None = None,
+    title: str | None = None,
+    notices: bool = True,
+) -> Any:
     """One site report: the site, its buffer, the units it touches, red lines near it, the nearest
-    reach and the way down to Poyang Lake.
+    reach and the way down to Poyang Lake; the map opens on the site's buffer and the nearest
+    river bank.
 
     Parameters
     ----------
@@ -842,12 +1107,13 @@ def site_map(report, *, layers: Layers | None = None, m=None, tiles: str | None 
         red lines and screening layers are drawn; default the bundled reference layers.
     m, tiles, title
         See :func:`zoning_map`.
+    notices : bool
+        Show the report's data notices on the map (a printed report shows them beside it).
 
     Returns
     -------
     folium.Map
     """
-    from ganpo_geo.crs import to_albers
     from ganpo_geo.rivers import navigate, river_network
 
     site = shapely.from_wkt(report.site["wkt"])
@@ -859,13 +1125,9 @@ def site_map(report, *, layers: Layers | None = None, m=None, tiles: str | None 
         zoom=11,
     )
     layers = layers or bundled_layers()
-    buffer = gpd.GeoSeries(to_albers([site]), crs="EPSG:4326").set_crs(None, allow_override=True)
-    from ganpo_geo.crs import JIANGXI_ALBERS
-
     ring = gpd.GeoSeries(
         [shapely.buffer(to_albers([site])[0], max(report.site["buffer_m"], 1.0))], crs=JIANGXI_ALBERS
     ).to_crs(WGS84)
-    del buffer
     area = shapely.buffer(ring.iloc[0], 0.05)
     units = layers.units()
     near_units = units[units.intersects(area)]
@@ -888,18 +1150,24 @@ def site_map(report, *, layers: Layers | None = None, m=None, tiles: str | None 
         data,
         f"管控单元 Control units ({unit_status})",
         lambda f: {
-            "color": "#666",
+            "color": "#666666",
             "weight": 0.6,
-            "fillColor": CATEGORY_COLORS.get(f["properties"]["category"], "#ccc"),
+            "fillColor": CATEGORY_COLORS.get(f["properties"]["category"], "#cccccc"),
             "fillOpacity": 0.5,
         },
     ).add_to(m)
+    legend = [
+        LegendEntry(CATEGORY_LABELS[c], "fill", "site_units", CATEGORY_COLORS[c], 0.5, "#666666")
+        for c in (1, 2, 3)
+        if c in set(cats.astype(int).tolist())
+    ]
     red = layers.red()
-    _add_redlines(m, red[red.intersects(area)], shift, "site_redlines", fill=("#7b3294", 0.35))
-    screen_colors = ["#0570b0", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+    red = red[red.intersects(area)]
+    red_entry = _add_redlines(m, red, shift, "site_redlines", fill=("#7b3294", 0.35))
+    legend += [red_entry._replace(label="生态保护红线 red line")] if len(red) else []
     for i, screen in enumerate(layers.screening):
         zones = screen.zones[screen.zones.intersects(area)]
-        color = screen_colors[i % len(screen_colors)]
+        color = SCREEN_COLORS[i % len(SCREEN_COLORS)]
         sdata = _features(
             zones,
             shift,
@@ -917,12 +1185,24 @@ def site_map(report, *, layers: Layers | None = None, m=None, tiles: str | None 
             f"{screen.name} (screening 筛查图层, official 官方)",
             lambda f, c=color: {"color": c, "weight": 1.5, "fillColor": c, "fillOpacity": 0.3},
         ).add_to(m)
+        if len(zones):
+            legend.append(
+                LegendEntry(f"{screen.name} (screening 筛查)", "fill", f"site_screening_{i}", color, 0.3, color)
+            )
     _add_lake(m, shift)
+    legend.append(_LAKE_ENTRY)
+    extent = [ring.iloc[0]]
     if report.river.get("reach_id") is not None:
         G = river_network()
         down = navigate(G, int(report.river["reach_id"]), "DM")
         data = _reach_features(down, shift, "site_downstream", np.full(len(down), 4.0))
         _geojson(data, "下游至湖口 Way down to Hukou", lambda f: {"color": "#08519c", "weight": 4}).add_to(m)
+        legend.append(
+            LegendEntry("下游路径 way downstream (nearest reach first)", "line", "site_downstream", stroke="#08519c")
+        )
+        first = down[down["reach_id"] == int(report.river["reach_id"])].geometry
+        if len(first):  # the nearest bank in view too
+            extent.append(shapely.shortest_line(site, first.iloc[0]))
     buf = _features(
         gpd.GeoDataFrame(geometry=ring, crs=WGS84),
         shift,
@@ -935,8 +1215,11 @@ def site_map(report, *, layers: Layers | None = None, m=None, tiles: str | None 
     _geojson(
         buf,
         "筛查缓冲区 Screening buffer",
-        lambda f: {"color": "#000", "weight": 1.5, "dashArray": "5,5", "fill": False},
+        lambda f: {"color": "#000000", "weight": 1.5, "dashArray": "5,5", "fill": False},
     ).add_to(m)
+    legend.append(
+        LegendEntry(f"筛查缓冲区 buffer {report.site['buffer_m']:.0f} m", "line", "site_buffer", stroke="#000000")
+    )
     reasons = [(r["source"], r["effect"], r["text_zh"]) for r in report.reasons]
     popup = _popup_html(
         f"{report.verdict} — {report.site['industry']}",
@@ -948,32 +1231,35 @@ def site_map(report, *, layers: Layers | None = None, m=None, tiles: str | None 
         "site",
         {"_popup": [popup], "_tip": [html.escape(f"选址 site: {report.verdict}")]},
     )
-    verdict_color = {"prohibited": "#d7301f", "conditional": "#fdae61", "allowed": "#1a9641"}[report.verdict]
+    verdict_color = VERDICT_COLORS[report.verdict]
+    kind = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line"}.get(
+        site.geom_type, "fill"
+    )
+    # a line is drawn in the verdict's colour (its stroke is all there is to see)
+    stroke = verdict_color if kind == "line" else "#000000"
+    weight = 5 if kind == "line" else 2
     _geojson(
         site_data,
         "拟选址 Site",
-        lambda f: {"color": "#000", "fillColor": verdict_color, "weight": 2, "fillOpacity": 0.9},
+        lambda f: {"color": stroke, "fillColor": verdict_color, "weight": weight, "fillOpacity": 0.9},
         point_radius=9,
     ).add_to(m)
-    legend = (
-        [(f"选址结论 verdict: {report.verdict}", verdict_color)]
-        + [(CATEGORY_LABELS[c], CATEGORY_COLORS[c]) for c in (1, 2, 3)]
-        + [("生态保护红线 red line", "#7b3294"), ("下游路径 way downstream", "#08519c")]
-        + [(f"{sc.name} (screening)", screen_colors[i % len(screen_colors)]) for i, sc in enumerate(layers.screening)]
-    )
-    return _finish(m, legend, list(report.data_notice))
+    legend.insert(0, LegendEntry(f"选址结论 verdict: {report.verdict}", kind, "site", verdict_color, 0.9, stroke))
+    _fit(m, shift, tuple(shapely.bounds(shapely.union_all(extent)).tolist()))
+    return _finish(m, legend, list(report.data_notice) if notices else [])
 
 
 # --------------------------------------------------------------------------- output
 
 
-_CJK_ESCAPE = re.compile(r"(?<!\\)\\u(4[e-f][0-9a-f]{2}|[5-9][0-9a-f]{3})")
+# CJK ideographs, CJK punctuation (U+3000-303F) and full-width forms (U+FF00-FFEF)
+_CJK_ESCAPE = re.compile(r"(?<!\\)\\u(30[0-3][0-9a-f]|4[e-f][0-9a-f]{2}|[5-9][0-9a-f]{3}|ff[0-9a-e][0-9a-f])")
 _UNUSED = re.compile(r"jquery|bootstrap|awesome|fontawesome|glyphicons", re.IGNORECASE)
 _LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="(https?://[^"]+)"\s*/?>')
 _SCRIPT = re.compile(r'<script\s+src="(https?://[^"]+)"\s*>\s*</script>')
 
 
-def to_html(m, *, offline: bool = False) -> str:
+def to_html(m: Any, *, offline: bool = False) -> str:
     """The map as one HTML page; with ``offline`` every script and style is inlined.
 
     Parameters
@@ -1006,14 +1292,14 @@ def to_html(m, *, offline: bool = False) -> str:
         msg = "offline maps need the folium-offline package: pip install folium-offline"
         raise ValidationError(msg) from None
 
-    def script(match: re.Match) -> str:
+    def script(match: re.Match[str]) -> str:
         url = match.group(1)
         if url not in packaged:
             msg = f"no packaged copy of {url}: this map cannot be written offline"
             raise ValidationError(msg)
         return "<script>" + packaged[url].replace("</script", "<\\/script") + "</script>"
 
-    def style(match: re.Match) -> str:
+    def style(match: re.Match[str]) -> str:
         url = match.group(1)
         if url not in packaged:
             msg = f"no packaged copy of {url}: this map cannot be written offline"
@@ -1029,7 +1315,7 @@ def to_html(m, *, offline: bool = False) -> str:
     return page
 
 
-def save_map(m, path: str | Path, *, offline: bool = False) -> Path:
+def save_map(m: Any, path: str | Path, *, offline: bool = False) -> Path:
     """Write a map to an HTML file (see :func:`to_html`).
 
     Parameters
@@ -1057,11 +1343,11 @@ def save_map(m, path: str | Path, *, offline: bool = False) -> Path:
 
 SAMPLE_SITE = (115.89, 28.68)  # Nanchang centre (tests/data/real_places.csv: Bayi Park)
 SAMPLE_INDUSTRY = "化工"
-SAMPLE_TRACE = ("waizhou", "UT")
+SAMPLE_TRACE: tuple[str, Mode] = ("waizhou", "UT")
 MAP_KINDS = ("zoning", "rivers", "tp", "trace", "site")
 
 
-def make(kind: str, *, tiles: str | None = None, **options: Any):
+def make(kind: str, *, tiles: str | None = None, **options: Any) -> Any:
     """Build one of the standard maps by name.
 
     Parameters
@@ -1086,7 +1372,8 @@ def make(kind: str, *, tiles: str | None = None, **options: Any):
         return tp_map(by=options.get("by") or "county", top=options.get("top") or 10, tiles=tiles)
     if kind == "trace":
         start = (options["lon"], options["lat"]) if options.get("lon") is not None else SAMPLE_TRACE[0]
-        return trace_map(start, options.get("mode") or SAMPLE_TRACE[1], options.get("distance_km"), tiles=tiles)
+        mode: Mode = options.get("mode") or SAMPLE_TRACE[1]
+        return trace_map(start, mode, options.get("distance_km"), tiles=tiles)
     if kind == "site":
         from ganpo_geo.siting import check_site
 

@@ -220,6 +220,18 @@ class SiteReport:
         geom = shapely.geometry.mapping(shapely.from_wkt(self.site["wkt"]))
         return json.dumps({"type": "Feature", "geometry": geom, "properties": props}, ensure_ascii=False)
 
+    def to_html(self, lang: str = "zh", *, layers: Layers | None = None) -> str:
+        """The printable report page: map, screening questions, rules cited, provenance.
+
+        A thin wrapper of :func:`ganpo_geo.report.to_html` (see there); ``lang`` (``"zh"`` or
+        ``"en"``) translates every label. ``layers`` are the layers the report was made with.
+        """
+        # lazy on purpose: ganpo_geo.report sits above siting (it draws the map with
+        # ganpo_geo.maps and needs folium); importing it at the top would invert the layers
+        from ganpo_geo import report as _report
+
+        return _report.to_html(self, lang=lang, layers=layers)
+
     def to_text(self, lang: str = "zh") -> str:
         """A readable bilingual summary (``lang`` puts Chinese or English first)."""
         zh = lang == "zh"
@@ -1988,26 +2000,17 @@ def _float(value: Any) -> float | None:
     return None if np.isnan(out) else out
 
 
-def site_html(report: SiteReport) -> str:
-    """A one-page HTML site report (plain page; all text HTML-escaped).
+def site_html(report: SiteReport, lang: str = "zh") -> str:
+    """Deprecated alias of :meth:`SiteReport.to_html` (the printable report page).
 
     Parameters
     ----------
     report : SiteReport
+    lang : {"zh", "en"}
 
     Returns
     -------
     str
     """
-    import html
-
-    body = html.escape(report.to_text("zh"))
-    data = html.escape(report.to_json(indent=2))
-    return (
-        "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'><title>ganpo site report</title>"
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{white-space:pre-wrap}"
-        ".notice{background:#fff3cd;padding:.5em}</style></head><body>"
-        f"<h1>选址检查 Site check: {html.escape(report.verdict)}</h1>"
-        f"<p class='notice'>{'<br>'.join(html.escape(n) for n in report.data_notice)}</p>"
-        f"<pre>{body}</pre><details><summary>JSON</summary><pre>{data}</pre></details></body></html>"
-    )
+    warnings.warn("site_html is deprecated: use SiteReport.to_html(lang=...)", DeprecationWarning, stacklevel=2)
+    return report.to_html(lang)

@@ -54,7 +54,13 @@ __all__ = ["site_check_cmd"]
     help="Per-row industry column of --input (by default also 行业, 行业类别, 项目类型).",
 )
 @click.option("--buffer-m", type=POSITIVE, default=1000.0, show_default=True, help="Screening buffer in metres.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the text output and of every label of --html/--pdf/--html-dir reports.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -63,7 +69,25 @@ __all__ = ["site_check_cmd"]
     help="One site's report format (default: text on a terminal, json otherwise).",
 )
 @click.option(
-    "--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write a one-page HTML report."
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="One site: write the printable report (map, screening questions, rules, provenance) as offline HTML.",
+)
+@click.option(
+    "--pdf",
+    "pdf_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="One site: print the report to an A4 PDF (needs playwright and Chromium).",
+)
+@click.option(
+    "--html-dir",
+    "html_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Batch (--input): one report page per row plus index.html, for at most 200 rows.",
 )
 @click.option("--engine", type=click.Choice(["default", "dask"]), default="default", show_default=True)
 @click.option("--workers", type=COUNT, default=None, help="Workers for --engine dask.")
@@ -87,6 +111,8 @@ def site_check_cmd(
     lang,
     fmt,
     html_path,
+    pdf_path,
+    html_dir,
     engine,
     workers,
     lon_col,
@@ -120,6 +146,14 @@ def site_check_cmd(
             msg = "--html writes one site's report; it cannot be used with --input"
             raise ValidationError(msg)
         check_output_path(html_path, inputs=[geojson_path], suffixes=[".html", ".htm"], option="--html")
+    if pdf_path is not None:
+        if input_path is not None:
+            msg = "--pdf prints one site's report; for a batch use --html-dir"
+            raise ValidationError(msg)
+        check_output_path(pdf_path, inputs=[geojson_path], suffixes=[".pdf"], option="--pdf")
+    if html_dir is not None and input_path is None:
+        msg = "--html-dir is for batches (--input); one site's report goes to --html or --pdf"
+        raise ValidationError(msg)
     layers = _load_layers(layers_file)
     if input_path is not None:
         _site_batch(
@@ -137,12 +171,14 @@ def site_check_cmd(
             lat_col,
             quiet,
             layers,
+            html_dir=html_dir,
+            lang=lang,
         )
         return
     if industry is None:
         msg = "--industry is required for one site (e.g. --industry 化工 or --industry garment)"
         raise ValidationError(msg)
-    from ganpo_geo.siting import check_site, site_html
+    from ganpo_geo.siting import check_site
 
     if lon is not None or lat is not None:
         if lon is None or lat is None:
@@ -161,10 +197,13 @@ def site_check_cmd(
         click.echo(report.to_json(indent=2))
     else:
         click.echo(report.to_geojson())
-    if html_path:
-        from ganpo_geo.io import write_text
+    if html_path or pdf_path:
+        from ganpo_geo import report as site_report
 
-        write_text(html_path, site_html(report))
+        if html_path:
+            site_report.write_html(report, html_path, lang=lang, layers=layers)
+        if pdf_path:
+            site_report.write_pdf(report, pdf_path, lang=lang, layers=layers)
 
 
 def _read_geojson_site(path: str):
@@ -217,11 +256,23 @@ def _site_batch(
     lat_col,
     quiet,
     layers=None,
+    html_dir=None,
+    lang="zh",
 ) -> None:
     from ganpo_geo.io import write_table
     from ganpo_geo.siting import check_sites, read_sites
 
     sites = read_sites(input_path, crs=crs_name, lon_col=lon_col, lat_col=lat_col, sheet=sheet)
+    if html_dir is not None:
+        from ganpo_geo._errors import ValidationError
+        from ganpo_geo.report import MAX_HTML_ROWS
+
+        if len(sites) > MAX_HTML_ROWS:  # refused before any work
+            msg = (
+                f"--html-dir writes at most {MAX_HTML_ROWS} reports, {input_path} has {len(sites)} rows: "
+                "filter the input (or use --output for a table of all rows)"
+            )
+            raise ValidationError(msg)
     result = check_sites(
         sites,
         industry=industry,
@@ -247,6 +298,12 @@ def _site_batch(
     else:
         write_table(result, output_path, bom=bom)
         summary += f"; written to {output_path}"
+    if html_dir is not None:
+        from ganpo_geo.report import batch_reports, write_html_dir
+
+        reports, ids = batch_reports(sites, result, buffer_m=buffer_m, layers=layers)
+        pages = write_html_dir(reports, html_dir, lang=lang, layers=layers, ids=ids)
+        summary += f"; {len(pages) - 1} report(s) and index.html written to {html_dir}"
     click.echo(summary, err=True)
     click.echo(result[col.get("data_notice", "data_notice")].iloc[0] if len(result) else "", err=True)
 
