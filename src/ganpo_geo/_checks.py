@@ -10,6 +10,8 @@ import numpy as np
 import shapely
 
 from ganpo_geo._errors import CoordinateError, ValidationError
+from ganpo_geo._layerfiles import load_layer
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, gcj02_to_wgs84, to_albers
 
 __all__ = [
     "JIANGXI_BOUNDS",
@@ -115,9 +117,6 @@ def check_geometry_coords(geometries: Any, name: str, *, degrees: bool = True) -
 
 
 def _province_m():
-    from ganpo_geo.crs import to_albers
-    from ganpo_geo.layers import load_layer
-
     return to_albers(load_layer("province").geometry.to_numpy())[0]
 
 
@@ -222,8 +221,6 @@ def gcj02_shift_warning(union_m: shapely.Geometry, source: str, *, samples: int 
     str or None
     """
     import pyproj
-
-    from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, gcj02_to_wgs84
 
     if union_m is None or union_m.is_empty:
         return None

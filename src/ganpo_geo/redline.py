@@ -7,9 +7,7 @@ load the official ones with :func:`load_redlines`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -18,19 +16,14 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ganpo_geo._checks import check_geometry_coords, check_number
 from ganpo_geo._errors import ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, NearestLines, PolygonIndex
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_albers, to_wgs84
-from ganpo_geo.layers import Layers, bundled_layers, load_layer
+from ganpo_geo._official import REDLINE_FIELDS, load_redlines
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
+from ganpo_geo.layers import Layers, bundled_layers
 
 __all__ = ["REDLINE_FIELDS", "load_redlines", "redline_overlap", "redlines"]
-
-#: Field names recognised in official red-line files, by standard column.
-REDLINE_FIELDS: dict[str, list[str]] = {
-    "zone_id": ["zone_id", "HXBM", "红线编码", "编码", "BSM", "ID"],
-    "name_zh": ["name_zh", "HXMC", "红线名称", "名称", "MC", "NAME"],
-    "kind": ["kind", "HXLX", "红线类型", "类型", "LX"],
-}
 
 
 def redlines(layers: Layers | None = None) -> gpd.GeoDataFrame:
@@ -46,62 +39,6 @@ def redlines(layers: Layers | None = None) -> gpd.GeoDataFrame:
         ``zone_id``, ``name_zh``, ``name_en``, ``kind``, ``area_km2`` and geometry.
     """
     return (layers or bundled_layers()).red()
-
-
-def load_redlines(
-    path: str | Path,
-    columns: Mapping[str, str] | None = None,
-    *,
-    layer: str | int | None = None,
-    crs: Any = None,
-    encoding: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Read a user's official red-line file and bring it to the standard columns.
-
-    Parameters
-    ----------
-    path : path
-        Shapefile (GBK is detected), GeoPackage, GeoJSON or GeoParquet of red-line polygons.
-    columns : mapping, optional
-        ``{name_in_file: standard_name}`` for ``zone_id``, ``name_zh``, ``kind``.
-    layer, crs, encoding
-        As in :func:`~ganpo_geo.layers.load_layer`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``zone_id`` (generated ``RL0001``... when the file has none), ``name_zh``, ``name_en``,
-        ``kind``, ``area_km2``, ``source``; geometries repaired with ``make_valid``.
-
-    Raises
-    ------
-    ValidationError
-        The file holds no polygons, also holds other geometries, or has coordinates that cannot
-        be Jiangxi in the declared CRS (e.g. metres labelled as degrees).
-    """
-    from ganpo_geo.zoning import _match_fields
-
-    raw = load_layer(path, layer=layer, columns=columns, crs=crs, encoding=encoding)
-    gdf = raw.rename(columns=_match_fields(list(raw.columns), REDLINE_FIELDS))
-    polygonal = gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
-    if not polygonal.any():
-        msg = f"{path} holds no polygons (geometry types: {sorted(set(gdf.geometry.geom_type))})"
-        raise ValidationError(msg)
-    from ganpo_geo._checks import check_layer_usable
-
-    check_layer_usable(gdf, str(path), what="red lines")
-    gdf = gdf[polygonal].copy()
-    if "zone_id" not in gdf.columns:
-        gdf["zone_id"] = [f"RL{i:04d}" for i in range(1, len(gdf) + 1)]
-    gdf["zone_id"] = gdf["zone_id"].astype(str)
-    for col in ("name_zh", "name_en", "kind"):
-        if col not in gdf.columns:
-            gdf[col] = ""
-    gdf.geometry = shapely.make_valid(gdf.geometry.to_numpy())
-    gdf["area_km2"] = np.round(area_km2(gdf.geometry), 3)
-    gdf["source"] = str(path)
-    gdf.attrs["provenance"] = {"source": str(path), "synthetic": False, "user_supplied": True}
-    return gdf
 
 
 #: Vertex spacing of the nearest-distance index: ``nearest_m`` is at most half of it above
@@ -179,8 +116,6 @@ def redline_overlap(
         A negative or infinite buffer; ``CoordinateError`` for a NaN, infinite or
         out-of-range coordinate (naming the geometry and vertex).
     """
-    from ganpo_geo._checks import check_geometry_coords, check_number
-
     if not buffer_m >= 0:
         msg = f"buffer_m must be >= 0, got {buffer_m!r}"
         raise ValidationError(msg)
