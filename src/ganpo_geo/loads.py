@@ -37,10 +37,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ganpo_geo._checks import check_count, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
 from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
-from ganpo_geo.rivers import _arrays, _cached, _groups, catchment_of, catchments, reaches_gdf, snap
+from ganpo_geo.rivers import _arrays, _cached, _groups, catchment_of, catchments, reaches_gdf, river_network, snap
+from ganpo_geo.zoning import units_at
 
 __all__ = [
     "Change",
@@ -358,8 +360,6 @@ def _read_table(table: pd.DataFrame | str | Path | None, default: str) -> pd.Dat
 
 @cache
 def _bundled_sources_cached() -> gpd.GeoDataFrame:
-    from ganpo_geo.rivers import river_network
-
     G = river_network()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -383,8 +383,6 @@ def bundled_sources() -> gpd.GeoDataFrame:
 
 def _finish_sources(sources: gpd.GeoDataFrame, G: nx.DiGraph, layers: Layers | None = None) -> gpd.GeoDataFrame:
     """Fill county, unit and basin for every source (from its location or its unit)."""
-    from ganpo_geo.zoning import units_at
-
     out = gpd.GeoDataFrame(sources, geometry="geometry", crs=WGS84).reset_index(drop=True)
     for col in ("unit_code", "county_adcode"):
         if col not in out.columns:
@@ -833,8 +831,6 @@ def trace_sources(
     if by not in TRACE_BY:
         msg = f"by must be one of {', '.join(TRACE_BY)}, got {by!r}"
         raise ValidationError(msg)
-    from ganpo_geo._checks import check_count
-
     check_count(top, "top", allow_none=True)
     if sources is not None and "tp_kg_yr" in sources:
         _check_loads(sources["tp_kg_yr"], "sources")
@@ -1039,8 +1035,6 @@ def scenario(
         for Poyang Lake inflow, Hukou and each station on the network; ``top_before`` and
         ``top_after``: the top contributors to Poyang Lake by county.
     """
-    from ganpo_geo._checks import check_count, check_number
-
     check_count(top, "top")
     if sources is not None and "tp_kg_yr" in sources:
         _check_loads(sources["tp_kg_yr"], "sources")

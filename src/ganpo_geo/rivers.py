@@ -50,8 +50,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ganpo_geo._checks import check_number
 from ganpo_geo._errors import ValidationError
-from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, snap_to_lines
+from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, snap_to_lines
+from ganpo_geo._layerfiles import load_layer
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
 
 __all__ = [
@@ -904,8 +906,6 @@ def _py(value: Any) -> Any:
 
 
 def _bundled_gdfs() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    from ganpo_geo.layers import load_layer
-
     nodes = load_layer("river_nodes")
     reaches = load_layer("reaches")
     nodes = nodes.set_index("node_id")
@@ -1189,8 +1189,6 @@ def snap(
         Aligned with the input: ``reach_id`` (nullable Int64), ``distance_m``, ``position_km``
         (along the reach from its upstream end) and ``fraction`` (0 upstream .. 1 downstream).
     """
-    from ganpo_geo._checks import check_number
-
     check_number(max_distance_m, "max_distance_m")
     if isinstance(points, gpd.GeoDataFrame):
         series = points.geometry
@@ -1281,8 +1279,6 @@ def catchments(G: nx.DiGraph | None = None) -> gpd.GeoDataFrame:
         outside Poyang Lake (basin ``xiang``, ``dongjiang``, ``beijiang`` or ``yangtze``) and
         have no reach; the ``yangtze`` reach's own catchment has a positive id.
     """
-    from ganpo_geo.layers import load_layer
-
     return load_layer("catchments").set_index("reach_id", drop=False).rename_axis(None)
 
 
@@ -1329,8 +1325,6 @@ def _catchment_hits(
 
 @cache
 def _bundled_catchment_index(grid: bool) -> Any:
-    from ganpo_geo._index import PolygonIndex
-
     geoms = catchments().geometry.to_numpy()
     return PolygonIndex.build(geoms) if grid else PolygonIndex.build(geoms, None)
 

@@ -202,38 +202,55 @@ def condition_terms(condition: str) -> tuple[str, ...]:
     return terms
 
 
-def rules_in_scope(rules: pd.DataFrame, *, city_adcode: str, category: Any, unit_code: str, industry: str) -> pd.Series:
+def rules_in_scope(
+    rules: pd.DataFrame, *, city_adcode: str, category: Any, unit_code: str, industry: str | None
+) -> pd.Series:
     """Which rules reach a unit for an industry: province, the unit's city, its category, its code.
 
-    The one definition of rule scope; :func:`rules_for`, the site check and the maps use it.
+    The one definition of rule scope; :func:`~ganpo_geo.zoning.rules_for`, the site check and the
+    zoning map use it. A unit whose official requirement text is in use (listed in
+    ``rules.attrs["official_units"]``, see :func:`~ganpo_geo.zoning.official_rules`) gets its own
+    clauses instead of the reference rules of its category.
 
     Parameters
     ----------
     rules : pandas.DataFrame
-        Access rules (see :func:`read_rules`).
+        Access rules (see :func:`~ganpo_geo.zoning.read_rules`).
     city_adcode : str
         The unit's city adcode (6 digits).
     category : int or str
         The unit's category (1, 2 or 3).
     unit_code : str
         The unit's code (unit-level rules may name it).
-    industry : str
-        An industry key (see :func:`resolve_industry`).
+    industry : str or None
+        An industry key (see :func:`resolve_industry`); None: rules of any industry.
 
     Returns
     -------
     pandas.Series
         Boolean mask aligned with ``rules``.
+
+    Examples
+    --------
+    >>> rules = pd.DataFrame({"level": ["province", "city", "unit", "unit"], "scope": ["province", "360100", "2", "3"],
+    ...                       "industries": ["all", "chemical", "all", "all"]})
+    >>> rules_in_scope(rules, city_adcode="360100", category=2, unit_code="ZH36010220001", industry="paper").tolist()
+    [True, False, True, False]
     """
-    try:
-        category_text = str(int(category))
-    except (TypeError, ValueError):
-        category_text = str(category)
+    if str(unit_code) in rules.attrs.get("official_units", ()):
+        category_text = ""  # official text replaces the category rules
+    else:
+        try:
+            category_text = str(int(category))
+        except (TypeError, ValueError):
+            category_text = str(category)
     scope_ok = (
         (rules["level"] == "province")
         | ((rules["level"] == "city") & (rules["scope"] == str(city_adcode)))
         | ((rules["level"] == "unit") & rules["scope"].isin([category_text, str(unit_code)]))
     )
+    if industry is None:
+        return scope_ok
     return scope_ok & rules["industries"].map(lambda spec: _applies(spec, industry))
 
 

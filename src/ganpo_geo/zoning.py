@@ -161,9 +161,9 @@ def rules_for(unit_code: str, industry: str, *, layers: Layers | None = None) ->
         raise ValidationError(msg)
     unit = units.loc[[unit_code]].iloc[0]  # a duplicated code (see validate) takes its first row
     rules = layers.access_rules()
-    # a unit with official text: its own clauses replace the reference category rules
-    category = "" if unit_code in rules.attrs.get("official_units", ()) else unit["category"]
-    mask = rules_in_scope(rules, city_adcode=unit["city_adcode"], category=category, unit_code=unit_code, industry=key)
+    mask = rules_in_scope(
+        rules, city_adcode=unit["city_adcode"], category=unit["category"], unit_code=unit_code, industry=key
+    )
     out = rules[mask].copy()
     out["_order"] = out["level"].map(_LEVEL_ORDER) * 10 + (out["scope"] == unit_code).astype(int)
     out = out.sort_values(["_order", "rule_id"], kind="stable").drop(columns="_order")
