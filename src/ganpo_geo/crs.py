@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -30,6 +31,7 @@ import pyproj
 import shapely
 
 from ganpo_geo._errors import CoordinateError, UnknownCRSError
+from ganpo_geo.types import CRSLike, GeometryLike
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -41,6 +43,7 @@ __all__ = [
     "WGS84",
     "CRSSpec",
     "area_km2",
+    "as_sites",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "gcj02_to_bd09",
@@ -50,6 +53,7 @@ __all__ = [
     "polygonal",
     "to_albers",
     "to_wgs84",
+    "transformer",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
 ]
@@ -440,10 +444,10 @@ def _coord_func(spec: CRSSpec) -> Callable[[NDArray], NDArray] | None:
             return np.column_stack([lon, lat])
 
         return to_wgs
-    transformer = pyproj.Transformer.from_crs(spec.crs, WGS84, always_xy=True)
+    to_wgs84_transformer = transformer(spec.crs, WGS84)
 
     def project(coords: NDArray) -> NDArray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1], errcheck=False)
+        x, y = to_wgs84_transformer.transform(coords[:, 0], coords[:, 1], errcheck=False)
         out = np.column_stack([x, y])
         if not np.isfinite(out).all():
             first = coords[~np.isfinite(out).all(axis=1)][0]
@@ -591,3 +595,71 @@ def to_albers(geometries: Any) -> np.ndarray:
     if bad.size:
         out[bad] = polygonal(shapely.make_valid(out[bad]))
     return out
+
+
+@lru_cache(maxsize=64)
+def transformer(source: CRSLike, target: CRSLike) -> pyproj.Transformer:
+    """The ``always_xy`` transformer from one CRS to another, built once per pair (the one cache).
+
+    Every module that projects coordinates gets its transformer here, so each pair is built
+    once per process.
+
+    Parameters
+    ----------
+    source, target : CRSLike
+        CRSs pyproj understands (a :class:`pyproj.CRS`, ``"EPSG:4548"``, 4326 ...); not the
+        ``gcj02``/``bd09`` aliases, which are not projections (see :func:`to_wgs84`).
+
+    Returns
+    -------
+    pyproj.Transformer
+
+    Examples
+    --------
+    >>> transformer(WGS84, JIANGXI_ALBERS) is transformer(WGS84, JIANGXI_ALBERS)
+    True
+    """
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)
+
+
+def as_sites(geometries: GeometryLike, crs: CRSLike | None = None) -> gpd.GeoSeries:
+    """Geometries as a WGS84 GeoSeries: the one input normaliser of the site functions.
+
+    :func:`~ganpo_geo.zoning.units_at`, :func:`~ganpo_geo.redline.redline_overlap` and
+    :func:`~ganpo_geo.rivers.snap` read their ``geometries`` through it.
+
+    Parameters
+    ----------
+    geometries : GeometryLike
+        A GeoSeries or GeoDataFrame (its geometry column) in any CRS, one shapely geometry, or a
+        sequence/array of them.
+    crs : CRSLike, optional
+        The CRS the coordinates are in. For Geo* input it overrides the stored CRS (files from
+        Chinese web maps are often labelled WGS84 but hold GCJ-02); plain geometries without
+        ``crs`` are taken as WGS84.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        In WGS84 (EPSG:4326), keeping a Geo* input's index.
+
+    Raises
+    ------
+    UnknownCRSError
+        ``crs`` is not understood, or Geo* input has no CRS and none is given.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> as_sites([shapely.Point(115.86, 28.68)]).crs.to_epsg()
+    4326
+    """
+    import geopandas as gpd  # lazy like the rest of this module: importing crs stays light
+
+    if isinstance(geometries, gpd.GeoDataFrame):
+        geometries = geometries.geometry
+    if isinstance(geometries, gpd.GeoSeries):
+        out: gpd.GeoSeries = to_wgs84(geometries, crs=crs)
+        return out
+    arr = np.atleast_1d(np.asarray(geometries, dtype=object))
+    return gpd.GeoSeries(to_wgs84(arr, crs=crs), crs=WGS84)

@@ -23,7 +23,7 @@ import dataclasses
 import json
 import tomllib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -91,6 +91,25 @@ LAYERS_FILE_SECTIONS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = Ma
 )
 
 
+class _ReadOnly(Mapping[str, Any]):
+    """A read-only mapping that pickles (``Layers.sources``; a mappingproxy does not pickle)."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
 @dataclass(frozen=True, eq=False)
 class ScreeningLayer:
     """An extra layer checked like the red lines (e.g. drinking-water source protection zones).
@@ -122,7 +141,7 @@ class ScreeningLayer:
     text_en: str = ""
     basis: str = ""
     path: str = ""
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def rule_id(self) -> str:
@@ -181,7 +200,13 @@ class Layers:
     access_list: pd.DataFrame | None = None
     screening: tuple[ScreeningLayer, ...] = ()
     sources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # read-only views: a caller cannot change what other users of the same object see
+        sources = _ReadOnly({k: _ReadOnly(v) for k, v in dict(self.sources).items()})
+        object.__setattr__(self, "sources", sources)
+        object.__setattr__(self, "screening", tuple(self.screening))
 
     def replace(self, **changes: Any) -> Layers:
         """A new ``Layers`` with some layers replaced (and its own, empty index cache).
@@ -400,7 +425,16 @@ class Layers:
         The bundled (or ``rules``) table, with official requirement texts compiled into rule rows
         (see :func:`ganpo_geo.zoning.official_rules`) replacing the reference rules of the units
         (and general lists) they cover, plus one rule per screening layer with an effect.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy: changing it changes nothing for other users of these layers (the table
+            itself is built once per ``Layers`` object).
         """
+        return self._access_rules().copy()
+
+    def _access_rules(self) -> pd.DataFrame:
         if self.rules is not None:
             base = self.rules
         else:

@@ -39,7 +39,7 @@ import shapely
 
 from ganpo_geo._checks import check_count, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84, transformer
 from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
 from ganpo_geo.rivers import _arrays, _cached, _groups, catchment_of, catchments, reaches_gdf, river_network, snap
 from ganpo_geo.zoning import units_at
@@ -60,6 +60,8 @@ __all__ = [
 ]
 
 TRACE_BY = ("source", "reach", "county", "unit", "basin")
+#: Default ``max_snap_m`` of :func:`point_sources` (the snap radius policy: :data:`ganpo_geo.rivers.MAX_SNAP_M`).
+SOURCES_MAX_SNAP_M = 10_000.0
 _POINT_COLUMNS = ("source_id", "name", "lon", "lat", "tp_kg_yr", "kind")
 
 
@@ -127,7 +129,7 @@ def point_sources(
     G: nx.DiGraph,
     *,
     crs: Any = "wgs84",
-    max_snap_m: float = 10_000.0,
+    max_snap_m: float = SOURCES_MAX_SNAP_M,
 ) -> gpd.GeoDataFrame:
     """Point sources (wastewater plants, industrial parks, farms) snapped to reaches.
 
@@ -168,7 +170,7 @@ def point_sources(
     geoms = np.full(len(frame), None, dtype=object)
     geoms[ok] = to_wgs84(shapely.points(lon[ok], lat[ok]), crs=crs)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=WGS84))
-    snapped = snap(gdf.geometry, G, max_distance_m=max_snap_m)
+    snapped = snap(gdf.geometry, G, max_snap_m=max_snap_m)
     reach = snapped["reach_id"].copy()
     far = ok & reach.isna().to_numpy()
     if far.any() and _is_bundled(G):
@@ -337,9 +339,8 @@ def raster_sources(path: str | Path, *, nodata_as_zero: bool = True) -> gpd.GeoD
 
 
 def _cell_area_km2(crs, transform, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    import pyproj
 
-    to_ea = pyproj.Transformer.from_crs(crs, JIANGXI_ALBERS, always_xy=True)
+    to_ea = transformer(crs, JIANGXI_ALBERS)
     dx, dy = abs(transform.a), abs(transform.e)
     x0, y0 = to_ea.transform(xs - dx / 2, ys - dy / 2)
     x1, y1 = to_ea.transform(xs + dx / 2, ys - dy / 2)
@@ -698,7 +699,7 @@ def _reach_target(G: nx.DiGraph, reach_id: int, fraction: float, name: str, kind
 
 def _nearest_reachable(G: nx.DiGraph, point: shapely.Geometry) -> str:
     """'the nearest reachable target is ...' for error messages."""
-    hit = snap(gpd.GeoSeries([point], crs=WGS84), G, max_distance_m=1e7).iloc[0]
+    hit = snap(gpd.GeoSeries([point], crs=WGS84), G, max_snap_m=1e7).iloc[0]
     if pd.isna(hit["reach_id"]):
         return "the network has no reach"
     rid = int(hit["reach_id"])
@@ -724,7 +725,7 @@ def _station_target(G: nx.DiGraph, st: pd.Series, stations: gpd.GeoDataFrame) ->
         nearest = on["station_id"].iloc[int(np.argmin(d))] if len(on) else "poyang"
         msg = f"station {st['station_id']} cannot be a trace target: {note} (nearest reachable station: {nearest})"
         raise ValidationError(msg)
-    hit = snap(gpd.GeoSeries([st.geometry], crs=WGS84), G, max_distance_m=15_000).iloc[0]
+    hit = snap(gpd.GeoSeries([st.geometry], crs=WGS84), G, max_snap_m=15_000).iloc[0]
     if pd.isna(hit["reach_id"]):
         nearest = _nearest_reachable(G, st.geometry)
         msg = f"station {st['station_id']} is not on the network (no reach within 15 km); {nearest}"

@@ -42,7 +42,7 @@ import warnings
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -50,13 +50,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ganpo_geo._checks import check_number
+from ganpo_geo._checks import check_number, renamed_parameters
 from ganpo_geo._errors import ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, snap_to_lines
 from ganpo_geo._layerfiles import load_layer
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, as_sites, to_albers, to_wgs84, transformer
+from ganpo_geo.types import CRSLike, Edge, GeometryLike, NavMode
 
 __all__ = [
+    "FEATURES_MAX_SNAP_M",
+    "MAX_SNAP_M",
     "NAVIGATION_MODES",
     "POYANG_BASINS",
     "NetworkBuildWarning",
@@ -80,7 +83,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 NAVIGATION_MODES = ("UM", "UT", "DM", "DD")
-Mode = Literal["UM", "UT", "DM", "DD"]
+Mode = NavMode  # the old name of the alias (kept: it was importable)
+
+#: Snap radius policy. The farthest a point may be from a reach to be snapped to it is always the
+#: parameter ``max_snap_m`` (metres); its default is the one of the task: 5 km for a point a user
+#: gives (:func:`snap`, :func:`navigate` from a point, ``ganpo river ... --max-snap-m``), 2 km for
+#: point features put on a path (:data:`FEATURES_MAX_SNAP_M`, monitoring stations sit on their
+#: river), 10 km for pollution sources (:data:`ganpo_geo.loads.SOURCES_MAX_SNAP_M`; farther ones
+#: fall back to their catchment) and 20 km for the nearest reach the site check reports
+#: (:data:`ganpo_geo.siting.MAX_SNAP_M`).
+MAX_SNAP_M = 5000.0
+#: Default ``max_snap_m`` of :func:`features_along`.
+FEATURES_MAX_SNAP_M = 2000.0
 
 
 class NetworkBuildWarning(UserWarning):
@@ -944,7 +958,9 @@ def reaches_gdf(G: nx.DiGraph) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- navigation
 
 
-def _resolve_start(G: nx.DiGraph, start: Any, mode: str) -> tuple[int, float, int | None]:
+def _resolve_start(
+    G: nx.DiGraph, start: Any, mode: str, max_snap_m: float = MAX_SNAP_M
+) -> tuple[int, float, int | None]:
     """Start reach position, fraction along it (0 upstream end .. 1 downstream end), and the
     start node's index when the navigation starts at a node (else None)."""
     a = _arrays(G)
@@ -952,12 +968,26 @@ def _resolve_start(G: nx.DiGraph, start: Any, mode: str) -> tuple[int, float, in
         isinstance(start, tuple) and len(start) == 2 and all(isinstance(c, float) for c in start)
     ):
         point = start if isinstance(start, shapely.Geometry) else shapely.Point(start)
-        hit = snap(gpd.GeoSeries([point], crs=WGS84), G).iloc[0]
+        hit = snap(gpd.GeoSeries([point], crs=WGS84), G, max_snap_m=max_snap_m).iloc[0]
         if pd.isna(hit["reach_id"]):
-            msg = f"the point {point.wkt} is farther than the snap distance from every reach"
+            msg = (
+                f"the point {point.wkt} is farther than the snap distance (max_snap_m={max_snap_m:g}) "
+                "from every reach; raise max_snap_m or check the point's CRS"
+            )
             raise ValidationError(msg)
         return a.reach_pos[int(hit["reach_id"])], float(hit["fraction"]), None
+    if isinstance(start, Edge):
+        if start not in G.edges:
+            msg = f"edge {tuple(start)!r} is not in the network; give the (u, v) nodes of a reach"
+            raise ValidationError(msg)
+        return a.reach_pos[int(G.edges[start]["reach_id"])], 1.0, None
     if isinstance(start, tuple) and len(start) == 2 and start in G.edges:
+        warnings.warn(
+            f"navigate(G, {start!r}): a bare (u, v) tuple as the start is deprecated (it reads like a"
+            f" point); pass edge={start!r} or start=Edge{start!r} (goes in the next release)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         return a.reach_pos[int(G.edges[start]["reach_id"])], 1.0, None
     if isinstance(start, int | np.integer) and int(start) in a.reach_pos:
         return a.reach_pos[int(start)], 1.0, None
@@ -981,9 +1011,12 @@ def _resolve_start(G: nx.DiGraph, start: Any, mode: str) -> tuple[int, float, in
 
 def navigate(
     G: nx.DiGraph,
-    start: Any,
-    mode: Mode = "UT",
+    start: Any = None,
+    mode: NavMode = "UT",
     distance_km: float | None = None,
+    *,
+    edge: tuple[int, int] | None = None,
+    max_snap_m: float = MAX_SNAP_M,
 ) -> gpd.GeoDataFrame:
     """Navigate the network NLDI-style from a reach, node or point.
 
@@ -991,8 +1024,14 @@ def navigate(
     ----------
     G : networkx.DiGraph
         A river network.
-    start : int, (u, v), ("node", id) or shapely Point / (lon, lat) floats
-        A reach id, an edge, a node, or a WGS84 point snapped to the nearest reach.
+    start : int, Edge, ("node", id) or shapely Point / (lon, lat) floats
+        A reach id, an :class:`~ganpo_geo.types.Edge`, a node, or a WGS84 point snapped to the
+        nearest reach. A bare ``(u, v)`` tuple of ints naming an edge still works but is
+        deprecated (it reads like a point): pass ``edge=(u, v)``.
+    edge : (u, v), optional
+        Start at the reach from node ``u`` to node ``v`` (instead of ``start``).
+    max_snap_m : float
+        Snap radius of a point start (see :data:`MAX_SNAP_M`).
     mode : {"UM", "UT", "DM", "DD"}
         Upstream main stem (at each junction the branch with the longest upstream length),
         upstream with tributaries, downstream main stem (the shortest way to the outlet),
@@ -1015,7 +1054,13 @@ def navigate(
     ValidationError
         Unknown mode or start, or a negative distance.
     """
-    mode = str(mode).upper()  # type: ignore[assignment]
+    if (start is None) == (edge is None):
+        msg = "navigate needs exactly one of start= (a reach id, node, point) or edge=(u, v)"
+        raise ValidationError(msg)
+    if edge is not None:
+        start = Edge(*edge)
+    check_number(max_snap_m, "max_snap_m")
+    mode = str(mode).upper()  # type: ignore[assignment]  # accepts "ut" and makes it "UT"
     if mode not in NAVIGATION_MODES:
         msg = f"unknown navigation mode {mode!r}: use one of {', '.join(NAVIGATION_MODES)}"
         raise ValidationError(msg)
@@ -1023,7 +1068,7 @@ def navigate(
         msg = f"distance_km must be a number >= 0, got {distance_km!r}"
         raise ValidationError(msg)
     a = _arrays(G)
-    pos, fraction, node = _resolve_start(G, start, mode)
+    pos, fraction, node = _resolve_start(G, start, mode, max_snap_m)
     upstream = mode in ("UM", "UT")
     offset = a.length_km[pos] * (fraction if upstream else 1.0 - fraction)
     found, dist = _walk(G, a, pos, mode, node)
@@ -1115,14 +1160,15 @@ def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = Non
     return np.array(path), np.array(dists)
 
 
+@renamed_parameters(max_distance_m="max_snap_m")
 def features_along(
     G: nx.DiGraph,
     start: Any,
     features: gpd.GeoDataFrame,
-    mode: Mode = "DM",
+    mode: NavMode = "DM",
     distance_km: float | None = None,
     *,
-    max_distance_m: float = 2000.0,
+    max_snap_m: float = FEATURES_MAX_SNAP_M,
 ) -> gpd.GeoDataFrame:
     """Point features (e.g. monitoring stations) on the reaches of a navigation.
 
@@ -1134,8 +1180,9 @@ def features_along(
         As in :func:`navigate`.
     features : geopandas.GeoDataFrame
         Point features in any CRS; each is snapped to its nearest reach.
-    max_distance_m : float
-        Features farther than this from every reach are not on the network.
+    max_snap_m : float
+        Features farther than this from every reach are not on the network (formerly
+        ``max_distance_m``, deprecated).
 
     Returns
     -------
@@ -1144,7 +1191,7 @@ def features_along(
         ``distance_km`` (network distance from the start), sorted by distance.
     """
     path = navigate(G, start, mode, distance_km)
-    snapped = snap(features.geometry, G, max_distance_m=max_distance_m)
+    snapped = snap(features.geometry, G, max_snap_m=max_snap_m)
     out = to_wgs84(features).copy()
     out["reach_id"] = snapped["reach_id"].to_numpy()
     out["snap_distance_m"] = snapped["distance_m"].to_numpy()
@@ -1162,11 +1209,13 @@ def features_along(
 # --------------------------------------------------------------------------- snapping
 
 
+@renamed_parameters(max_distance_m="max_snap_m")
 def snap(
-    points: Any,
+    points: GeometryLike,
     G: nx.DiGraph,
     *,
-    max_distance_m: float = 5000.0,
+    max_snap_m: float = MAX_SNAP_M,
+    crs: CRSLike | None = None,
 ) -> pd.DataFrame:
     """Snap points to their nearest reach (vectorized, exact).
 
@@ -1176,12 +1225,16 @@ def snap(
 
     Parameters
     ----------
-    points : GeoSeries, GeoDataFrame or array of shapely Points
-        In any CRS for Geo* input; plain geometries are taken as WGS84.
+    points : GeometryLike
+        GeoSeries, GeoDataFrame or array of shapely Points, in any CRS for Geo* input (or
+        ``crs=``); plain geometries are taken as WGS84 (see :func:`ganpo_geo.crs.as_sites`).
     G : networkx.DiGraph
         A river network.
-    max_distance_m : float
-        Points farther than this from every reach get no reach (NaN).
+    max_snap_m : float
+        Points farther than this from every reach get no reach (NaN); formerly
+        ``max_distance_m`` (deprecated). See :data:`MAX_SNAP_M` for the policy.
+    crs : CRSLike, optional
+        CRS of the coordinates (overrides a Geo* input's stored CRS).
 
     Returns
     -------
@@ -1189,14 +1242,8 @@ def snap(
         Aligned with the input: ``reach_id`` (nullable Int64), ``distance_m``, ``position_km``
         (along the reach from its upstream end) and ``fraction`` (0 upstream .. 1 downstream).
     """
-    check_number(max_distance_m, "max_distance_m")
-    if isinstance(points, gpd.GeoDataFrame):
-        series = points.geometry
-    elif isinstance(points, gpd.GeoSeries):
-        series = points
-    else:
-        series = gpd.GeoSeries(np.atleast_1d(np.asarray(points, dtype=object)), crs=WGS84)
-    series = to_wgs84(series)
+    check_number(max_snap_m, "max_snap_m")
+    series = as_sites(points, crs)
     n = len(series)
     chunks, reach_ids, metric_lines = _metric_index(G)
     geoms = series.to_numpy()
@@ -1218,10 +1265,10 @@ def snap(
     if not is_point.all():  # lines and polygons snap by their centroid
         sel = np.where(is_point, sel, shapely.centroid(sel))
     lonlat = shapely.get_coordinates(sel)
-    x, y = _albers_transformer().transform(lonlat[:, 0], lonlat[:, 1])
+    x, y = transformer(WGS84, JIANGXI_ALBERS).transform(lonlat[:, 0], lonlat[:, 1])
     nearest = _nearest_index(G) if rows.size >= GRID_MIN_POINTS else None
     ids, dist, along, frac = snap_to_lines(
-        x, y, chunks, reach_ids, shapely.length(metric_lines), max_distance_m, nearest
+        x, y, chunks, reach_ids, shapely.length(metric_lines), max_snap_m, nearest
     )
     found = np.isfinite(ids)
     target = rows[found]
@@ -1230,13 +1277,6 @@ def snap(
     out.iloc[target, 2] = along[found] / 1000.0
     out.iloc[target, 3] = frac[found]
     return out
-
-
-@cache
-def _albers_transformer():
-    import pyproj
-
-    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
 
 
 def _metric_index(G: nx.DiGraph) -> tuple[LineChunks, np.ndarray, np.ndarray]:
@@ -1469,9 +1509,4 @@ def upstream_basin(G: nx.DiGraph, start: Any, *, distance_km: float | None = Non
 
 
 def _as_series(geometries: Any) -> gpd.GeoSeries:
-    if isinstance(geometries, gpd.GeoDataFrame):
-        return to_wgs84(geometries.geometry)
-    if isinstance(geometries, gpd.GeoSeries):
-        return to_wgs84(geometries)
-    arr = np.atleast_1d(np.asarray(geometries, dtype=object))
-    return gpd.GeoSeries(arr, crs=WGS84)
+    return as_sites(geometries)

@@ -48,7 +48,7 @@ import shapely
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, snap_to_lines
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
 from ganpo_geo.io import read_csv_table, read_excel_table
 from ganpo_geo.layers import Layers, _read_file, bundled_layers, data_path, load_layer
 from ganpo_geo.redline import redline_overlap
@@ -785,11 +785,8 @@ def _metric_xy(g: gpd.GeoSeries) -> np.ndarray:
     return np.column_stack([x, y])
 
 
-@cache
-def _albers_transformer():
-    import pyproj
-
-    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
+def _albers_transformer() -> Any:
+    return transformer(WGS84, JIANGXI_ALBERS)
 
 
 def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:

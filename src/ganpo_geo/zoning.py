@@ -41,7 +41,7 @@ from ganpo_geo._official import (
     read_rules,
     validate_control_units,
 )
-from ganpo_geo.crs import WGS84, to_albers, to_wgs84
+from ganpo_geo.crs import as_sites, to_albers
 from ganpo_geo.layers import Layers, bundled_layers
 from ganpo_geo.requirements import parse_requirements as _parse_requirements
 from ganpo_geo.vocabulary import (
@@ -210,15 +210,6 @@ def _unit_metric(layers: Layers) -> np.ndarray:
     return layers.cached("unit_metric", lambda: to_albers(layers.units().geometry))
 
 
-def _as_series(geometries: Any, crs: Any) -> gpd.GeoSeries:
-    if isinstance(geometries, gpd.GeoDataFrame):
-        geometries = geometries.geometry
-    if isinstance(geometries, gpd.GeoSeries):
-        return to_wgs84(geometries, crs=crs)
-    arr = np.atleast_1d(np.asarray(geometries, dtype=object))
-    return gpd.GeoSeries(to_wgs84(arr, crs=crs), crs=WGS84)
-
-
 def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) -> pd.DataFrame:
     """Control units that points, lines or polygons fall in or touch (vectorized).
 
@@ -244,7 +235,7 @@ def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) 
         Inputs outside every unit have no row.
     """
     layers = layers or bundled_layers()
-    series = _as_series(geometries, crs)
+    series = as_sites(geometries, crs)
     geoms = series.to_numpy()
     check_geometry_coords(geoms, "geometries")
     units = layers.units()
