@@ -125,7 +125,7 @@ def test_layers_sources_are_read_only_but_pickle() -> None:
 
 def test_one_transformer_per_crs_pair() -> None:
     assert transformer(WGS84, JIANGXI_ALBERS) is transformer(WGS84, JIANGXI_ALBERS)
-    x, y = transformer(WGS84, JIANGXI_ALBERS).transform(116.0, 0.0)
+    x, _y = transformer(WGS84, JIANGXI_ALBERS).transform(116.0, 0.0)
     assert abs(x) < 1e-6  # the central meridian of the Albers CRS
 
 
