@@ -171,7 +171,7 @@ def check_geometry_coords(geometries: Any, name: str, *, degrees: bool = True) -
     raise CoordinateError(msg)
 
 
-def _province_m():
+def _province_m() -> shapely.Geometry:
     return to_albers(load_layer("province").geometry.to_numpy())[0]
 
 

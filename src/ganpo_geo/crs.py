@@ -82,7 +82,7 @@ _INVERSE_MAX_ITER = 30
 Errors = Literal["raise", "coerce"]
 
 
-def _as_lonlat(lon: ArrayLike, lat: ArrayLike, errors: Errors) -> tuple[NDArray, NDArray, NDArray]:
+def _as_lonlat(lon: ArrayLike, lat: ArrayLike, errors: Errors) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Broadcast to float arrays and check ranges; return (lon, lat, bad_mask)."""
     try:
         lon_arr = np.asarray(lon, dtype="float64")
@@ -130,7 +130,7 @@ def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     return (lon_arr >= west) & (lon_arr <= east) & (lat_arr >= south) & (lat_arr <= north)
 
 
-def _gcj_delta(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
+def _gcj_delta(lon: NDArray[Any], lat: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     """GCJ-02 offset (dlon, dlat) in degrees at WGS84 points.
 
     The published formula takes twelve sines; here sin(6a) comes from sin(2a), sin(a) from
@@ -163,13 +163,13 @@ def _gcj_delta(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
     return dlon, dlat
 
 
-def _finish(lon: NDArray, lat: NDArray, bad: NDArray) -> tuple[NDArray, NDArray]:
+def _finish(lon: NDArray[Any], lat: NDArray[Any], bad: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     lon[bad] = np.nan
     lat[bad] = np.nan
     return lon, lat
 
 
-def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert WGS84 (or CGCS2000) longitude/latitude to GCJ-02.
 
     Parameters
@@ -195,10 +195,10 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") 
 
 
 def _invert(
-    offset: Callable[[NDArray, NDArray], tuple[NDArray, NDArray]],
-    target_lon: NDArray,
-    target_lat: NDArray,
-) -> tuple[NDArray, NDArray]:
+    offset: Callable[[NDArray[Any], NDArray[Any]], tuple[NDArray[Any], NDArray[Any]]],
+    target_lon: NDArray[Any],
+    target_lat: NDArray[Any],
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """Invert ``p -> p + offset(p)`` by fixed-point iteration ``p = target - offset(p)``.
 
     The offsets used here are contractions (Lipschitz constant L about 5e-3 for GCJ-02 and
@@ -222,7 +222,7 @@ def _invert(
     return lon, lat
 
 
-def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert GCJ-02 longitude/latitude to WGS84 by iterative inversion.
 
     The forward offset is inverted by fixed-point iteration with an error bound of 1e-9
@@ -249,18 +249,18 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") 
     return _finish(lon_arr, lat_arr, bad)
 
 
-def _bd_forward_flat(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
+def _bd_forward_flat(lon: NDArray[Any], lat: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_X_PI)
     theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_X_PI)
     return z * np.cos(theta) + _BD_DLON, z * np.sin(theta) + _BD_DLAT
 
 
-def _bd_offset(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
+def _bd_offset(lon: NDArray[Any], lat: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     b_lon, b_lat = _bd_forward_flat(lon, lat)
     return b_lon - lon, b_lat - lat
 
 
-def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert GCJ-02 longitude/latitude to Baidu BD-09.
 
     Parameters
@@ -281,7 +281,7 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -
     return _finish(lon_arr, lat_arr, bad)
 
 
-def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert Baidu BD-09 longitude/latitude to GCJ-02.
 
     Inverts :func:`gcj02_to_bd09` by fixed-point iteration (error under 1e-9 degrees),
@@ -305,7 +305,7 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -
     return _finish(lon_arr, lat_arr, bad)
 
 
-def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert WGS84 longitude/latitude to BD-09 (through GCJ-02).
 
     Parameters
@@ -324,7 +324,7 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -
     return gcj02_to_bd09(g_lon, g_lat, errors="coerce")
 
 
-def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert BD-09 longitude/latitude to WGS84 (through GCJ-02).
 
     Parameters
@@ -411,8 +411,10 @@ def parse_crs(crs: Any) -> CRSSpec:
         alias = _ALIASES.get(key)
         if alias in ("wgs84", "cgcs2000"):
             return CRSSpec("wgs84", WGS84, name)
-        if alias in ("gcj02", "bd09"):
-            return CRSSpec(alias, None, name)
+        if alias == "gcj02":
+            return CRSSpec("gcj02", None, name)
+        if alias == "bd09":
+            return CRSSpec("bd09", None, name)
     try:
         parsed = pyproj.CRS.from_user_input(crs)
     except (pyproj.exceptions.CRSError, TypeError, ValueError):
@@ -432,21 +434,21 @@ def parse_crs(crs: Any) -> CRSSpec:
     return CRSSpec("proj", parsed, name)
 
 
-def _coord_func(spec: CRSSpec) -> Callable[[NDArray], NDArray] | None:
+def _coord_func(spec: CRSSpec) -> Callable[[NDArray[Any]], NDArray[Any]] | None:
     """A function mapping an (N, 2) coordinate array to WGS84, or None for identity."""
     if spec.kind == "wgs84":
         return None
     if spec.kind in ("gcj02", "bd09"):
         convert = gcj02_to_wgs84 if spec.kind == "gcj02" else bd09_to_wgs84
 
-        def to_wgs(coords: NDArray) -> NDArray:
+        def to_wgs(coords: NDArray[Any]) -> NDArray[Any]:
             lon, lat = convert(coords[:, 0], coords[:, 1], errors="raise")
             return np.column_stack([lon, lat])
 
         return to_wgs
     to_wgs84_transformer = transformer(spec.crs, WGS84)
 
-    def project(coords: NDArray) -> NDArray:
+    def project(coords: NDArray[Any]) -> NDArray[Any]:
         x, y = to_wgs84_transformer.transform(coords[:, 0], coords[:, 1], errcheck=False)
         out = np.column_stack([x, y])
         if not np.isfinite(out).all():
@@ -514,7 +516,7 @@ def to_wgs84(data: Any, crs: Any = None) -> Any:
     return shapely.transform(data, func)
 
 
-def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray:
+def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray[Any]:
     """Area in km2 of WGS84 geometries, measured in :data:`JIANGXI_ALBERS`.
 
     Parameters
@@ -532,7 +534,8 @@ def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray:
     series = geometries if isinstance(geometries, gpd.GeoSeries) else gpd.GeoSeries(geometries, crs=WGS84)
     if series.crs is None:
         series = series.set_crs(WGS84)
-    return series.to_crs(JIANGXI_ALBERS).area.to_numpy() / 1e6
+    areas: NDArray[Any] = series.to_crs(JIANGXI_ALBERS).area.to_numpy() / 1e6
+    return areas
 
 
 def polygonal(geometries: Any) -> Any:
@@ -588,7 +591,7 @@ def to_albers(geometries: Any) -> np.ndarray:
     )
     if series.crs is None:
         series = series.set_crs(WGS84)
-    out = series.to_crs(JIANGXI_ALBERS).to_numpy().copy()
+    out: np.ndarray = series.to_crs(JIANGXI_ALBERS).to_numpy().copy()
     kinds = shapely.get_type_id(out)
     areal = (kinds == shapely.GeometryType.POLYGON) | (kinds == shapely.GeometryType.MULTIPOLYGON)
     bad = np.flatnonzero(areal & ~shapely.is_valid(out))

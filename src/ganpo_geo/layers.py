@@ -23,12 +23,12 @@ import dataclasses
 import json
 import tomllib
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -91,6 +91,9 @@ LAYERS_FILE_SECTIONS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = Ma
 )
 
 
+_T = TypeVar("_T")
+
+
 class _ReadOnly(Mapping[str, Any]):
     """A read-only mapping that pickles (``Layers.sources``; a mappingproxy does not pickle)."""
 
@@ -150,9 +153,10 @@ class ScreeningLayer:
 
     def as_layers(self) -> Layers:
         """A :class:`Layers` whose red lines are this layer's zones (its overlap index is kept)."""
-        if "layers" not in self._cache:
-            self._cache["layers"] = Layers(redlines=self.zones)
-        return self._cache["layers"]
+        layers = self._cache.get("layers")
+        if not isinstance(layers, Layers):
+            layers = self._cache["layers"] = Layers(redlines=self.zones)
+        return layers
 
 
 @dataclass(frozen=True, eq=False)
@@ -556,11 +560,12 @@ class Layers:
             )
         return out
 
-    def cached(self, key: str, build: Any) -> Any:
+    def cached(self, key: str, build: Callable[[], _T]) -> _T:
         """Value of ``build()`` computed once per Layers object (spatial indexes)."""
         if key not in self._cache:
             self._cache[key] = build()
-        return self._cache[key]
+        value: _T = self._cache[key]
+        return value
 
 
 def _check_entry(toml_path: Path, section: str, entry: Any) -> None:

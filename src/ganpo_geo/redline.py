@@ -48,7 +48,7 @@ NEAREST_SPACING_M = 100.0
 def _redline_parts(layers: Layers) -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
     """Red lines exploded into single polygons (metric CRS), their zone positions, a tree."""
 
-    def build():
+    def build() -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
         metric = to_albers(layers.red().geometry)
         parts, zone = shapely.get_parts(metric, return_index=True)
         shapely.prepare(parts)
@@ -59,7 +59,11 @@ def _redline_parts(layers: Layers) -> tuple[shapely.STRtree, np.ndarray, np.ndar
 
 def _redline_fast(layers: Layers, n_sites: int) -> tuple[NearestLines | None, PolygonIndex]:
     """Indexes for large batches (KD-tree of borders, point grid), or the tree alone for small."""
-    wgs_parts = lambda: shapely.get_parts(layers.red().geometry.to_numpy())  # noqa: E731
+
+    def wgs_parts() -> np.ndarray:
+        parts: np.ndarray = shapely.get_parts(layers.red().geometry.to_numpy())
+        return parts
+
     if n_sites >= GRID_MIN_POINTS or "redline_grid" in layers._cache:
         _, parts, _ = _redline_parts(layers)
         borders = layers.cached(
@@ -123,7 +127,7 @@ def redline_overlap(
     valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
     tree, parts, zone_of_part = _redline_parts(layers)
     borders, point_index = _redline_fast(layers, n)
-    overlap_km2 = np.zeros(n)
+    overlap_km2: np.ndarray = np.zeros(n)
     touching = np.zeros(n, dtype=bool)  # the site itself touches a red line
     is_point = valid & (shapely.get_type_id(wgs) == shapely.GeometryType.POINT)
 
@@ -150,11 +154,11 @@ def redline_overlap(
         if buffer_m > 0:
             sites = shapely.buffer(sites, buffer_m)
         s_idx, e_part = tree.query(sites, predicate="intersects")
-        rows = exact_sites[s_idx]
+        rows: np.ndarray = exact_sites[s_idx]
         inter_geom = shapely.intersection(sites[s_idx], parts[e_part])
         overlap_km2 = np.bincount(rows, weights=shapely.area(inter_geom) / 1e6, minlength=n)
         # lines (unbuffered): the length inside, so a line partly inside has its true share
-        overlap_km = np.bincount(rows, weights=shapely.length(inter_geom) / 1e3, minlength=n)
+        overlap_km: np.ndarray = np.bincount(rows, weights=shapely.length(inter_geom) / 1e3, minlength=n)
         site_area = np.zeros(n)
         site_area[exact_sites] = shapely.area(sites) / 1e6
         site_length = np.zeros(n)
@@ -200,12 +204,13 @@ def redline_overlap(
             nearest[away] = d
         else:
             nearest[away] = pd.Series(d).groupby(owner).min().reindex(range(away.size)).to_numpy()
-    rows = np.concatenate(pair_site) if pair_site else np.empty(0, dtype=np.int64)
+    rows = np.concatenate(pair_site) if pair_site else np.empty(0, dtype=np.int64)  # (site, zone part) pairs
     p_idx = np.concatenate(pair_part) if pair_part else np.empty(0, dtype=np.int64)
 
     ids = zones["zone_id"].astype(str).to_numpy()
-    name_en = zones["name_en"].astype(str) if "name_en" in zones else ""
-    name_zh = zones["name_zh"].astype(str) if "name_zh" in zones else ""
+    blank = pd.Series("", index=zones.index, dtype=str)
+    name_en = zones["name_en"].astype(str) if "name_en" in zones else blank
+    name_zh = zones["name_zh"].astype(str) if "name_zh" in zones else blank
     names = (name_zh + " " + name_en).str.strip() if len(zones) else pd.Series([], dtype=str)
     names = names.to_numpy()
     zone_ids = np.full(n, "", dtype=object)

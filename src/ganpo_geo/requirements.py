@@ -655,7 +655,7 @@ def compile_access_list(access_list: pd.DataFrame) -> pd.DataFrame:
         cols = ", ".join(str(c) for c in access_list.columns if c != "geometry")
         msg = f"the table has none of the four requirement columns ({', '.join(_DIMENSION_COLUMNS)}); columns: {cols}"
         raise AccessListColumnError(msg)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for record in access_list[keys + dims].itertuples(index=False, name=None):
         head = record[: len(keys)]
         for dim, text in zip(dims, record[len(keys) :], strict=True):
@@ -941,7 +941,7 @@ def _table_from_grid(grid: list[list[str]], sheet: str, path: Path) -> tuple[pd.
             continue
         if [_norm_header(v) for v in row] == headers:  # a repeated header row
             continue
-        rec = dict(zip(names, row, strict=False))
+        rec: dict[str, Any] = dict(zip(names, row, strict=False))
         rec["sheet"] = sheet
         rec["row"] = r
         records.append(rec)

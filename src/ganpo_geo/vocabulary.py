@@ -89,7 +89,7 @@ def industries() -> pd.DataFrame:
 
 @cache
 def _industry_lookup() -> dict[str, str]:
-    lookup = {}
+    lookup: dict[str, str] = {}
     for row in _industry_table().itertuples():
         names = [row.industry, row.name_zh, row.name_en, *row.aliases.split(";")]
         for name in names:
