@@ -39,10 +39,10 @@ from __future__ import annotations
 import itertools
 import logging
 import warnings
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import networkx as nx
@@ -81,6 +81,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 NAVIGATION_MODES = ("UM", "UT", "DM", "DD")
 Mode = NavMode  # the old name of the alias (kept: it was importable)
@@ -234,7 +235,8 @@ def _cluster_points(points: np.ndarray, tol: float) -> np.ndarray:
     n = len(points)
     adj = sparse.coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n, n))
     _, labels = csgraph.connected_components(adj, directed=False)
-    return labels
+    out: np.ndarray = labels
+    return out
 
 
 def network_from_lines(
@@ -427,36 +429,40 @@ def network_from_lines(
     )
 
 
-def _split_parallel(geoms, u, v, src, node_xy):
+def _split_parallel(
+    geoms: np.ndarray, u: np.ndarray, v: np.ndarray, src: np.ndarray, node_xy: np.ndarray
+) -> Any:
     """Give every second channel between the same two nodes a midpoint node."""
     a, b = np.minimum(u, v), np.maximum(u, v)
     key = pd.DataFrame({"a": a, "b": b})
     dup = key.duplicated(keep="first").to_numpy()
     if not dup.any():
         return geoms, u, v, src, node_xy
-    geoms, u, v, src = list(geoms), list(u), list(v), list(src)
-    node_xy = [tuple(xy) for xy in node_xy]
+    g_list, u_list, v_list, s_list = list(geoms), list(u), list(v), list(src)
+    xy_list = [tuple(xy) for xy in node_xy]
     for i in np.flatnonzero(dup):
-        first, second = _split_at(geoms[i], [geoms[i].length / 2])
-        mid = len(node_xy)
-        node_xy.append(tuple(shapely.get_coordinates(first)[-1]))
-        geoms[i] = first
-        geoms.append(second)
-        src.append(src[i])
-        old_v = v[i]
-        v[i] = mid
-        u.append(mid)
-        v.append(old_v)
+        first, second = _split_at(g_list[i], [g_list[i].length / 2])
+        mid = len(xy_list)
+        xy_list.append(tuple(shapely.get_coordinates(first)[-1]))
+        g_list[i] = first
+        g_list.append(second)
+        s_list.append(s_list[i])
+        old_v = v_list[i]
+        v_list[i] = mid
+        u_list.append(mid)
+        v_list.append(old_v)
     return (
-        np.array(geoms, dtype=object),
-        np.array(u),
-        np.array(v),
-        np.array(src, dtype=object),
-        np.array(node_xy, dtype=float),
+        np.array(g_list, dtype=object),
+        np.array(u_list),
+        np.array(v_list),
+        np.array(s_list, dtype=object),
+        np.array(xy_list, dtype=float),
     )
 
 
-def _snap_ends(geoms, u, v, node_xy, lake_nodes: set[int]) -> np.ndarray:
+def _snap_ends(
+    geoms: np.ndarray, u: np.ndarray, v: np.ndarray, node_xy: np.ndarray, lake_nodes: set[int]
+) -> np.ndarray:
     coords, index = shapely.get_coordinates(geoms, return_index=True)
     starts = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
     stops = np.r_[starts[1:], len(index)] - 1
@@ -464,7 +470,8 @@ def _snap_ends(geoms, u, v, node_xy, lake_nodes: set[int]) -> np.ndarray:
     coords[starts[~is_lake]] = node_xy[u[~is_lake]]
     is_lake = np.isin(v, list(lake_nodes)) if lake_nodes else np.zeros(len(v), bool)
     coords[stops[~is_lake]] = node_xy[v[~is_lake]]
-    return shapely.linestrings(coords, indices=index)
+    lines: np.ndarray = shapely.linestrings(coords, indices=index)
+    return lines
 
 
 def _count_crossings(geoms: np.ndarray) -> int:
@@ -475,15 +482,15 @@ def _count_crossings(geoms: np.ndarray) -> int:
 
 def _assemble(
     *,
-    geoms,
-    up,
-    down,
-    src,
-    length_m,
-    node_xy,
+    geoms: np.ndarray,
+    up: np.ndarray,
+    down: np.ndarray,
+    src: np.ndarray,
+    length_m: np.ndarray,
+    node_xy: np.ndarray,
     outlet_node: int,
     lake_nodes: dict[int, str],
-    extra_graph: dict,
+    extra_graph: dict[str, Any],
 ) -> nx.DiGraph:
     """Renumber nodes compactly, convert to WGS84 and build the DiGraph."""
     used = np.unique(np.concatenate([up, down, [outlet_node]]))
@@ -531,19 +538,19 @@ def _assemble(
 class _Arrays:
     """Array view of a network: reaches in topological order (upstream first)."""
 
-    nodes: list  # node labels, position = node index
-    node_index: dict
+    nodes: list[Hashable]  # node labels, position = node index
+    node_index: dict[Hashable, int]
     up: np.ndarray  # node index of each reach's upstream end
     down: np.ndarray
     reach_ids: np.ndarray
-    edges: list  # (u, v) label pairs, in reach order
+    edges: list[tuple[Hashable, Hashable]]  # (u, v) label pairs, in reach order
     length_km: np.ndarray
     topo: np.ndarray  # reach positions in topological order (upstream first)
     node_level: np.ndarray  # topological level of each node (sources 0)
-    reach_pos: dict  # reach_id -> position
+    reach_pos: dict[int, int]  # reach_id -> position
 
 
-class _Tracked(dict):
+class _Tracked(dict[Any, Any]):
     """A graph's attribute or adjacency dict that counts its own changes.
 
     :func:`_graph_cache` swaps a graph's node, adjacency and edge dicts for these (same
@@ -555,34 +562,34 @@ class _Tracked(dict):
 
     __slots__ = ("_version",)
 
-    def __init__(self, data: dict, version: list) -> None:
+    def __init__(self, data: dict[Any, Any], version: list[int]) -> None:
         super().__init__(data)
         self._version = version
 
     def _bump(self) -> None:
         self._version[0] += 1
 
-    def __setitem__(self, key, value) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         super().__setitem__(key, value)
         self._bump()
 
-    def __delitem__(self, key) -> None:
+    def __delitem__(self, key: Any) -> None:
         super().__delitem__(key)
         self._bump()
 
-    def __ior__(self, other):
+    def __ior__(self, other: Any) -> _Tracked:  # type: ignore[misc]  # dict's |= typing is narrower
         self.update(other)
         return self
 
-    def update(self, *args, **kwargs) -> None:
+    def update(self, *args: Any, **kwargs: Any) -> None:
         super().update(*args, **kwargs)
         self._bump()
 
-    def pop(self, *args):
+    def pop(self, *args: Any) -> Any:
         self._bump()
         return super().pop(*args)
 
-    def popitem(self):
+    def popitem(self) -> tuple[Any, Any]:
         self._bump()
         return super().popitem()
 
@@ -590,15 +597,15 @@ class _Tracked(dict):
         super().clear()
         self._bump()
 
-    def setdefault(self, key, default=None):
+    def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
             self._bump()
         return super().setdefault(key, default)
 
-    def copy(self) -> dict:
+    def copy(self) -> dict[Any, Any]:
         return dict(self)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[dict[Any, Any]], tuple[dict[Any, Any]]]:
         return (dict, (dict(self),))
 
 
@@ -619,7 +626,7 @@ class _GraphCache:
         self.values: dict[str, Any] = {}
         version = self.version
 
-        def track(data: dict) -> _Tracked:
+        def track(data: dict[Any, Any]) -> _Tracked:
             # a dict tracked before keeps its identity (references to it stay live)
             if isinstance(data, _Tracked):
                 data._version = version
@@ -646,9 +653,9 @@ class _GraphCache:
                 gc.enable()
 
     def valid_for(self, G: nx.DiGraph) -> bool:
-        return self.owner() is G and self.version[0] == 0 and len(G._node) == self.n_nodes
+        return self.version[0] == 0 and len(G._node) == self.n_nodes and self.owner() is G
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[None], tuple[()]]:
         return (type(None), ())
 
 
@@ -667,12 +674,13 @@ def _graph_cache(G: nx.DiGraph) -> dict[str, Any]:
     return entry.values
 
 
-def _cached(G: nx.DiGraph, name: str, build: Any) -> Any:
+def _cached(G: nx.DiGraph, name: str, build: Callable[[], _T]) -> _T:
     """``build()`` computed once per unchanged graph."""
     values = _graph_cache(G)
     if name not in values:
         values[name] = build()
-    return values[name]
+    value: _T = values[name]
+    return value
 
 
 def _arrays(G: nx.DiGraph) -> _Arrays:
@@ -1085,7 +1093,15 @@ def navigate(
     return reaches.sort_values("distance_km", kind="stable")
 
 
-def _clip(G, a, reaches, found, start_pos, remaining, upstream: bool) -> None:
+def _clip(
+    G: nx.DiGraph,
+    a: _Arrays,
+    reaches: gpd.GeoDataFrame,
+    found: np.ndarray,
+    start_pos: int,
+    remaining: np.ndarray,
+    upstream: bool,
+) -> None:
     """Cut reaches that run past the distance limit at the limit (in place)."""
     from shapely.ops import substring
 
@@ -1140,13 +1156,13 @@ def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = Non
     current = pos
     while True:
         if mode == "DM":
-            node = a.edges[current][1]
-            nxt = [(w, d) for w, d in G[node].items() if d.get("main_down", True)]
+            at = a.edges[current][1]
+            nxt = [(w, d) for w, d in G[at].items() if d.get("main_down", True)]
             if not nxt:
-                nxt = list(G[node].items())
+                nxt = list(G[at].items())
         else:  # UM: upstream branch with the longest upstream length
-            node = a.edges[current][0]
-            cands = [(w, data[w, node]) for w in G.predecessors(node)]
+            at = a.edges[current][0]
+            cands = [(w, data[w, at]) for w in G.predecessors(at)]
             nxt = sorted(cands, key=lambda c: (-c[1].get("upstream_length_km", 0.0), c[1]["reach_id"]))
         if not nxt:
             break
