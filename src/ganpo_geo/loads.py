@@ -109,7 +109,7 @@ def _check_loads(values: pd.Series, what: str) -> np.ndarray:
         first = values.index[bad.to_numpy()][0]
         msg = f"{what}: tp_kg_yr must be a number >= 0; row {first!r} has {values.loc[first]!r}"
         raise ValidationError(msg)
-    return numeric.to_numpy(dtype=float)
+    return np.asarray(numeric.to_numpy(dtype=float))
 
 
 def _check_target_point(point: Any, name: str = "target") -> None:
@@ -338,14 +338,14 @@ def raster_sources(path: str | Path, *, nodata_as_zero: bool = True) -> gpd.GeoD
     )
 
 
-def _cell_area_km2(crs, transform, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def _cell_area_km2(crs: Any, transform: Any, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
 
     to_ea = transformer(crs, JIANGXI_ALBERS)
     dx, dy = abs(transform.a), abs(transform.e)
     x0, y0 = to_ea.transform(xs - dx / 2, ys - dy / 2)
     x1, y1 = to_ea.transform(xs + dx / 2, ys - dy / 2)
     x2, y2 = to_ea.transform(xs - dx / 2, ys + dy / 2)
-    return np.abs((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) / 1e6
+    return np.asarray(np.abs((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) / 1e6)
 
 
 def _read_table(table: pd.DataFrame | str | Path | None, default: str) -> pd.DataFrame:
@@ -437,7 +437,7 @@ class _Routing:
     length: np.ndarray
     lake_node: np.ndarray  # bool per node
     share: np.ndarray  # diversion share of each reach (1 / number of channels leaving its node)
-    levels: list  # _Level per topological level of the reaches' upstream nodes, upstream first
+    levels: list[Any]  # _Level per topological level of the reaches' upstream nodes, upstream first
 
 
 def _routing(G: nx.DiGraph) -> _Routing:
@@ -473,7 +473,7 @@ def _split_shares(G: nx.DiGraph, a: Any, n_out: np.ndarray) -> np.ndarray:
     equal = 1.0 / np.maximum(n_out[a.up], 1)
     split = n_out[a.up] > 1
     if not split.any():
-        return equal
+        return np.asarray(equal)
     edges = G.edges
     pos = np.flatnonzero(split)
     given = np.array([edges[a.edges[i]].get("split_fraction", np.nan) for i in pos], dtype=float)
@@ -494,7 +494,7 @@ def _split_shares(G: nx.DiGraph, a: Any, n_out: np.ndarray) -> np.ndarray:
                 "fix the reaches' split_fraction (or drop them all for equal shares)"
             )
             raise ValidationError(msg)
-    return share
+    return np.asarray(share)
 
 
 def _attenuation(r: _Routing, params: RoutingParams) -> tuple[np.ndarray, np.ndarray]:
@@ -545,7 +545,7 @@ def _delivery_factors(r: _Routing, target: _Target, params: RoutingParams) -> np
         factor[t] = 0.0
         if target.p >= 0.5:  # its own local load enters mid-reach, above the point
             factor[t] = np.exp(-params.k_per_km * _time(r, params)[t] * (target.p - 0.5))
-    return factor
+    return np.asarray(factor)
 
 
 def _time(r: _Routing, params: RoutingParams) -> np.ndarray:
@@ -629,12 +629,12 @@ def _reach_positions(G: nx.DiGraph, reach_ids: np.ndarray) -> np.ndarray:
     """
     a = _arrays(G)
 
-    def build() -> tuple:
+    def build() -> tuple[str, Any, np.ndarray]:
         lo, hi = int(a.reach_ids.min()), int(a.reach_ids.max())
         if hi - lo + 1 <= 4 * len(a.reach_ids):
             table = np.full(hi - lo + 1, -1, dtype=np.int64)
             table[a.reach_ids - lo] = np.arange(len(a.reach_ids))
-            lookup = ("table", lo, table)
+            lookup: tuple[str, Any, np.ndarray] = ("table", lo, table)
         else:
             order = np.argsort(a.reach_ids)
             lookup = ("sorted", order, a.reach_ids[order])
@@ -886,7 +886,9 @@ def trace_sources(
     return out
 
 
-def _attach_geometry(grouped, by, key_col, sources, G, layers) -> gpd.GeoDataFrame:
+def _attach_geometry(
+    grouped: pd.DataFrame, by: str, key_col: str, sources: gpd.GeoDataFrame, G: nx.DiGraph, layers: Layers | None
+) -> gpd.GeoDataFrame:
     if by == "source":
         info = sources.drop_duplicates("source_id").set_index("source_id")
         cols = [c for c in ("name", "kind", "reach_id", "county_adcode", "basin") if c in info and c not in grouped]
@@ -1209,7 +1211,7 @@ def calibrate(
         beta = theta[: len(groups)]
         k = theta[-1] if fit_decay else params.k_per_km
         pred = design(k) @ beta
-        return weight * (np.log(obs) - np.log(np.maximum(pred, 1e-12)))
+        return np.asarray(weight * (np.log(obs) - np.log(np.maximum(pred, 1e-12))))
 
     theta0 = np.r_[np.ones(len(groups)), [params.k_per_km] if fit_decay else []]
     lower = np.zeros(n_params)
@@ -1270,7 +1272,16 @@ def _check_identifiable(design: np.ndarray, groups: list[str]) -> None:
         raise ValidationError(msg)
 
 
-def _monitoring_adjusted(G, sources, beta, groups, group_of, targets, obs, params) -> np.ndarray:
+def _monitoring_adjusted(
+    G: nx.DiGraph,
+    sources: gpd.GeoDataFrame,
+    beta: np.ndarray,
+    groups: Any,
+    group_of: np.ndarray,
+    targets: Any,
+    obs: np.ndarray,
+    params: RoutingParams,
+) -> np.ndarray:
     """SPARROW's monitoring-adjusted station loads: each station's load predicted with the
     observed loads substituted at every other monitored station upstream of it."""
     scaled = sources.copy()
