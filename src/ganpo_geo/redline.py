@@ -7,8 +7,6 @@ load the official ones with :func:`load_redlines`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -20,6 +18,7 @@ from ganpo_geo._index import GRID_MIN_POINTS, NearestLines, PolygonIndex
 from ganpo_geo._official import REDLINE_FIELDS, load_redlines
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, as_sites, to_albers, transformer
 from ganpo_geo.layers import Layers, bundled_layers
+from ganpo_geo.types import CRSLike, GeometryLike
 
 __all__ = ["REDLINE_FIELDS", "load_redlines", "redline_overlap", "redlines"]
 
@@ -74,10 +73,10 @@ def _redline_fast(layers: Layers, n_sites: int) -> tuple[NearestLines | None, Po
 
 
 def redline_overlap(
-    geometries: Any,
+    geometries: GeometryLike,
     *,
     buffer_m: float = 0.0,
-    crs: Any = None,
+    crs: CRSLike | None = None,
     layers: Layers | None = None,
     max_search_m: float = 50_000.0,
 ) -> pd.DataFrame:

@@ -15,7 +15,6 @@ Examples
 from __future__ import annotations
 
 import difflib
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -44,6 +43,7 @@ from ganpo_geo._official import (
 from ganpo_geo.crs import as_sites, to_albers
 from ganpo_geo.layers import Layers, bundled_layers
 from ganpo_geo.requirements import parse_requirements as _parse_requirements
+from ganpo_geo.types import CRSLike, GeometryLike
 from ganpo_geo.vocabulary import (
     CATEGORY_EN,
     CATEGORY_ZH,
@@ -210,7 +210,7 @@ def _unit_metric(layers: Layers) -> np.ndarray:
     return layers.cached("unit_metric", lambda: to_albers(layers.units().geometry))
 
 
-def units_at(geometries: Any, *, crs: Any = None, layers: Layers | None = None) -> pd.DataFrame:
+def units_at(geometries: GeometryLike, *, crs: CRSLike | None = None, layers: Layers | None = None) -> pd.DataFrame:
     """Control units that points, lines or polygons fall in or touch (vectorized).
 
     Points are answered by a grid of unit ids with an exact test only near unit borders
