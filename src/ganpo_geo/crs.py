@@ -489,7 +489,7 @@ def to_wgs84(data: Any, crs: Any = None) -> Any:
     CoordinateError
         If a coordinate is out of range for its CRS.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # lazy on purpose: crs stays importable without loading geopandas
 
     if isinstance(data, gpd.GeoDataFrame | gpd.GeoSeries):
         if crs is None:
@@ -529,7 +529,7 @@ def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray[Any]:
     numpy.ndarray
         Areas in square kilometres.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # lazy on purpose: crs stays importable without loading geopandas
 
     series = geometries if isinstance(geometries, gpd.GeoSeries) else gpd.GeoSeries(geometries, crs=WGS84)
     if series.crs is None:
@@ -582,7 +582,7 @@ def to_albers(geometries: Any) -> np.ndarray:
     numpy.ndarray
         Geometries in metres.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # lazy on purpose: crs stays importable without loading geopandas
 
     series = (
         geometries

@@ -293,7 +293,7 @@ def raster_sources(path: str | Path, *, nodata_as_zero: bool = True) -> gpd.GeoD
     ValidationError
         The raster has no CRS or does not overlap the catchments.
     """
-    import rasterio
+    import rasterio  # lazy on purpose: rasterio is heavy and only raster sources need it
     import rasterio.features
     from rasterio.warp import transform_geom
 
@@ -1166,7 +1166,7 @@ def calibrate(
         Fewer stations than parameters, a station not on the network, or source groups whose
         delivered loads are proportional at every station (they cannot be told apart).
     """
-    from scipy.optimize import least_squares
+    from scipy.optimize import least_squares  # lazy on purpose: ~0.6 s to import, calibration only
 
     params = params or RoutingParams()
     sources = bundled_sources() if sources is None else sources

@@ -951,7 +951,7 @@ def _table_from_grid(grid: list[list[str]], sheet: str, path: Path) -> tuple[pd.
 
 
 def _xlsx_grids(path: Path, sheet: str | int | None) -> dict[str, list[list[str]]]:
-    import openpyxl
+    import openpyxl  # lazy on purpose: heavy, only .xlsx access lists need it
 
     try:
         book = openpyxl.load_workbook(path, data_only=True)

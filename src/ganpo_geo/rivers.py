@@ -36,9 +36,11 @@ taken before that first use. ``G.copy()`` gets its own cache; graph views are no
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import warnings
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -49,6 +51,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.ops import substring
 
 from ganpo_geo._checks import check_number, renamed_parameters
 from ganpo_geo._errors import ValidationError
@@ -169,8 +172,6 @@ def _cut_lakes(pieces: _Pieces, lake_geoms: np.ndarray) -> _Pieces:
 
 
 def _split_at(geom: shapely.LineString, positions: Iterable[float]) -> list[shapely.LineString]:
-    from shapely.ops import substring
-
     cuts = [0.0, *sorted(set(positions)), geom.length]
     out = []
     for start, end in itertools.pairwise(cuts):
@@ -227,7 +228,7 @@ def _split_closed(pieces: _Pieces, tol: float) -> _Pieces:
 
 def _cluster_points(points: np.ndarray, tol: float) -> np.ndarray:
     """Label points so that points within ``tol`` of each other (transitively) share a label."""
-    from scipy import sparse
+    from scipy import sparse  # lazy on purpose: scipy.sparse costs ~1 s to import; only builds and walks use it
     from scipy.sparse import csgraph
 
     tree = shapely.STRtree(points)
@@ -284,7 +285,7 @@ def network_from_lines(
     ValidationError
         No usable lines, or the outlet is too far from every line.
     """
-    from scipy import sparse
+    from scipy import sparse  # lazy on purpose: scipy.sparse costs ~1 s to import; only builds and walks use it
     from scipy.sparse import csgraph
 
     if not isinstance(lines, gpd.GeoDataFrame) or len(lines) == 0:
@@ -618,8 +619,6 @@ class _GraphCache:
     """
 
     def __init__(self, G: nx.DiGraph) -> None:
-        import weakref
-
         self.owner = weakref.ref(G)
         self.version = [0]
         self.n_nodes = len(G._node)
@@ -632,8 +631,6 @@ class _GraphCache:
                 data._version = version
                 return data
             return _Tracked(data, version)
-
-        import gc
 
         was_enabled = gc.isenabled()
         gc.disable()  # a million new dicts would trigger many full collections
@@ -1103,8 +1100,6 @@ def _clip(
     upstream: bool,
 ) -> None:
     """Cut reaches that run past the distance limit at the limit (in place)."""
-    from shapely.ops import substring
-
     length = a.length_km[found]
     cut = (remaining < length) & (found != start_pos) & (length > 0)
     if not cut.any():
@@ -1125,7 +1120,7 @@ def _clip(
 def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Reach positions reached from ``pos`` (or from ``node``) and their distance from the
     start reach's far end (or from the node)."""
-    from scipy import sparse
+    from scipy import sparse  # lazy on purpose: scipy.sparse costs ~1 s to import; only builds and walks use it
     from scipy.sparse import csgraph
 
     n_nodes = len(a.nodes)
