@@ -149,3 +149,48 @@ def test_old_zoning_import_paths_still_work(name: str) -> None:
     value = getattr(ganpo_geo.zoning, name)
     if hasattr(ganpo_geo.vocabulary, name):  # one object, not a copy
         assert value is getattr(ganpo_geo.vocabulary, name)
+
+
+#: Modules checked by ``mypy --strict`` here; the whole package once every module is clean (then
+#: ``.ci/run`` runs ``mypy`` with the [tool.mypy] settings on src/ganpo_geo).
+STRICT_MODULES = [
+    "_errors",
+    "types",
+    "crs",
+    "_layerfiles",
+    "_checks",
+    "vocabulary",
+    "requirements",
+    "_official",
+    "layers",
+    "zoning",
+    "redline",
+    "rivers",
+    "loads",
+]
+
+
+def test_typed_modules_pass_mypy_strict(tmp_path: Path) -> None:
+    files = [str(PACKAGE / f"{name}.py") for name in STRICT_MODULES]
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--ignore-missing-imports",
+            "--python-version",
+            "3.11",
+            "--cache-dir",
+            str(tmp_path / "mypy_cache"),
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
