@@ -159,6 +159,7 @@ STRICT_MODULES = [
     "crs",
     "_layerfiles",
     "_checks",
+    "_network",
     "vocabulary",
     "requirements",
     "_official",

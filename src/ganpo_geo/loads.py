@@ -39,9 +39,10 @@ import shapely
 
 from ganpo_geo._checks import check_count, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
+from ganpo_geo._network import _arrays, _cached, _groups
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84, transformer
 from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
-from ganpo_geo.rivers import _arrays, _cached, _groups, catchment_of, catchments, reaches_gdf, river_network, snap
+from ganpo_geo.rivers import catchment_of, catchments, reaches_gdf, river_network, snap
 from ganpo_geo.zoning import units_at
 
 __all__ = [
