@@ -153,8 +153,8 @@ def run_size(size: int) -> dict:
                 lambda: gpd.sjoin_nearest(pts_wgs.to_crs(JIANGXI_ALBERS), reach_m, max_distance=1000, distance_col="d"),
                 None,
             ),
-            ("snap_s", lambda: snap(pts, G, max_distance_m=1000), drop_kdtree),
-            ("snap_index_kept_s", lambda: snap(pts, G, max_distance_m=1000), None),
+            ("snap_s", lambda: snap(pts, G, max_snap_m=1000), drop_kdtree),
+            ("snap_index_kept_s", lambda: snap(pts, G, max_snap_m=1000), None),
         ],
         min_rounds=3,
     )

@@ -273,7 +273,7 @@ def test_stations_on_their_own_rivers(G, reaches) -> None:
         "dufengkeng": "Chang River",
         "qiujin": "Xiu River",
     }
-    snapped = snap(stations.geometry, G, max_distance_m=15_000)
+    snapped = snap(stations.geometry, G, max_snap_m=15_000)
     for station, river in expected.items():
         reach = snapped.loc[station, "reach_id"]
         assert reaches.loc[reach, "river_en"] == river, station

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+import warnings
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
 from ganpo_geo._errors import CoordinateError, ValidationError
+from ganpo_geo._layerfiles import load_layer
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, gcj02_to_wgs84, to_albers, transformer
 
 __all__ = [
     "JIANGXI_BOUNDS",
@@ -17,7 +22,59 @@ __all__ = [
     "check_geometry_coords",
     "check_layer_usable",
     "check_number",
+    "renamed_parameters",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def renamed_parameters(**renames: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Keep old keyword names of a function working for one release, with a DeprecationWarning.
+
+    Parameters
+    ----------
+    **renames : str
+        ``old_name="new_name"`` pairs.
+
+    Returns
+    -------
+    callable
+        A decorator: the function it wraps takes ``old_name=`` as ``new_name=`` (warning
+        ``DeprecationWarning``), and refuses both given at once with a :class:`ValidationError`.
+
+    Examples
+    --------
+    >>> @renamed_parameters(max_distance_m="max_snap_m")
+    ... def f(*, max_snap_m: float = 1.0) -> float:
+    ...     return max_snap_m
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     f(max_distance_m=2.0)
+    2.0
+    """
+
+    def decorate(func: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(func)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    msg = f"{func.__name__}: pass {new}= only ({old}= is its deprecated old name)"
+                    raise ValidationError(msg)
+                warnings.warn(
+                    f"{func.__name__}({old}=...) is deprecated and goes in the next release; use {new}=",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 #: Jiangxi's extent in WGS84 degrees (west, south, east, north), rounded outwards.
 JIANGXI_BOUNDS = (113.5, 24.4, 118.5, 30.1)
@@ -114,10 +171,7 @@ def check_geometry_coords(geometries: Any, name: str, *, degrees: bool = True) -
     raise CoordinateError(msg)
 
 
-def _province_m():
-    from ganpo_geo.crs import to_albers
-    from ganpo_geo.layers import load_layer
-
+def _province_m() -> shapely.Geometry:
     return to_albers(load_layer("province").geometry.to_numpy())[0]
 
 
@@ -221,9 +275,6 @@ def gcj02_shift_warning(union_m: shapely.Geometry, source: str, *, samples: int 
     -------
     str or None
     """
-    import pyproj
-
-    from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, gcj02_to_wgs84
 
     if union_m is None or union_m.is_empty:
         return None
@@ -238,8 +289,8 @@ def gcj02_shift_warning(union_m: shapely.Geometry, source: str, *, samples: int 
     if not 150 <= d_now <= 1500:  # no systematic offset of the GCJ-02 size
         return None
     xy = shapely.get_coordinates(pts)
-    to_ll = pyproj.Transformer.from_crs(JIANGXI_ALBERS, WGS84, always_xy=True)
-    to_m = pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
+    to_ll = transformer(JIANGXI_ALBERS, WGS84)
+    to_m = transformer(WGS84, JIANGXI_ALBERS)
     lon, lat = to_ll.transform(xy[:, 0], xy[:, 1])
     w_lon, w_lat = gcj02_to_wgs84(lon, lat, errors="coerce")
     x2, y2 = to_m.transform(w_lon, w_lat)

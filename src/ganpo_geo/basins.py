@@ -16,8 +16,8 @@ import pandas as pd
 import shapely
 
 from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex
-from ganpo_geo.crs import WGS84, to_albers, to_wgs84
-from ganpo_geo.layers import load_layer
+from ganpo_geo._layerfiles import load_layer
+from ganpo_geo.crs import WGS84, as_sites, to_albers, to_wgs84
 
 __all__ = [
     "POYANG_BASINS",
@@ -121,7 +121,7 @@ def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None
         that drains outside the network (bundled catchments with ``reach_id < 0``).
     """
     cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
-    series = _as_series(geometries)
+    series = as_sites(geometries)
     idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=catchments_gdf is None)
     out = pd.Series(pd.array([pd.NA] * len(series), dtype="Int64"), index=series.index, name="reach_id")
     if idx_in.size:
@@ -169,7 +169,7 @@ def basin_of(
     ['gan', 'xin']
     """
     cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
-    series = _as_series(geometries)
+    series = as_sites(geometries)
     idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=catchments_gdf is None)
     basins = cat["basin"].astype(str).to_numpy()[idx_cat]
     n = len(series)
@@ -221,12 +221,3 @@ def poyang_share_of_jiangxi(catchments_gdf: gpd.GeoDataFrame | None = None) -> f
     area = shapely.area(to_albers(cat.geometry))
     inside = cat["basin"].isin(POYANG_BASINS).to_numpy()
     return float(area[inside].sum() / area.sum() * 100)
-
-
-def _as_series(geometries: Any) -> gpd.GeoSeries:
-    if isinstance(geometries, gpd.GeoDataFrame):
-        return to_wgs84(geometries.geometry)
-    if isinstance(geometries, gpd.GeoSeries):
-        return to_wgs84(geometries)
-    arr = np.atleast_1d(np.asarray(geometries, dtype=object))
-    return gpd.GeoSeries(arr, crs=WGS84)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -31,6 +31,7 @@ import pyproj
 import shapely
 
 from ganpo_geo._errors import CoordinateError, UnknownCRSError
+from ganpo_geo.types import CRSLike, GeometryLike
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -42,6 +43,7 @@ __all__ = [
     "WGS84",
     "CRSSpec",
     "area_km2",
+    "as_sites",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "gcj02_to_bd09",
@@ -51,6 +53,7 @@ __all__ = [
     "polygonal",
     "to_albers",
     "to_wgs84",
+    "transformer",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
 ]
@@ -79,7 +82,7 @@ _INVERSE_MAX_ITER = 30
 Errors = Literal["raise", "coerce"]
 
 
-def _as_lonlat(lon: ArrayLike, lat: ArrayLike, errors: Errors) -> tuple[NDArray, NDArray, NDArray]:
+def _as_lonlat(lon: ArrayLike, lat: ArrayLike, errors: Errors) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Broadcast to float arrays and check ranges; return (lon, lat, bad_mask)."""
     try:
         lon_arr = np.asarray(lon, dtype="float64")
@@ -127,7 +130,7 @@ def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     return (lon_arr >= west) & (lon_arr <= east) & (lat_arr >= south) & (lat_arr <= north)
 
 
-def _gcj_delta(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
+def _gcj_delta(lon: NDArray[Any], lat: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     """GCJ-02 offset (dlon, dlat) in degrees at WGS84 points.
 
     The published formula takes twelve sines; here sin(6a) comes from sin(2a), sin(a) from
@@ -160,13 +163,13 @@ def _gcj_delta(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
     return dlon, dlat
 
 
-def _finish(lon: NDArray, lat: NDArray, bad: NDArray) -> tuple[NDArray, NDArray]:
+def _finish(lon: NDArray[Any], lat: NDArray[Any], bad: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     lon[bad] = np.nan
     lat[bad] = np.nan
     return lon, lat
 
 
-def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert WGS84 (or CGCS2000) longitude/latitude to GCJ-02.
 
     Parameters
@@ -203,10 +206,10 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") 
 
 
 def _invert(
-    offset: Callable[[NDArray, NDArray], tuple[NDArray, NDArray]],
-    target_lon: NDArray,
-    target_lat: NDArray,
-) -> tuple[NDArray, NDArray]:
+    offset: Callable[[NDArray[Any], NDArray[Any]], tuple[NDArray[Any], NDArray[Any]]],
+    target_lon: NDArray[Any],
+    target_lat: NDArray[Any],
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """Invert ``p -> p + offset(p)`` by fixed-point iteration ``p = target - offset(p)``.
 
     The offsets used here are contractions (Lipschitz constant L about 5e-3 for GCJ-02 and
@@ -230,7 +233,7 @@ def _invert(
     return lon, lat
 
 
-def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert GCJ-02 longitude/latitude to WGS84 by iterative inversion.
 
     The forward offset is inverted by fixed-point iteration with an error bound of 1e-9
@@ -270,18 +273,18 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") 
     return _finish(lon_arr, lat_arr, bad)
 
 
-def _bd_forward_flat(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
+def _bd_forward_flat(lon: NDArray[Any], lat: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_X_PI)
     theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_X_PI)
     return z * np.cos(theta) + _BD_DLON, z * np.sin(theta) + _BD_DLAT
 
 
-def _bd_offset(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
+def _bd_offset(lon: NDArray[Any], lat: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     b_lon, b_lat = _bd_forward_flat(lon, lat)
     return b_lon - lon, b_lat - lat
 
 
-def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert GCJ-02 longitude/latitude to Baidu BD-09.
 
     Parameters
@@ -302,7 +305,7 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -
     return _finish(lon_arr, lat_arr, bad)
 
 
-def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert Baidu BD-09 longitude/latitude to GCJ-02.
 
     Inverts :func:`gcj02_to_bd09` by fixed-point iteration (error under 1e-9 degrees),
@@ -326,7 +329,7 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -
     return _finish(lon_arr, lat_arr, bad)
 
 
-def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert WGS84 longitude/latitude to BD-09 (through GCJ-02).
 
     Parameters
@@ -345,7 +348,7 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -
     return gcj02_to_bd09(g_lon, g_lat, errors="coerce")
 
 
-def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray, NDArray]:
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, errors: Errors = "raise") -> tuple[NDArray[Any], NDArray[Any]]:
     """Convert BD-09 longitude/latitude to WGS84 (through GCJ-02).
 
     Parameters
@@ -441,8 +444,10 @@ def parse_crs(crs: Any) -> CRSSpec:
         alias = _ALIASES.get(key)
         if alias in ("wgs84", "cgcs2000"):
             return CRSSpec("wgs84", WGS84, name)
-        if alias in ("gcj02", "bd09"):
-            return CRSSpec(alias, None, name)
+        if alias == "gcj02":
+            return CRSSpec("gcj02", None, name)
+        if alias == "bd09":
+            return CRSSpec("bd09", None, name)
     try:
         parsed = pyproj.CRS.from_user_input(crs)
     except (pyproj.exceptions.CRSError, TypeError, ValueError):
@@ -462,22 +467,22 @@ def parse_crs(crs: Any) -> CRSSpec:
     return CRSSpec("proj", parsed, name)
 
 
-def _coord_func(spec: CRSSpec) -> Callable[[NDArray], NDArray] | None:
+def _coord_func(spec: CRSSpec) -> Callable[[NDArray[Any]], NDArray[Any]] | None:
     """A function mapping an (N, 2) coordinate array to WGS84, or None for identity."""
     if spec.kind == "wgs84":
         return None
     if spec.kind in ("gcj02", "bd09"):
         convert = gcj02_to_wgs84 if spec.kind == "gcj02" else bd09_to_wgs84
 
-        def to_wgs(coords: NDArray) -> NDArray:
+        def to_wgs(coords: NDArray[Any]) -> NDArray[Any]:
             lon, lat = convert(coords[:, 0], coords[:, 1], errors="raise")
             return np.column_stack([lon, lat])
 
         return to_wgs
-    transformer = pyproj.Transformer.from_crs(spec.crs, WGS84, always_xy=True)
+    to_wgs84_transformer = transformer(spec.crs, WGS84)
 
-    def project(coords: NDArray) -> NDArray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1], errcheck=False)
+    def project(coords: NDArray[Any]) -> NDArray[Any]:
+        x, y = to_wgs84_transformer.transform(coords[:, 0], coords[:, 1], errcheck=False)
         out = np.column_stack([x, y])
         if not np.isfinite(out).all():
             first = coords[~np.isfinite(out).all(axis=1)][0]
@@ -533,7 +538,7 @@ def to_wgs84(data: Any, crs: Any = None) -> Any:
     >>> print(f"{p.x:.4f} {p.y:.4f}")
     117.0000 28.6457
     """
-    import geopandas as gpd
+    import geopandas as gpd  # lazy on purpose: crs stays importable without loading geopandas
 
     if isinstance(data, gpd.GeoDataFrame | gpd.GeoSeries):
         if crs is None:
@@ -560,7 +565,7 @@ def to_wgs84(data: Any, crs: Any = None) -> Any:
     return shapely.transform(data, func)
 
 
-def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray:
+def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray[Any]:
     """Area in km2 of WGS84 geometries, measured in :data:`JIANGXI_ALBERS`.
 
     Parameters
@@ -573,12 +578,13 @@ def area_km2(geometries: gpd.GeoSeries | Any) -> NDArray:
     numpy.ndarray
         Areas in square kilometres.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # lazy on purpose: crs stays importable without loading geopandas
 
     series = geometries if isinstance(geometries, gpd.GeoSeries) else gpd.GeoSeries(geometries, crs=WGS84)
     if series.crs is None:
         series = series.set_crs(WGS84)
-    return series.to_crs(JIANGXI_ALBERS).area.to_numpy() / 1e6
+    areas: NDArray[Any] = series.to_crs(JIANGXI_ALBERS).area.to_numpy() / 1e6
+    return areas
 
 
 def polygonal(geometries: Any) -> Any:
@@ -609,18 +615,17 @@ def polygonal(geometries: Any) -> Any:
     return out if np.ndim(geometries) else out[0]
 
 
-@cache
 def albers_transformer() -> pyproj.Transformer:
     """The WGS84 -> :data:`JIANGXI_ALBERS` transformer (lon/lat order), built once per process.
 
     Building a transformer takes tens of milliseconds; every module that projects point
-    coordinates to metres shares this one.
+    coordinates to metres shares this one (from the one cache, :func:`transformer`).
 
     Returns
     -------
     pyproj.Transformer
     """
-    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
+    return transformer(WGS84, JIANGXI_ALBERS)
 
 
 def to_albers(geometries: Any) -> np.ndarray:
@@ -639,7 +644,7 @@ def to_albers(geometries: Any) -> np.ndarray:
     numpy.ndarray
         Geometries in metres.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # lazy on purpose: crs stays importable without loading geopandas
 
     series = (
         geometries
@@ -648,10 +653,78 @@ def to_albers(geometries: Any) -> np.ndarray:
     )
     if series.crs is None:
         series = series.set_crs(WGS84)
-    out = series.to_crs(JIANGXI_ALBERS).to_numpy().copy()
+    out: np.ndarray = series.to_crs(JIANGXI_ALBERS).to_numpy().copy()
     kinds = shapely.get_type_id(out)
     areal = (kinds == shapely.GeometryType.POLYGON) | (kinds == shapely.GeometryType.MULTIPOLYGON)
     bad = np.flatnonzero(areal & ~shapely.is_valid(out))
     if bad.size:
         out[bad] = polygonal(shapely.make_valid(out[bad]))
     return out
+
+
+@lru_cache(maxsize=64)
+def transformer(source: CRSLike, target: CRSLike) -> pyproj.Transformer:
+    """The ``always_xy`` transformer from one CRS to another, built once per pair (the one cache).
+
+    Every module that projects coordinates gets its transformer here, so each pair is built
+    once per process.
+
+    Parameters
+    ----------
+    source, target : CRSLike
+        CRSs pyproj understands (a :class:`pyproj.CRS`, ``"EPSG:4548"``, 4326 ...); not the
+        ``gcj02``/``bd09`` aliases, which are not projections (see :func:`to_wgs84`).
+
+    Returns
+    -------
+    pyproj.Transformer
+
+    Examples
+    --------
+    >>> transformer(WGS84, JIANGXI_ALBERS) is transformer(WGS84, JIANGXI_ALBERS)
+    True
+    """
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)
+
+
+def as_sites(geometries: GeometryLike, crs: CRSLike | None = None) -> gpd.GeoSeries:
+    """Geometries as a WGS84 GeoSeries: the one input normaliser of the site functions.
+
+    :func:`~ganpo_geo.zoning.units_at`, :func:`~ganpo_geo.redline.redline_overlap` and
+    :func:`~ganpo_geo.rivers.snap` read their ``geometries`` through it.
+
+    Parameters
+    ----------
+    geometries : GeometryLike
+        A GeoSeries or GeoDataFrame (its geometry column) in any CRS, one shapely geometry, or a
+        sequence/array of them.
+    crs : CRSLike, optional
+        The CRS the coordinates are in. For Geo* input it overrides the stored CRS (files from
+        Chinese web maps are often labelled WGS84 but hold GCJ-02); plain geometries without
+        ``crs`` are taken as WGS84.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        In WGS84 (EPSG:4326), keeping a Geo* input's index.
+
+    Raises
+    ------
+    UnknownCRSError
+        ``crs`` is not understood, or Geo* input has no CRS and none is given.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> as_sites([shapely.Point(115.86, 28.68)]).crs.to_epsg()
+    4326
+    """
+    import geopandas as gpd  # lazy like the rest of this module: importing crs stays light
+
+    if isinstance(geometries, gpd.GeoDataFrame):
+        geometries = geometries.geometry
+    if isinstance(geometries, gpd.GeoSeries):
+        out: gpd.GeoSeries = to_wgs84(geometries, crs=crs)
+        return out
+    arr = np.atleast_1d(np.asarray(geometries, dtype=object))
+    return gpd.GeoSeries(to_wgs84(arr, crs=crs), crs=WGS84)

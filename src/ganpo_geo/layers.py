@@ -1,10 +1,13 @@
-"""Bundled layer registry, layer provenance, and reading of users' own layer files.
+"""The :class:`Layers` container: which zoning layers a computation uses, and their index cache.
 
-Bundled layers ship inside the package (``ganpo_geo/data``) as GeoPackages; every layer keeps
-its provenance (source package and version, licence, derivation, whether it is synthesized
-reference data) as JSON in the GeoPackage layer metadata. Users' files (Shapefile, also
-GBK-encoded, GeoPackage, GeoJSON, GeoParquet) are read with pyogrio, renamed through a column
-mapping and converted to WGS84.
+A ``Layers`` object holds the control units, red lines, access rules, an official access list and
+screening layers in use (bundled reference layers where none is given), reads users' official
+files (:meth:`Layers.official`, :meth:`Layers.from_file`) and writes them back in official field
+names (:func:`export_layers`).
+
+The bundled layer registry and file reading (:func:`load_layer`, :func:`data_path`,
+:func:`layer_info`, :func:`list_layers`) live in :mod:`ganpo_geo._layerfiles` and are re-exported
+here, so ``from ganpo_geo.layers import load_layer`` keeps working.
 
 Examples
 --------
@@ -16,31 +19,45 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import json
-import logging
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+import tomllib
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
-from ganpo_geo._errors import (
-    ColumnMappingError,
-    GeometryColumnError,
-    LayerFileNotFoundError,
-    LayersFileError,
-    UnknownCRSError,
-    UnknownLayerError,
-    ValidationError,
+from ganpo_geo._errors import LayerFileNotFoundError, LayersFileError, UnknownLayerError, ValidationError
+from ganpo_geo._layerfiles import (
+    BUNDLED_LAYERS,
+    PROVENANCE_KEY,
+    BundledLayer,
+    LayerInfo,
+    data_path,
+    layer_info,
+    list_layers,
+    load_layer,
 )
-from ganpo_geo.crs import to_wgs84
+from ganpo_geo._layerfiles import (
+    _read_file as _read_file,  # re-exported: the site check reads tables with it
+)
+from ganpo_geo._official import (
+    load_control_units,
+    load_redlines,
+    official_clauses,
+    official_rules,
+    read_rules,
+)
+from ganpo_geo.requirements import compare_access_list, read_access_list
+from ganpo_geo.vocabulary import CATEGORY_ZH, resolve_industry
 
 __all__ = [
     "BUNDLED_LAYERS",
@@ -57,394 +74,6 @@ __all__ = [
     "load_layer",
 ]
 
-logger = logging.getLogger(__name__)
-
-#: Key of the provenance JSON in the GeoPackage layer metadata.
-PROVENANCE_KEY = "ganpo_provenance"
-
-_PARQUET_SUFFIXES = (".parquet", ".geoparquet")
-
-
-@dataclass(frozen=True)
-class BundledLayer:
-    """Where a bundled layer lives.
-
-    Attributes
-    ----------
-    name : str
-        Registry name, used with :func:`load_layer`.
-    file : str
-        Path relative to the package data folder.
-    layer : str
-        Layer name inside the GeoPackage.
-    """
-
-    name: str
-    file: str
-    layer: str
-
-
-#: Every layer that ships with ganpo_geo, by name (read-only).
-BUNDLED_LAYERS: Mapping[str, BundledLayer] = MappingProxyType(
-    {
-        layer.name: layer
-        for layer in (
-            BundledLayer("province", "boundaries/jiangxi_admin.gpkg", "province"),
-            BundledLayer("cities", "boundaries/jiangxi_admin.gpkg", "cities"),
-            BundledLayer("counties", "boundaries/jiangxi_admin.gpkg", "counties"),
-            BundledLayer("china_provinces", "boundaries/china_provinces.gpkg", "provinces"),
-            BundledLayer("river_lines", "rivers/hydrography.gpkg", "river_lines"),
-            BundledLayer("lakes", "rivers/hydrography.gpkg", "lakes"),
-            BundledLayer("control_units", "boundaries/zoning.gpkg", "control_units"),
-            BundledLayer("redlines", "boundaries/zoning.gpkg", "redlines"),
-            BundledLayer("reaches", "rivers/network.gpkg", "reaches"),
-            BundledLayer("river_nodes", "rivers/network.gpkg", "nodes"),
-            BundledLayer("catchments", "rivers/network.gpkg", "catchments"),
-            BundledLayer("stations", "rivers/network.gpkg", "stations"),
-        )
-    }
-)
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """What ``ganpo layers`` shows about a bundled layer.
-
-    Attributes
-    ----------
-    name, file, layer : str
-        Registry name, file relative to the data folder, layer inside the file.
-    features : int
-        Number of features.
-    crs : str
-        CRS of the stored coordinates (always EPSG:4326 for bundled layers).
-    geometry_type : str
-        OGR geometry type.
-    synthetic : bool
-        True for reference layers synthesized for demonstration (not official data).
-    source : str
-        Source package (and version) the layer was built from.
-    licence : str
-        Licence of the source.
-    derivation : str
-        How the layer was made from its source.
-    description : str
-        One line on what the layer holds.
-    provenance : dict
-        The full provenance record stored with the layer.
-    """
-
-    name: str
-    file: str
-    layer: str
-    features: int
-    crs: str
-    geometry_type: str
-    synthetic: bool
-    source: str
-    licence: str
-    derivation: str
-    description: str
-    provenance: dict[str, Any] = field(repr=False)
-
-    @property
-    def approximate(self) -> bool:
-        """True for real-data layers derived by an approximation (e.g. catchments)."""
-        return bool(self.provenance.get("approximate", False))
-
-    @property
-    def status(self) -> str:
-        """``"reference (synthesized, not official)"``, ``"real (approximate)"`` or ``"real"``."""
-        if self.synthetic:
-            return "reference (synthesized, not official)"
-        return "real (approximate)" if self.approximate else "real"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready) of this record."""
-        out = asdict(self)
-        out["status"] = self.status
-        return out
-
-
-def data_path(relative: str = "") -> Path:
-    """Path of a file in the package's bundled data folder.
-
-    Parameters
-    ----------
-    relative : str
-        Path relative to the data folder, e.g. ``"boundaries/jiangxi_admin.gpkg"``.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    return Path(str(files("ganpo_geo").joinpath("data"))) / relative
-
-
-def _bundled(name: str) -> BundledLayer:
-    try:
-        return BUNDLED_LAYERS[name]
-    except KeyError:
-        known = ", ".join(BUNDLED_LAYERS)
-        msg = f"unknown bundled layer {name!r}; bundled layers are: {known}"
-        raise UnknownLayerError(msg) from None
-
-
-@cache
-def layer_info(name: str) -> LayerInfo:
-    """Provenance and summary of one bundled layer (read from the file's metadata).
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`BUNDLED_LAYERS`.
-
-    Returns
-    -------
-    LayerInfo
-    """
-    entry = _bundled(name)
-    info = pyogrio.read_info(data_path(entry.file), layer=entry.layer)
-    provenance = json.loads((info.get("layer_metadata") or {}).get(PROVENANCE_KEY, "{}"))
-    source = provenance.get("source_package", "")
-    if provenance.get("source_version"):
-        source += f" {provenance['source_version']}"
-    return LayerInfo(
-        name=name,
-        file=entry.file,
-        layer=entry.layer,
-        features=int(info["features"]),
-        crs=str(info["crs"]),
-        geometry_type=str(info["geometry_type"]),
-        synthetic=bool(provenance.get("synthetic", False)),
-        source=source or provenance.get("source", ""),
-        licence=provenance.get("licence", ""),
-        derivation=provenance.get("derivation", ""),
-        description=provenance.get("description", ""),
-        provenance=provenance,
-    )
-
-
-def list_layers() -> list[LayerInfo]:
-    """Every bundled layer with its feature count, CRS and provenance.
-
-    Returns
-    -------
-    list of LayerInfo
-        In registry order.
-    """
-    return [layer_info(name) for name in BUNDLED_LAYERS]
-
-
-class _Provenance(dict[str, Any]):
-    """A layer's provenance in ``gdf.attrs``: a dict whose deep copy is a shallow one.
-
-    pandas deep-copies ``attrs`` into every frame derived from a layer (each column, slice or
-    ``.copy()``); a full deep copy of the provenance took about 0.1 s of a single site check.
-    The copy is still a dict of its own (setting a key does not touch the layer's); nested
-    values are shared, so treat them as read-only.
-    """
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _Provenance:
-        return _Provenance(self)
-
-
-@cache
-def _gpkg_provenance(file: str) -> dict[str, dict[str, Any]]:
-    """Provenance of every layer of a bundled GeoPackage, read in one SQLite query.
-
-    The same metadata item :func:`layer_info` reads through GDAL (``pyogrio.read_info``), which
-    opens the file once per layer; a site check reads ten layers, so this saves about 0.1 s.
-    Layers whose provenance is not found here fall back to :func:`layer_info`.
-    """
-    import sqlite3  # standard library, only needed here
-    import xml.etree.ElementTree as ET
-
-    query = (
-        "SELECT r.table_name, m.metadata FROM gpkg_metadata_reference r "
-        "JOIN gpkg_metadata m ON m.id = r.md_file_id "
-        "WHERE r.reference_scope = 'table' AND m.md_standard_uri = 'http://gdal.org'"
-    )
-    out: dict[str, dict[str, Any]] = {}
-    try:
-        with contextlib.closing(sqlite3.connect(f"{data_path(file).as_uri()}?mode=ro", uri=True)) as db:
-            rows = db.execute(query).fetchall()
-    except sqlite3.Error:
-        return out
-    for table, xml in rows:
-        try:
-            items = ET.fromstring(xml).iter("MDI")
-            value = next((item.text for item in items if item.get("key") == PROVENANCE_KEY), None)
-            if value is not None:
-                out[str(table)] = json.loads(value)
-        except (ET.ParseError, json.JSONDecodeError):
-            continue
-    return out
-
-
-def _provenance(name: str) -> dict[str, Any]:
-    """The provenance of a bundled layer (what ``layer_info(name).provenance`` holds)."""
-    entry = _bundled(name)
-    found = _gpkg_provenance(entry.file).get(entry.layer or "")
-    return found if found is not None else layer_info(name).provenance
-
-
-@cache
-def _read_bundled(name: str) -> gpd.GeoDataFrame:
-    entry = _bundled(name)
-    gdf = pyogrio.read_dataframe(data_path(entry.file), layer=entry.layer, use_arrow=True)
-    gdf.attrs["provenance"] = _Provenance(_provenance(name))
-    return gdf
-
-
-def _shapefile_encoding(path: Path) -> str | None:
-    """Guess a shapefile's text encoding when it has no .cpg file.
-
-    Chinese shapefiles from desktop GIS are often GBK without a .cpg. GDAL would then decode
-    them as Latin-1 and garble every name, so: if the .dbf's bytes are not valid UTF-8,
-    read them as GBK (which also covers GB2312).
-    """
-    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
-        return None
-    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
-    if dbf is None:
-        return None
-    raw = dbf.read_bytes()
-    header_len = int.from_bytes(raw[8:10], "little") if len(raw) >= 10 else 0
-    try:
-        raw[header_len:].decode("utf-8")
-    except UnicodeDecodeError:
-        return "GBK"
-    return None
-
-
-def _read_file(path: Path, layer: str | int | None, encoding: str | None) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix in _PARQUET_SUFFIXES:
-        try:
-            return gpd.read_parquet(path)
-        except ValueError as exc:  # plain parquet without geo metadata
-            msg = f"{path}: {exc}; write it with GeoDataFrame.to_parquet to keep the geometry"
-            raise GeometryColumnError(msg) from None
-    if suffix == ".shp" and encoding is None:
-        encoding = _shapefile_encoding(path)
-    if layer is not None and suffix == ".gpkg":
-        available = [str(n) for n, _ in pyogrio.list_layers(path)]
-        if isinstance(layer, str) and layer not in available:
-            msg = f"{path} has no layer {layer!r}; its layers are: {', '.join(available)}"
-            raise ValidationError(msg)
-    try:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=False)
-    except pyogrio.errors.DataSourceError as exc:
-        msg = f"cannot read {path}: {str(exc).splitlines()[0]}"
-        raise ValidationError(msg) from None
-    except pyogrio.errors.DataLayerError as exc:
-        msg = f"cannot read layer {layer!r} of {path}: {str(exc).splitlines()[0]}"
-        raise ValidationError(msg) from None
-
-
-def _apply_columns(gdf: gpd.GeoDataFrame, columns: Mapping[str, str], source: str) -> gpd.GeoDataFrame:
-    missing = [col for col in columns if col not in gdf.columns]
-    if missing:
-        found = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
-        msg = f"column {missing[0]!r} named in the column mapping is not in {source}; columns found: {found}"
-        raise ColumnMappingError(msg)
-    return gdf.rename(columns=dict(columns))
-
-
-def load_layer(
-    name_or_path: str | Path,
-    *,
-    layer: str | int | None = None,
-    columns: Mapping[str, str] | None = None,
-    crs: Any = None,
-    encoding: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Load a bundled layer by name, or a user's layer file.
-
-    Parameters
-    ----------
-    name_or_path : str or pathlib.Path
-        A bundled layer name (see :data:`BUNDLED_LAYERS`, ``ganpo layers``) or the path of a
-        Shapefile, GeoPackage, GeoJSON or GeoParquet file.
-    layer : str or int, optional
-        Layer inside a multi-layer file (GeoPackage).
-    columns : mapping, optional
-        ``{name_in_file: name_wanted}``: columns to rename. Every key must exist.
-    crs : str, int or pyproj.CRS, optional
-        The CRS the file's coordinates are really in (``wgs84``, ``cgcs2000``, ``gcj02``,
-        ``bd09`` or an EPSG/PROJ string). Needed when the file has no CRS; overrides a stored
-        one (for files that say WGS84 but hold GCJ-02 web-map coordinates).
-    encoding : str, optional
-        Text encoding of the attributes. By default the file's own declaration is used; a
-        Shapefile without a .cpg whose text is not UTF-8 is read as GBK.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        In WGS84 (EPSG:4326). Bundled layers carry their provenance in
-        ``gdf.attrs["provenance"]``; user files carry ``{"source": path}``.
-
-    Raises
-    ------
-    UnknownLayerError
-        A name that is neither a bundled layer nor an existing file.
-    LayerFileNotFoundError
-        A path that does not exist.
-    GeometryColumnError
-        The file has no geometry column.
-    ColumnMappingError
-        ``columns`` names a column the file does not have.
-    UnknownCRSError
-        The file has no CRS and ``crs`` is not given, or ``crs`` is not understood.
-
-    Examples
-    --------
-    >>> import ganpo_geo as gg
-    >>> counties = gg.load_layer("counties")
-    >>> len(counties), counties.crs.to_epsg()
-    (100, 4326)
-    >>> counties.attrs["provenance"]["licence"]
-    'MIT'
-    """
-    if isinstance(name_or_path, str) and name_or_path in BUNDLED_LAYERS:
-        gdf = _read_bundled(name_or_path).copy()
-        gdf.attrs["provenance"] = _Provenance(gdf.attrs["provenance"])
-        if columns:
-            gdf = _apply_columns(gdf, columns, f"bundled layer {name_or_path!r}")
-        return gdf
-
-    path = Path(name_or_path)
-    if not path.exists():
-        if isinstance(name_or_path, str) and not path.suffix:
-            known = ", ".join(BUNDLED_LAYERS)
-            msg = f"{name_or_path!r} is neither a bundled layer ({known}) nor an existing file"
-            raise UnknownLayerError(msg)
-        msg = f"layer file not found: {path}"
-        raise LayerFileNotFoundError(msg)
-    frame = _read_file(path, layer, encoding)
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-        cols = ", ".join(str(c) for c in frame.columns)
-        msg = (
-            f"{path} has no geometry column (columns: {cols}); give a spatial file "
-            "(Shapefile, GeoPackage, GeoJSON, GeoParquet)"
-        )
-        raise GeometryColumnError(msg)
-    gdf = frame
-    if columns:
-        gdf = _apply_columns(gdf, columns, str(path))
-    if crs is None and gdf.crs is None:
-        msg = (
-            f"{path} has no CRS (a shapefile without .prj?): pass crs= (wgs84, cgcs2000, "
-            "gcj02, bd09 or an EPSG code) to say what its coordinates are"
-        )
-        raise UnknownCRSError(msg)
-    gdf = to_wgs84(gdf, crs=crs)
-    gdf.attrs["provenance"] = {"source": str(path), "synthetic": False, "user_supplied": True}
-    logger.debug("read %d features from %s", len(gdf), path)
-    return gdf
-
-
 #: Effects a screening layer can have on the verdict (``notice`` only lists it in the report).
 SCREENING_EFFECTS = ("prohibit", "restrict", "require", "notice")
 #: Sections a layers file may have, with the fields each takes (required fields first).
@@ -460,6 +89,28 @@ LAYERS_FILE_SECTIONS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = Ma
         ),
     }
 )
+
+
+_T = TypeVar("_T")
+
+
+class _ReadOnly(Mapping[str, Any]):
+    """A read-only mapping that pickles (``Layers.sources``; a mappingproxy does not pickle)."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -493,7 +144,7 @@ class ScreeningLayer:
     text_en: str = ""
     basis: str = ""
     path: str = ""
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def rule_id(self) -> str:
@@ -502,9 +153,10 @@ class ScreeningLayer:
 
     def as_layers(self) -> Layers:
         """A :class:`Layers` whose red lines are this layer's zones (its overlap index is kept)."""
-        if "layers" not in self._cache:
-            self._cache["layers"] = Layers(redlines=self.zones)
-        return self._cache["layers"]
+        layers = self._cache.get("layers")
+        if not isinstance(layers, Layers):
+            layers = self._cache["layers"] = Layers(redlines=self.zones)
+        return layers
 
 
 @dataclass(frozen=True, eq=False)
@@ -552,7 +204,13 @@ class Layers:
     access_list: pd.DataFrame | None = None
     screening: tuple[ScreeningLayer, ...] = ()
     sources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # read-only views: a caller cannot change what other users of the same object see
+        sources = _ReadOnly({k: _ReadOnly(v) for k, v in dict(self.sources).items()})
+        object.__setattr__(self, "sources", sources)
+        object.__setattr__(self, "screening", tuple(self.screening))
 
     def replace(self, **changes: Any) -> Layers:
         """A new ``Layers`` with some layers replaced (and its own, empty index cache).
@@ -567,8 +225,6 @@ class Layers:
         -------
         Layers
         """
-        import dataclasses
-
         allowed = {"control_units", "redlines", "rules", "access_list", "screening", "sources"}
         unknown = set(changes) - allowed
         if unknown:
@@ -607,9 +263,6 @@ class Layers:
         -------
         Layers
         """
-        from ganpo_geo.redline import load_redlines
-        from ganpo_geo.zoning import load_control_units, read_rules
-
         return cls(
             control_units=None
             if control_units is None
@@ -645,8 +298,6 @@ class Layers:
             without its required fields, or names a file that does not exist (one line naming the
             file, the section and the fix).
         """
-        import tomllib
-
         toml_path = Path(path)
         if not toml_path.is_file():
             msg = f"layers file not found: {toml_path}; pass the path of a TOML file (--layers or GANPO_LAYERS)"
@@ -694,9 +345,6 @@ class Layers:
                 msg = f"{toml_path}: [{section}]: {exc}"
                 raise LayersFileError(msg) from None
 
-        from ganpo_geo.redline import load_redlines
-        from ganpo_geo.zoning import load_control_units, read_rules
-
         layer_args = ("columns", "layer", "crs", "encoding")
         units = reds = rules = access = None
         if "control_units" in entries:
@@ -711,8 +359,6 @@ class Layers:
             file = resolve("rules", entries["rules"])
             rules = read("rules", read_rules, file)
         if "access_list" in entries:
-            from ganpo_geo.requirements import read_access_list
-
             e = entries["access_list"]
             file = resolve("access_list", e)
             access = read("access_list", read_access_list, file, sheet=e.get("sheet"))
@@ -775,8 +421,6 @@ class Layers:
 
     def has_official_texts(self) -> bool:
         """Whether official requirement texts are in use (units' fields or an access list)."""
-        from ganpo_geo.zoning import official_clauses
-
         return self.access_list is not None or len(self.cached("official_clauses", lambda: official_clauses(self))) > 0
 
     def access_rules(self) -> pd.DataFrame:
@@ -785,17 +429,22 @@ class Layers:
         The bundled (or ``rules``) table, with official requirement texts compiled into rule rows
         (see :func:`ganpo_geo.zoning.official_rules`) replacing the reference rules of the units
         (and general lists) they cover, plus one rule per screening layer with an effect.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy: changing it changes nothing for other users of these layers (the table
+            itself is built once per ``Layers`` object).
         """
+        return self._access_rules().copy()
+
+    def _access_rules(self) -> pd.DataFrame:
         if self.rules is not None:
             base = self.rules
         else:
-            from ganpo_geo.zoning import read_rules
-
             base = self.cached("bundled_access_rules", lambda: read_rules(data_path("zoning/access_rules.csv")))
         if not self.screening and self.control_units is None and self.access_list is None:
             return base
-        from ganpo_geo.zoning import official_rules
-
         return self.cached("access_rules_in_use", lambda: official_rules(self, base))
 
     def reference_layers(self) -> list[str]:
@@ -827,8 +476,6 @@ class Layers:
             problems found: invalid geometries, units without requirement text, access-list codes
             with no unit and the reverse).
         """
-        import shapely
-
         out: list[dict[str, Any]] = []
 
         def row(name: str, gdf: Any, official: bool, validation: str) -> None:
@@ -857,15 +504,11 @@ class Layers:
         units = self.units()
         problems = geom_check(units) if self.control_units is not None else []
         if self.control_units is not None:
-            from ganpo_geo.zoning import official_clauses
-
             clauses = self.cached("official_clauses", lambda: official_clauses(self))
             without = sorted(set(units["unit_code"]) - set(clauses.get("unit_code", pd.Series(dtype=str))))
             if without:
                 problems.append(f"{len(without)} unit(s) without requirement text (first {without[0]})")
         if self.access_list is not None:
-            from ganpo_geo.requirements import compare_access_list
-
             cmp = compare_access_list(self.access_list, units)
             if cmp.only_in_list:
                 problems.append(
@@ -917,11 +560,12 @@ class Layers:
             )
         return out
 
-    def cached(self, key: str, build: Any) -> Any:
+    def cached(self, key: str, build: Callable[[], _T]) -> _T:
         """Value of ``build()`` computed once per Layers object (spatial indexes)."""
         if key not in self._cache:
             self._cache[key] = build()
-        return self._cache[key]
+        value: _T = self._cache[key]
+        return value
 
 
 def _check_entry(toml_path: Path, section: str, entry: Any) -> None:
@@ -946,8 +590,6 @@ def _check_entry(toml_path: Path, section: str, entry: Any) -> None:
 
 
 def _screening_industries(toml_path: Path, name: str, value: Any) -> str:
-    from ganpo_geo.zoning import resolve_industry
-
     if value == "all" or value == ["all"]:
         return "all"
     items = [value] if isinstance(value, str) else value
@@ -998,8 +640,6 @@ DBF_TEXT_BYTES = 254
 
 def _official_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Units in the field names of the file they came from (official names for standard columns)."""
-    from ganpo_geo.zoning import CATEGORY_ZH
-
     names = dict(OFFICIAL_UNIT_FIELDS) | dict(units.attrs.get("field_names", {}))
     out = units.drop(columns=[c for c in _DERIVED_UNIT_COLUMNS if c in units.columns])
     if units.attrs.get("category_as_text", True):
@@ -1039,8 +679,6 @@ def export_layers(layers: Layers, folder: str | Path, *, crs: Any = None) -> lis
         A text longer than a DBF field holds (254 bytes in GBK): the shapefile has it cut, the
         GeoPackage has it whole.
     """
-    import warnings
-
     out_dir = Path(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = crs or layers.sources.get("control_units", {}).get("crs") or "EPSG:4326"

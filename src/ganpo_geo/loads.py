@@ -37,10 +37,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ganpo_geo._checks import check_count, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
+from ganpo_geo._network import _arrays, _cached, _groups
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84, transformer
 from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
-from ganpo_geo.rivers import _arrays, _cached, _groups, catchment_of, catchments, reaches_gdf, snap
+from ganpo_geo.rivers import catchment_of, catchments, reaches_gdf, river_network, snap
+from ganpo_geo.zoning import units_at
 
 __all__ = [
     "Change",
@@ -61,6 +64,8 @@ __all__ = [
 ]
 
 TRACE_BY = ("source", "reach", "county", "unit", "basin")
+#: Default ``max_snap_m`` of :func:`point_sources` (the snap radius policy: :data:`ganpo_geo.rivers.MAX_SNAP_M`).
+SOURCES_MAX_SNAP_M = 10_000.0
 _POINT_COLUMNS = ("source_id", "name", "lon", "lat", "tp_kg_yr", "kind")
 
 
@@ -108,7 +113,7 @@ def _check_loads(values: pd.Series, what: str) -> np.ndarray:
         first = values.index[bad.to_numpy()][0]
         msg = f"{what}: tp_kg_yr must be a number >= 0; row {first!r} has {values.loc[first]!r}"
         raise ValidationError(msg)
-    return numeric.to_numpy(dtype=float)
+    return np.asarray(numeric.to_numpy(dtype=float))
 
 
 def _check_target_point(point: Any, name: str = "target") -> None:
@@ -128,7 +133,7 @@ def point_sources(
     G: nx.DiGraph,
     *,
     crs: Any = "wgs84",
-    max_snap_m: float = 10_000.0,
+    max_snap_m: float = SOURCES_MAX_SNAP_M,
     catchments_gdf: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Point sources (wastewater plants, industrial parks, farms) snapped to reaches.
@@ -173,7 +178,7 @@ def point_sources(
     geoms = np.full(len(frame), None, dtype=object)
     geoms[ok] = to_wgs84(shapely.points(lon[ok], lat[ok]), crs=crs)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=WGS84))
-    snapped = snap(gdf.geometry, G, max_distance_m=max_snap_m)
+    snapped = snap(gdf.geometry, G, max_snap_m=max_snap_m)
     reach = snapped["reach_id"].copy()
     far = ok & reach.isna().to_numpy()
     if far.any() and (catchments_gdf is not None or _is_bundled(G)):
@@ -300,7 +305,7 @@ def raster_sources(path: str | Path, *, nodata_as_zero: bool = True) -> gpd.GeoD
     ValidationError
         The raster has no CRS or does not overlap the catchments.
     """
-    import rasterio
+    import rasterio  # lazy on purpose: rasterio is heavy and only raster sources need it
     import rasterio.features
     from rasterio.warp import transform_geom
 
@@ -345,15 +350,14 @@ def raster_sources(path: str | Path, *, nodata_as_zero: bool = True) -> gpd.GeoD
     )
 
 
-def _cell_area_km2(crs, transform, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    import pyproj
+def _cell_area_km2(crs: Any, transform: Any, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
 
-    to_ea = pyproj.Transformer.from_crs(crs, JIANGXI_ALBERS, always_xy=True)
+    to_ea = transformer(crs, JIANGXI_ALBERS)
     dx, dy = abs(transform.a), abs(transform.e)
     x0, y0 = to_ea.transform(xs - dx / 2, ys - dy / 2)
     x1, y1 = to_ea.transform(xs + dx / 2, ys - dy / 2)
     x2, y2 = to_ea.transform(xs - dx / 2, ys + dy / 2)
-    return np.abs((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) / 1e6
+    return np.asarray(np.abs((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) / 1e6)
 
 
 def _read_table(table: pd.DataFrame | str | Path | None, default: str) -> pd.DataFrame:
@@ -369,8 +373,6 @@ def _read_table(table: pd.DataFrame | str | Path | None, default: str) -> pd.Dat
 
 @cache
 def _bundled_sources_cached() -> gpd.GeoDataFrame:
-    from ganpo_geo.rivers import river_network
-
     G = river_network()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -410,8 +412,6 @@ def finish_sources(sources: gpd.GeoDataFrame, G: nx.DiGraph, layers: Layers | No
     geopandas.GeoDataFrame
         The sources (new index 0..n-1) with ``unit_code``, ``county_adcode`` and ``basin``.
     """
-    from ganpo_geo.zoning import units_at
-
     out = gpd.GeoDataFrame(sources, geometry="geometry", crs=WGS84).reset_index(drop=True)
     for col in ("unit_code", "county_adcode"):
         if col not in out.columns:
@@ -465,7 +465,7 @@ class _Routing:
     length: np.ndarray
     lake_node: np.ndarray  # bool per node
     share: np.ndarray  # diversion share of each reach (1 / number of channels leaving its node)
-    levels: list  # _Level per topological level of the reaches' upstream nodes, upstream first
+    levels: list[Any]  # _Level per topological level of the reaches' upstream nodes, upstream first
 
 
 def _routing(G: nx.DiGraph) -> _Routing:
@@ -501,7 +501,7 @@ def _split_shares(G: nx.DiGraph, a: Any, n_out: np.ndarray) -> np.ndarray:
     equal = 1.0 / np.maximum(n_out[a.up], 1)
     split = n_out[a.up] > 1
     if not split.any():
-        return equal
+        return np.asarray(equal)
     edges = G.edges
     pos = np.flatnonzero(split)
     given = np.array([edges[a.edges[i]].get("split_fraction", np.nan) for i in pos], dtype=float)
@@ -522,7 +522,7 @@ def _split_shares(G: nx.DiGraph, a: Any, n_out: np.ndarray) -> np.ndarray:
                 "fix the reaches' split_fraction (or drop them all for equal shares)"
             )
             raise ValidationError(msg)
-    return share
+    return np.asarray(share)
 
 
 def _attenuation(r: _Routing, params: RoutingParams) -> tuple[np.ndarray, np.ndarray]:
@@ -573,7 +573,7 @@ def _delivery_factors(r: _Routing, target: _Target, params: RoutingParams) -> np
         factor[t] = 0.0
         if target.p >= 0.5:  # its own local load enters mid-reach, above the point
             factor[t] = np.exp(-params.k_per_km * _time(r, params)[t] * (target.p - 0.5))
-    return factor
+    return np.asarray(factor)
 
 
 def _time(r: _Routing, params: RoutingParams) -> np.ndarray:
@@ -657,12 +657,12 @@ def _reach_positions(G: nx.DiGraph, reach_ids: np.ndarray) -> np.ndarray:
     """
     a = _arrays(G)
 
-    def build() -> tuple:
+    def build() -> tuple[str, Any, np.ndarray]:
         lo, hi = int(a.reach_ids.min()), int(a.reach_ids.max())
         if hi - lo + 1 <= 4 * len(a.reach_ids):
             table = np.full(hi - lo + 1, -1, dtype=np.int64)
             table[a.reach_ids - lo] = np.arange(len(a.reach_ids))
-            lookup = ("table", lo, table)
+            lookup: tuple[str, Any, np.ndarray] = ("table", lo, table)
         else:
             order = np.argsort(a.reach_ids)
             lookup = ("sorted", order, a.reach_ids[order])
@@ -727,7 +727,7 @@ def _reach_target(G: nx.DiGraph, reach_id: int, fraction: float, name: str, kind
 
 def _nearest_reachable(G: nx.DiGraph, point: shapely.Geometry) -> str:
     """'the nearest reachable target is ...' for error messages."""
-    hit = snap(gpd.GeoSeries([point], crs=WGS84), G, max_distance_m=1e7).iloc[0]
+    hit = snap(gpd.GeoSeries([point], crs=WGS84), G, max_snap_m=1e7).iloc[0]
     if pd.isna(hit["reach_id"]):
         return "the network has no reach"
     rid = int(hit["reach_id"])
@@ -753,7 +753,7 @@ def _station_target(G: nx.DiGraph, st: pd.Series, stations: gpd.GeoDataFrame) ->
         nearest = on["station_id"].iloc[int(np.argmin(d))] if len(on) else "poyang"
         msg = f"station {st['station_id']} cannot be a trace target: {note} (nearest reachable station: {nearest})"
         raise ValidationError(msg)
-    hit = snap(gpd.GeoSeries([st.geometry], crs=WGS84), G, max_distance_m=15_000).iloc[0]
+    hit = snap(gpd.GeoSeries([st.geometry], crs=WGS84), G, max_snap_m=15_000).iloc[0]
     if pd.isna(hit["reach_id"]):
         nearest = _nearest_reachable(G, st.geometry)
         msg = f"station {st['station_id']} is not on the network (no reach within 15 km); {nearest}"
@@ -941,8 +941,6 @@ def trace_sources(
     if by not in TRACE_BY:
         msg = f"by must be one of {', '.join(TRACE_BY)}, got {by!r}"
         raise ValidationError(msg)
-    from ganpo_geo._checks import check_count
-
     check_count(top, "top", allow_none=True)
     if sources is not None and "tp_kg_yr" in sources:
         _check_loads(sources["tp_kg_yr"], "sources")
@@ -997,7 +995,9 @@ def trace_sources(
     return out
 
 
-def _attach_geometry(grouped, by, key_col, sources, G, layers) -> gpd.GeoDataFrame:
+def _attach_geometry(
+    grouped: pd.DataFrame, by: str, key_col: str, sources: gpd.GeoDataFrame, G: nx.DiGraph, layers: Layers | None
+) -> gpd.GeoDataFrame:
     if by == "source":
         info = sources.drop_duplicates("source_id").set_index("source_id")
         cols = [c for c in ("name", "kind", "reach_id", "county_adcode", "basin") if c in info and c not in grouped]
@@ -1147,8 +1147,6 @@ def scenario(
         for Poyang Lake inflow, Hukou and each station on the network; ``top_before`` and
         ``top_after``: the top contributors to Poyang Lake by county.
     """
-    from ganpo_geo._checks import check_count, check_number
-
     check_count(top, "top")
     if sources is not None and "tp_kg_yr" in sources:
         _check_loads(sources["tp_kg_yr"], "sources")
@@ -1277,7 +1275,7 @@ def calibrate(
         Fewer stations than parameters, a station not on the network, or source groups whose
         delivered loads are proportional at every station (they cannot be told apart).
     """
-    from scipy.optimize import least_squares
+    from scipy.optimize import least_squares  # lazy on purpose: ~0.6 s to import, calibration only
 
     params = params or RoutingParams()
     sources = bundled_sources() if sources is None else sources
@@ -1322,7 +1320,7 @@ def calibrate(
         beta = theta[: len(groups)]
         k = theta[-1] if fit_decay else params.k_per_km
         pred = design(k) @ beta
-        return weight * (np.log(obs) - np.log(np.maximum(pred, 1e-12)))
+        return np.asarray(weight * (np.log(obs) - np.log(np.maximum(pred, 1e-12))))
 
     theta0 = np.r_[np.ones(len(groups)), [params.k_per_km] if fit_decay else []]
     lower = np.zeros(n_params)
@@ -1383,7 +1381,16 @@ def _check_identifiable(design: np.ndarray, groups: list[str]) -> None:
         raise ValidationError(msg)
 
 
-def _monitoring_adjusted(G, sources, beta, groups, group_of, targets, obs, params) -> np.ndarray:
+def _monitoring_adjusted(
+    G: nx.DiGraph,
+    sources: gpd.GeoDataFrame,
+    beta: np.ndarray,
+    groups: Any,
+    group_of: np.ndarray,
+    targets: Any,
+    obs: np.ndarray,
+    params: RoutingParams,
+) -> np.ndarray:
     """SPARROW's monitoring-adjusted station loads: each station's load predicted with the
     observed loads substituted at every other monitored station upstream of it."""
     scaled = sources.copy()

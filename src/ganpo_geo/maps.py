@@ -29,7 +29,12 @@ import shapely
 
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, polygonal, to_albers, wgs84_to_gcj02
+from ganpo_geo.io import write_text
 from ganpo_geo.layers import Layers, bundled_layers, load_layer
+from ganpo_geo.loads import bundled_sources, route, trace_sources
+from ganpo_geo.rivers import features_along, navigate, network_to_gdfs, river_network
+from ganpo_geo.siting import check_site
+from ganpo_geo.vocabulary import rules_in_scope
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -524,9 +529,9 @@ def _add_redlines(m: Any, red: gpd.GeoDataFrame, shift: _Shift, key: str, *, fil
 
 def _unit_popup(row: Any, rules: pd.DataFrame) -> str:
     category = int(row.category)
-    scope = ((rules["level"] == "city") & (rules["scope"] == str(getattr(row, "city_adcode", "")))) | (
-        (rules["level"] == "unit") & rules["scope"].isin([str(category), str(row.unit_code)])
-    )
+    city = str(getattr(row, "city_adcode", ""))
+    scope = rules_in_scope(rules, city_adcode=city, category=category, unit_code=row.unit_code, industry=None)
+    scope &= rules["level"] != "province"
     items = ", ".join(f"{r.rule_id} ({r.effect})" for r in rules[scope].itertuples())
     return _popup_html(
         f"{row.unit_code} {row.name_zh}",
@@ -580,8 +585,6 @@ def river_map(
     -------
     folium.Map
     """
-
-    from ganpo_geo.rivers import network_to_gdfs, river_network
 
     G = G if G is not None else river_network()
     m, shift = _map(title or "五河一湖水系 Five rivers and Poyang Lake", m=m, tiles=tiles)
@@ -858,9 +861,6 @@ def tp_map(
     """
     import branca.colormap as cm
 
-    from ganpo_geo.loads import bundled_sources, route, trace_sources
-    from ganpo_geo.rivers import network_to_gdfs, river_network
-
     if by not in ("county", "unit", "reach"):
         msg = f"by must be county, unit or reach, got {by!r}"
         raise ValidationError(msg)
@@ -1035,8 +1035,6 @@ def trace_map(
     folium.Map
     """
 
-    from ganpo_geo.rivers import features_along, navigate, network_to_gdfs, river_network
-
     G = G if G is not None else river_network()
     stations = load_layer("stations")
     if isinstance(start, str):
@@ -1114,8 +1112,6 @@ def site_map(
     -------
     folium.Map
     """
-    from ganpo_geo.rivers import navigate, river_network
-
     site = shapely.from_wkt(report.site["wkt"])
     m, shift = _map(
         title or f"选址检查 Site check: {report.verdict} ({report.site['industry']})",
@@ -1333,8 +1329,6 @@ def save_map(m: Any, path: str | Path, *, offline: bool = False) -> Path:
     Written atomically (a temporary file in the same folder, then a rename): an interrupted
     write leaves the previous file as it was.
     """
-    from ganpo_geo.io import write_text
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     html_text = to_html(m, offline=offline)  # build first: a failure here leaves no file at all
@@ -1375,8 +1369,6 @@ def make(kind: str, *, tiles: str | None = None, **options: Any) -> Any:
         mode: Mode = options.get("mode") or SAMPLE_TRACE[1]
         return trace_map(start, mode, options.get("distance_km"), tiles=tiles)
     if kind == "site":
-        from ganpo_geo.siting import check_site
-
         where = (options["lon"], options["lat"]) if options.get("lon") is not None else SAMPLE_SITE
         report = check_site(
             where,
@@ -1417,8 +1409,6 @@ def write_all(out_dir: str | Path = "maps", *, offline: bool = True, tiles: str 
     written = [save_map(make(kind, tiles=tiles), out / f"{kind}.html", offline=offline) for kind in MAP_KINDS]
     items = "".join(f'<li><a href="{kind}.html">{html.escape(_DESCRIPTIONS[kind])}</a></li>' for kind in MAP_KINDS)
     index = out / "index.html"
-    from ganpo_geo.io import write_text
-
     write_text(
         index,
         "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'><title>ganpo_geo maps</title></head>"

@@ -7,29 +7,20 @@ load the official ones with :func:`load_redlines`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
+from ganpo_geo._checks import check_geometry_coords, check_number
 from ganpo_geo._errors import ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, NearestLines, PolygonIndex
-from ganpo_geo.crs import WGS84, albers_transformer, area_km2, to_albers, to_wgs84
-from ganpo_geo.layers import Layers, bundled_layers, load_layer
+from ganpo_geo._official import REDLINE_FIELDS, load_redlines
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, as_sites, to_albers, transformer
+from ganpo_geo.layers import Layers, bundled_layers
+from ganpo_geo.types import CRSLike, GeometryLike
 
 __all__ = ["REDLINE_FIELDS", "load_redlines", "redline_overlap", "redlines"]
-
-#: Field names recognised in official red-line files, by standard column.
-REDLINE_FIELDS: dict[str, list[str]] = {
-    "zone_id": ["zone_id", "HXBM", "红线编码", "编码", "BSM", "ID"],
-    "name_zh": ["name_zh", "HXMC", "红线名称", "名称", "MC", "NAME"],
-    "kind": ["kind", "HXLX", "红线类型", "类型", "LX"],
-}
 
 
 def redlines(layers: Layers | None = None) -> gpd.GeoDataFrame:
@@ -47,76 +38,16 @@ def redlines(layers: Layers | None = None) -> gpd.GeoDataFrame:
     return (layers or bundled_layers()).red()
 
 
-def load_redlines(
-    path: str | Path,
-    columns: Mapping[str, str] | None = None,
-    *,
-    layer: str | int | None = None,
-    crs: Any = None,
-    encoding: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Read a user's official red-line file and bring it to the standard columns.
-
-    Parameters
-    ----------
-    path : path
-        Shapefile (GBK is detected), GeoPackage, GeoJSON or GeoParquet of red-line polygons.
-    columns : mapping, optional
-        ``{name_in_file: standard_name}`` for ``zone_id``, ``name_zh``, ``kind``.
-    layer, crs, encoding
-        As in :func:`~ganpo_geo.layers.load_layer`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``zone_id`` (generated ``RL0001``... when the file has none), ``name_zh``, ``name_en``,
-        ``kind``, ``area_km2``, ``source``; geometries repaired with ``make_valid``.
-
-    Raises
-    ------
-    ValidationError
-        The file holds no polygons, also holds other geometries, or has coordinates that cannot
-        be Jiangxi in the declared CRS (e.g. metres labelled as degrees).
-    """
-    from ganpo_geo.zoning import _match_fields
-
-    raw = load_layer(path, layer=layer, columns=columns, crs=crs, encoding=encoding)
-    gdf = raw.rename(columns=_match_fields(list(raw.columns), REDLINE_FIELDS))
-    polygonal = gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
-    if not polygonal.any():
-        msg = f"{path} holds no polygons (geometry types: {sorted(set(gdf.geometry.geom_type))})"
-        raise ValidationError(msg)
-    from ganpo_geo._checks import check_layer_usable
-
-    check_layer_usable(gdf, str(path), what="red lines")
-    gdf = gdf[polygonal].copy()
-    if "zone_id" not in gdf.columns:
-        gdf["zone_id"] = [f"RL{i:04d}" for i in range(1, len(gdf) + 1)]
-    gdf["zone_id"] = gdf["zone_id"].astype(str)
-    for col in ("name_zh", "name_en", "kind"):
-        if col not in gdf.columns:
-            gdf[col] = ""
-    gdf.geometry = shapely.make_valid(gdf.geometry.to_numpy())
-    gdf["area_km2"] = np.round(area_km2(gdf.geometry), 3)
-    gdf["source"] = str(path)
-    gdf.attrs["provenance"] = {"source": str(path), "synthetic": False, "user_supplied": True}
-    return gdf
-
-
 #: Vertex spacing of the nearest-distance index: ``nearest_m`` is at most half of it above
 #: the exact distance (measured: 7 m at worst over 20,000 random points, exact to 1 cm for
 #: 99.97% of them).
 NEAREST_SPACING_M = 100.0
 
 
-def _to_albers() -> pyproj.Transformer:
-    return albers_transformer()  # shared with the other modules: one transformer per process
-
-
 def _redline_parts(layers: Layers) -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
     """Red lines exploded into single polygons (metric CRS), their zone positions, a tree."""
 
-    def build():
+    def build() -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
         metric = to_albers(layers.red().geometry)
         parts, zone = shapely.get_parts(metric, return_index=True)
         shapely.prepare(parts)
@@ -127,7 +58,11 @@ def _redline_parts(layers: Layers) -> tuple[shapely.STRtree, np.ndarray, np.ndar
 
 def _redline_fast(layers: Layers, n_sites: int) -> tuple[NearestLines | None, PolygonIndex]:
     """Indexes for large batches (KD-tree of borders, point grid), or the tree alone for small."""
-    wgs_parts = lambda: shapely.get_parts(layers.red().geometry.to_numpy())  # noqa: E731
+
+    def wgs_parts() -> np.ndarray:
+        parts: np.ndarray = shapely.get_parts(layers.red().geometry.to_numpy())
+        return parts
+
     if n_sites >= GRID_MIN_POINTS or "redline_grid" in layers._cache:
         _, parts, _ = _redline_parts(layers)
         borders = layers.cached(
@@ -138,10 +73,10 @@ def _redline_fast(layers: Layers, n_sites: int) -> tuple[NearestLines | None, Po
 
 
 def redline_overlap(
-    geometries: Any,
+    geometries: GeometryLike,
     *,
     buffer_m: float = 0.0,
-    crs: Any = None,
+    crs: CRSLike | None = None,
     layers: Layers | None = None,
     max_search_m: float = 50_000.0,
 ) -> pd.DataFrame:
@@ -190,8 +125,6 @@ def redline_overlap(
     >>> bool(hits.loc[0, "nearest_m"] > 1000)
     True
     """
-    from ganpo_geo._checks import check_geometry_coords, check_number
-
     if not buffer_m >= 0:
         msg = f"buffer_m must be >= 0, got {buffer_m!r}"
         raise ValidationError(msg)
@@ -199,20 +132,14 @@ def redline_overlap(
     check_number(max_search_m, "max_search_m")
     layers = layers or bundled_layers()
     zones = layers.red()
-    if isinstance(geometries, gpd.GeoDataFrame):
-        geometries = geometries.geometry
-    if isinstance(geometries, gpd.GeoSeries):
-        series = to_wgs84(geometries, crs=crs)
-    else:
-        arr = np.atleast_1d(np.asarray(geometries, dtype=object))
-        series = gpd.GeoSeries(to_wgs84(arr, crs=crs), crs=WGS84)
+    series = as_sites(geometries, crs)
     n = len(series)
     wgs = series.to_numpy()
     check_geometry_coords(wgs, "geometries")
     valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
     tree, parts, zone_of_part = _redline_parts(layers)
     borders, point_index = _redline_fast(layers, n)
-    overlap_km2 = np.zeros(n)
+    overlap_km2: np.ndarray = np.zeros(n)
     touching = np.zeros(n, dtype=bool)  # the site itself touches a red line
     is_point = valid & (shapely.get_type_id(wgs) == shapely.GeometryType.POINT)
 
@@ -239,11 +166,11 @@ def redline_overlap(
         if buffer_m > 0:
             sites = shapely.buffer(sites, buffer_m)
         s_idx, e_part = tree.query(sites, predicate="intersects")
-        rows = exact_sites[s_idx]
+        rows: np.ndarray = exact_sites[s_idx]
         inter_geom = shapely.intersection(sites[s_idx], parts[e_part])
         overlap_km2 = np.bincount(rows, weights=shapely.area(inter_geom) / 1e6, minlength=n)
         # lines (unbuffered): the length inside, so a line partly inside has its true share
-        overlap_km = np.bincount(rows, weights=shapely.length(inter_geom) / 1e3, minlength=n)
+        overlap_km: np.ndarray = np.bincount(rows, weights=shapely.length(inter_geom) / 1e3, minlength=n)
         site_area = np.zeros(n)
         site_area[exact_sites] = shapely.area(sites) / 1e6
         site_length = np.zeros(n)
@@ -276,7 +203,7 @@ def redline_overlap(
         # for lines and polygons: the distance from their nearest vertex (points: as is);
         # only coordinates are projected, not geometries
         coords, owner = shapely.get_coordinates(wgs[away], return_index=True)
-        x, y = _to_albers().transform(coords[:, 0], coords[:, 1])
+        x, y = transformer(WGS84, JIANGXI_ALBERS).transform(coords[:, 0], coords[:, 1])
         if borders is not None:
             _, d, _ = borders.query(x, y, max_search_m)
         else:  # a small batch: exact distances from the tree
@@ -289,12 +216,13 @@ def redline_overlap(
             nearest[away] = d
         else:
             nearest[away] = pd.Series(d).groupby(owner).min().reindex(range(away.size)).to_numpy()
-    rows = np.concatenate(pair_site) if pair_site else np.empty(0, dtype=np.int64)
+    rows = np.concatenate(pair_site) if pair_site else np.empty(0, dtype=np.int64)  # (site, zone part) pairs
     p_idx = np.concatenate(pair_part) if pair_part else np.empty(0, dtype=np.int64)
 
     ids = zones["zone_id"].astype(str).to_numpy()
-    name_en = zones["name_en"].astype(str) if "name_en" in zones else ""
-    name_zh = zones["name_zh"].astype(str) if "name_zh" in zones else ""
+    blank = pd.Series("", index=zones.index, dtype=str)
+    name_en = zones["name_en"].astype(str) if "name_en" in zones else blank
+    name_zh = zones["name_zh"].astype(str) if "name_zh" in zones else blank
     names = (name_zh + " " + name_en).str.strip() if len(zones) else pd.Series([], dtype=str)
     names = names.to_numpy()
     zone_ids = np.full(n, "", dtype=object)

@@ -44,7 +44,8 @@ from ganpo_geo._errors import (
     RequirementTextError,
     ValidationError,
 )
-from ganpo_geo.layers import data_path
+from ganpo_geo._layerfiles import data_path
+from ganpo_geo.vocabulary import DIMENSIONS, industries, resolve_industry
 
 __all__ = [
     "ACCESS_LIST_FIELDS",
@@ -193,8 +194,6 @@ _EXCEPT = re.compile(r"除([^,。;]{1,40}?)(?:以外|之外|外)")
 def _industry_terms() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(term, industry keys) pairs, longest term first: names and Chinese aliases from the industries
     table, plus the compiler's groups, synonyms and out-of-vocabulary activities (clause_terms.csv)."""
-    from ganpo_geo.zoning import industries
-
     terms: dict[str, tuple[str, ...]] = {}
     for row in industries().itertuples():
         for word in [row.name_zh, *row.aliases.split(";")]:
@@ -399,8 +398,6 @@ _CONTINUES = re.compile(r"[，,、：:（(《“]$")
 
 
 def _dimension_key(value: Any) -> str:
-    from ganpo_geo.zoning import DIMENSIONS
-
     text = str(value).strip()
     for key, (zh, en, code) in DIMENSIONS.items():
         if text.lower() in (key, en, code.lower()) or text == zh or (len(text) >= 4 and zh.startswith(text)):
@@ -411,8 +408,6 @@ def _dimension_key(value: Any) -> str:
 
 
 def _heading_dimension(text: str) -> str | None:
-    from ganpo_geo.zoning import DIMENSIONS
-
     core = re.sub(r"[：:\s]", "", text)
     for key, (zh, _en, _code) in DIMENSIONS.items():
         if core in (zh, zh.removesuffix("要求"), zh.removesuffix("约束"), zh.removesuffix("管控")):
@@ -626,8 +621,6 @@ def parse_unit_requirements(texts: Mapping[str, Any]) -> pd.DataFrame:
     pandas.DataFrame
         :func:`parse_requirements` rows of the four dimensions in the standard order, ``dimension`` set.
     """
-    from ganpo_geo.zoning import DIMENSIONS
-
     found: dict[str, Any] = {}
     for name, value in texts.items():
         try:
@@ -662,7 +655,7 @@ def compile_access_list(access_list: pd.DataFrame) -> pd.DataFrame:
         cols = ", ".join(str(c) for c in access_list.columns if c != "geometry")
         msg = f"the table has none of the four requirement columns ({', '.join(_DIMENSION_COLUMNS)}); columns: {cols}"
         raise AccessListColumnError(msg)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for record in access_list[keys + dims].itertuples(index=False, name=None):
         head = record[: len(keys)]
         for dim, text in zip(dims, record[len(keys) :], strict=True):
@@ -693,8 +686,6 @@ def _covers(clause_key: str, industry: str) -> bool:
     """A clause naming ``clause_key`` applies to ``industry`` (equal, or a broader GB/T 4754 class)."""
     if clause_key == industry:
         return True
-    from ganpo_geo.zoning import industries
-
     table = industries()
     if clause_key not in table.index or industry not in table.index:
         return False
@@ -750,8 +741,6 @@ def clauses_for_industry(parsed: pd.DataFrame, industry: str) -> pd.DataFrame:
     ValidationError
         An unknown industry, or a table without the ``industries`` and ``effect`` columns.
     """
-    from ganpo_geo.zoning import resolve_industry
-
     missing = [c for c in ("industries", "effect") if c not in parsed.columns]
     if missing:
         msg = f"parsed clauses lack column(s) {', '.join(missing)}; pass the output of parse_requirements()"
@@ -952,7 +941,7 @@ def _table_from_grid(grid: list[list[str]], sheet: str, path: Path) -> tuple[pd.
             continue
         if [_norm_header(v) for v in row] == headers:  # a repeated header row
             continue
-        rec = dict(zip(names, row, strict=False))
+        rec: dict[str, Any] = dict(zip(names, row, strict=False))
         rec["sheet"] = sheet
         rec["row"] = r
         records.append(rec)
@@ -962,7 +951,7 @@ def _table_from_grid(grid: list[list[str]], sheet: str, path: Path) -> tuple[pd.
 
 
 def _xlsx_grids(path: Path, sheet: str | int | None) -> dict[str, list[list[str]]]:
-    import openpyxl
+    import openpyxl  # lazy on purpose: heavy, only .xlsx access lists need it
 
     try:
         book = openpyxl.load_workbook(path, data_only=True)

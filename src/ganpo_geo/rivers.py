@@ -41,17 +41,20 @@ import logging
 import warnings
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.ops import substring
 
+from ganpo_geo._checks import check_number, renamed_parameters
 from ganpo_geo._errors import ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, snap_to_lines
+from ganpo_geo._layerfiles import load_layer
+from ganpo_geo._network import _Arrays, _arrays, _cached, _gather, _graph_cache, _groups
 from ganpo_geo.basins import (  # re-exported: they lived here before ganpo_geo.basins
     POYANG_BASINS,
     basin_of,
@@ -60,9 +63,12 @@ from ganpo_geo.basins import (  # re-exported: they lived here before ganpo_geo.
     catchments,
     poyang_share_of_jiangxi,
 )
-from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, to_albers, to_wgs84
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, as_sites, to_albers, to_wgs84, transformer
+from ganpo_geo.types import CRSLike, Edge, GeometryLike, NavMode
 
 __all__ = [
+    "FEATURES_MAX_SNAP_M",
+    "MAX_SNAP_M",
     "NAVIGATION_MODES",
     "POYANG_BASINS",
     "NetworkBuildWarning",
@@ -86,7 +92,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 NAVIGATION_MODES = ("UM", "UT", "DM", "DD")
-Mode = Literal["UM", "UT", "DM", "DD"]
+Mode = NavMode  # the old name of the alias (kept: it was importable)
+
+#: Snap radius policy. The farthest a point may be from a reach to be snapped to it is always the
+#: parameter ``max_snap_m`` (metres); its default is the one of the task: 5 km for a point a user
+#: gives (:func:`snap`, :func:`navigate` from a point, ``ganpo river ... --max-snap-m``), 2 km for
+#: point features put on a path (:data:`FEATURES_MAX_SNAP_M`, monitoring stations sit on their
+#: river), 10 km for pollution sources (:data:`ganpo_geo.loads.SOURCES_MAX_SNAP_M`; farther ones
+#: fall back to their catchment) and 20 km for the nearest reach the site check reports
+#: (:data:`ganpo_geo.siting.MAX_SNAP_M`).
+MAX_SNAP_M = 5000.0
+#: Default ``max_snap_m`` of :func:`features_along`.
+FEATURES_MAX_SNAP_M = 2000.0
 
 
 class NetworkBuildWarning(UserWarning):
@@ -160,8 +177,6 @@ def _cut_lakes(pieces: _Pieces, lake_geoms: np.ndarray) -> _Pieces:
 
 
 def _split_at(geom: shapely.LineString, positions: Iterable[float]) -> list[shapely.LineString]:
-    from shapely.ops import substring
-
     cuts = [0.0, *sorted(set(positions)), geom.length]
     out = []
     for start, end in itertools.pairwise(cuts):
@@ -218,7 +233,7 @@ def _split_closed(pieces: _Pieces, tol: float) -> _Pieces:
 
 def _cluster_points(points: np.ndarray, tol: float) -> np.ndarray:
     """Label points so that points within ``tol`` of each other (transitively) share a label."""
-    from scipy import sparse
+    from scipy import sparse  # lazy on purpose: scipy.sparse costs ~1 s to import; only builds and walks use it
     from scipy.sparse import csgraph
 
     tree = shapely.STRtree(points)
@@ -226,7 +241,8 @@ def _cluster_points(points: np.ndarray, tol: float) -> np.ndarray:
     n = len(points)
     adj = sparse.coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n, n))
     _, labels = csgraph.connected_components(adj, directed=False)
-    return labels
+    out: np.ndarray = labels
+    return out
 
 
 def network_from_lines(
@@ -274,7 +290,7 @@ def network_from_lines(
     ValidationError
         No usable lines, or the outlet is too far from every line.
     """
-    from scipy import sparse
+    from scipy import sparse  # lazy on purpose: scipy.sparse costs ~1 s to import; only builds and walks use it
     from scipy.sparse import csgraph
 
     if not isinstance(lines, gpd.GeoDataFrame) or len(lines) == 0:
@@ -419,36 +435,40 @@ def network_from_lines(
     )
 
 
-def _split_parallel(geoms, u, v, src, node_xy):
+def _split_parallel(
+    geoms: np.ndarray, u: np.ndarray, v: np.ndarray, src: np.ndarray, node_xy: np.ndarray
+) -> Any:
     """Give every second channel between the same two nodes a midpoint node."""
     a, b = np.minimum(u, v), np.maximum(u, v)
     key = pd.DataFrame({"a": a, "b": b})
     dup = key.duplicated(keep="first").to_numpy()
     if not dup.any():
         return geoms, u, v, src, node_xy
-    geoms, u, v, src = list(geoms), list(u), list(v), list(src)
-    node_xy = [tuple(xy) for xy in node_xy]
+    g_list, u_list, v_list, s_list = list(geoms), list(u), list(v), list(src)
+    xy_list = [tuple(xy) for xy in node_xy]
     for i in np.flatnonzero(dup):
-        first, second = _split_at(geoms[i], [geoms[i].length / 2])
-        mid = len(node_xy)
-        node_xy.append(tuple(shapely.get_coordinates(first)[-1]))
-        geoms[i] = first
-        geoms.append(second)
-        src.append(src[i])
-        old_v = v[i]
-        v[i] = mid
-        u.append(mid)
-        v.append(old_v)
+        first, second = _split_at(g_list[i], [g_list[i].length / 2])
+        mid = len(xy_list)
+        xy_list.append(tuple(shapely.get_coordinates(first)[-1]))
+        g_list[i] = first
+        g_list.append(second)
+        s_list.append(s_list[i])
+        old_v = v_list[i]
+        v_list[i] = mid
+        u_list.append(mid)
+        v_list.append(old_v)
     return (
-        np.array(geoms, dtype=object),
-        np.array(u),
-        np.array(v),
-        np.array(src, dtype=object),
-        np.array(node_xy, dtype=float),
+        np.array(g_list, dtype=object),
+        np.array(u_list),
+        np.array(v_list),
+        np.array(s_list, dtype=object),
+        np.array(xy_list, dtype=float),
     )
 
 
-def _snap_ends(geoms, u, v, node_xy, lake_nodes: set[int]) -> np.ndarray:
+def _snap_ends(
+    geoms: np.ndarray, u: np.ndarray, v: np.ndarray, node_xy: np.ndarray, lake_nodes: set[int]
+) -> np.ndarray:
     coords, index = shapely.get_coordinates(geoms, return_index=True)
     starts = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
     stops = np.r_[starts[1:], len(index)] - 1
@@ -456,7 +476,8 @@ def _snap_ends(geoms, u, v, node_xy, lake_nodes: set[int]) -> np.ndarray:
     coords[starts[~is_lake]] = node_xy[u[~is_lake]]
     is_lake = np.isin(v, list(lake_nodes)) if lake_nodes else np.zeros(len(v), bool)
     coords[stops[~is_lake]] = node_xy[v[~is_lake]]
-    return shapely.linestrings(coords, indices=index)
+    lines: np.ndarray = shapely.linestrings(coords, indices=index)
+    return lines
 
 
 def _count_crossings(geoms: np.ndarray) -> int:
@@ -467,15 +488,15 @@ def _count_crossings(geoms: np.ndarray) -> int:
 
 def _assemble(
     *,
-    geoms,
-    up,
-    down,
-    src,
-    length_m,
-    node_xy,
+    geoms: np.ndarray,
+    up: np.ndarray,
+    down: np.ndarray,
+    src: np.ndarray,
+    length_m: np.ndarray,
+    node_xy: np.ndarray,
     outlet_node: int,
     lake_nodes: dict[int, str],
-    extra_graph: dict,
+    extra_graph: dict[str, Any],
 ) -> nx.DiGraph:
     """Renumber nodes compactly, convert to WGS84 and build the DiGraph."""
     used = np.unique(np.concatenate([up, down, [outlet_node]]))
@@ -517,228 +538,6 @@ def _assemble(
 
 
 # --------------------------------------------------------------------------- array view
-
-
-@dataclass(frozen=True)
-class _Arrays:
-    """Array view of a network: reaches in topological order (upstream first)."""
-
-    nodes: list  # node labels, position = node index
-    node_index: dict
-    up: np.ndarray  # node index of each reach's upstream end
-    down: np.ndarray
-    reach_ids: np.ndarray
-    edges: list  # (u, v) label pairs, in reach order
-    length_km: np.ndarray
-    topo: np.ndarray  # reach positions in topological order (upstream first)
-    node_level: np.ndarray  # topological level of each node (sources 0)
-    reach_pos: dict  # reach_id -> position
-
-
-class _Tracked(dict):
-    """A graph's attribute or adjacency dict that counts its own changes.
-
-    :func:`_graph_cache` swaps a graph's node, adjacency and edge dicts for these (same
-    contents) so that any edit made through networkx (``G.edges[e]["length_km"] = ...``,
-    ``add_edge``, ``remove_edge``, ``nx.set_edge_attributes`` ...) bumps the shared version
-    counter and invalidates every array or index derived from the graph. Copies
-    (``dict.copy``, ``G.copy()``, pickling) are plain dicts.
-    """
-
-    __slots__ = ("_version",)
-
-    def __init__(self, data: dict, version: list) -> None:
-        super().__init__(data)
-        self._version = version
-
-    def _bump(self) -> None:
-        self._version[0] += 1
-
-    def __setitem__(self, key, value) -> None:
-        super().__setitem__(key, value)
-        self._bump()
-
-    def __delitem__(self, key) -> None:
-        super().__delitem__(key)
-        self._bump()
-
-    def __ior__(self, other):
-        self.update(other)
-        return self
-
-    def update(self, *args, **kwargs) -> None:
-        super().update(*args, **kwargs)
-        self._bump()
-
-    def pop(self, *args):
-        self._bump()
-        return super().pop(*args)
-
-    def popitem(self):
-        self._bump()
-        return super().popitem()
-
-    def clear(self) -> None:
-        super().clear()
-        self._bump()
-
-    def setdefault(self, key, default=None):
-        if key not in self:
-            self._bump()
-        return super().setdefault(key, default)
-
-    def copy(self) -> dict:
-        return dict(self)
-
-    def __reduce__(self):
-        return (dict, (dict(self),))
-
-
-class _GraphCache:
-    """Arrays and indexes derived from one graph, valid while the graph is unchanged.
-
-    Valid only for the graph object that built it (``G.copy()`` shares ``G.graph`` but gets
-    its own cache) and only while no tracked dict changed and the node count is the same.
-    Pickles as None (rebuilt on first use).
-    """
-
-    def __init__(self, G: nx.DiGraph) -> None:
-        import weakref
-
-        self.owner = weakref.ref(G)
-        self.version = [0]
-        self.n_nodes = len(G._node)
-        self.values: dict[str, Any] = {}
-        version = self.version
-
-        def track(data: dict) -> _Tracked:
-            # a dict tracked before keeps its identity (references to it stay live)
-            if isinstance(data, _Tracked):
-                data._version = version
-                return data
-            return _Tracked(data, version)
-
-        import gc
-
-        was_enabled = gc.isenabled()
-        gc.disable()  # a million new dicts would trigger many full collections
-        try:
-            for node, data in G._node.items():
-                G._node[node] = track(data)
-            for adj in (G._succ, G._pred):
-                for node, nbrs in adj.items():
-                    adj[node] = track(nbrs)
-            for u, nbrs in G._succ.items():
-                for v, data in nbrs.items():
-                    tracked = track(data)
-                    dict.__setitem__(nbrs, v, tracked)
-                    dict.__setitem__(G._pred[v], u, tracked)
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    def valid_for(self, G: nx.DiGraph) -> bool:
-        return self.owner() is G and self.version[0] == 0 and len(G._node) == self.n_nodes
-
-    def __reduce__(self):
-        return (type(None), ())
-
-
-def _graph_cache(G: nx.DiGraph) -> dict[str, Any]:
-    """The cache of values derived from G (emptied whenever G changed; see _GraphCache).
-
-    Graph views (``G.subgraph``, ``nx.reverse_view`` ...) cannot be tracked: they get a fresh,
-    unshared dict every time (nothing is cached for them).
-    """
-    if type(G._node) is not dict or type(G._succ) is not dict or type(G._pred) is not dict:
-        return {}
-    entry = G.graph.get("_cache")
-    if not isinstance(entry, _GraphCache) or not entry.valid_for(G):
-        entry = _GraphCache(G)
-        G.graph["_cache"] = entry
-    return entry.values
-
-
-def _cached(G: nx.DiGraph, name: str, build: Any) -> Any:
-    """``build()`` computed once per unchanged graph."""
-    values = _graph_cache(G)
-    if name not in values:
-        values[name] = build()
-    return values[name]
-
-
-def _arrays(G: nx.DiGraph) -> _Arrays:
-    """Array view of G, cached with the graph's content (see :class:`_GraphCache`)."""
-    return _cached(G, "arrays", lambda: _build_arrays(G))
-
-
-def _build_arrays(G: nx.DiGraph) -> _Arrays:
-    nodes = list(G.nodes)
-    node_index = {n: i for i, n in enumerate(nodes)}
-    edges = list(G.edges)
-    up = np.fromiter((node_index[a] for a, _ in edges), dtype=np.int64, count=len(edges))
-    down = np.fromiter((node_index[b] for _, b in edges), dtype=np.int64, count=len(edges))
-    data = G.edges(data=True)
-    reach_ids = np.fromiter(
-        (d.get("reach_id", i + 1) for i, (_, _, d) in enumerate(data)),
-        dtype=np.int64,
-        count=len(edges),
-    )
-    length = np.fromiter((d.get("length_km", 0.0) for _, _, d in data), dtype=float, count=len(edges))
-    node_level = _node_levels(up, down, len(nodes))
-    topo = np.argsort(node_level[up], kind="stable")
-    arrays = _Arrays(
-        nodes=nodes,
-        node_index=node_index,
-        up=up,
-        down=down,
-        reach_ids=reach_ids,
-        edges=edges,
-        length_km=length,
-        topo=topo,
-        node_level=node_level,
-        reach_pos={int(r): i for i, r in enumerate(reach_ids)},
-    )
-    return arrays
-
-
-def _node_levels(up: np.ndarray, down: np.ndarray, n_nodes: int) -> np.ndarray:
-    """Topological level of every node (sources 0), by Kahn's algorithm level by level."""
-    indeg = np.bincount(down, minlength=n_nodes)
-    out_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(up, minlength=n_nodes), out=out_ptr[1:])
-    by_up = np.argsort(up, kind="stable")
-    level = np.full(n_nodes, -1, dtype=np.int64)
-    frontier = np.flatnonzero(indeg == 0)
-    depth = 0
-    while frontier.size:
-        level[frontier] = depth
-        out_edges = by_up[_gather(out_ptr, frontier)]
-        targets = down[out_edges]
-        np.subtract.at(indeg, targets, 1)
-        frontier = np.unique(targets[indeg[targets] == 0])
-        depth += 1
-    if (level < 0).any():
-        msg = "the river network has a cycle: it must be a DAG (see network_from_lines rules)"
-        raise ValidationError(msg)
-    return level
-
-
-def _gather(ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Positions ptr[r]..ptr[r+1]-1 for every r in rows, concatenated (CSR row gather)."""
-    starts, stops = ptr[rows], ptr[rows + 1]
-    counts = stops - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    return np.repeat(starts - np.r_[0, counts.cumsum()[:-1]], counts) + np.arange(total)
-
-
-def _groups(keys: np.ndarray) -> list[np.ndarray]:
-    """Indices grouped by key, groups in increasing key order."""
-    order = np.argsort(keys, kind="stable")
-    bounds = np.flatnonzero(np.diff(keys[order])) + 1
-    return np.split(order, bounds)
 
 
 def compute_reach_attributes(G: nx.DiGraph) -> nx.DiGraph:
@@ -912,8 +711,6 @@ def _py(value: Any) -> Any:
 
 
 def _bundled_gdfs() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    from ganpo_geo.layers import load_layer
-
     nodes = load_layer("river_nodes")
     reaches = load_layer("reaches")
     nodes = nodes.set_index("node_id")
@@ -952,7 +749,9 @@ def reaches_gdf(G: nx.DiGraph) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- navigation
 
 
-def _resolve_start(G: nx.DiGraph, start: Any, mode: str) -> tuple[int, float, int | None]:
+def _resolve_start(
+    G: nx.DiGraph, start: Any, mode: str, max_snap_m: float = MAX_SNAP_M
+) -> tuple[int, float, int | None]:
     """Start reach position, fraction along it (0 upstream end .. 1 downstream end), and the
     start node's index when the navigation starts at a node (else None)."""
     a = _arrays(G)
@@ -960,12 +759,26 @@ def _resolve_start(G: nx.DiGraph, start: Any, mode: str) -> tuple[int, float, in
         isinstance(start, tuple) and len(start) == 2 and all(isinstance(c, float) for c in start)
     ):
         point = start if isinstance(start, shapely.Geometry) else shapely.Point(start)
-        hit = snap(gpd.GeoSeries([point], crs=WGS84), G).iloc[0]
+        hit = snap(gpd.GeoSeries([point], crs=WGS84), G, max_snap_m=max_snap_m).iloc[0]
         if pd.isna(hit["reach_id"]):
-            msg = f"the point {point.wkt} is farther than the snap distance from every reach"
+            msg = (
+                f"the point {point.wkt} is farther than the snap distance (max_snap_m={max_snap_m:g}) "
+                "from every reach; raise max_snap_m or check the point's CRS"
+            )
             raise ValidationError(msg)
         return a.reach_pos[int(hit["reach_id"])], float(hit["fraction"]), None
+    if isinstance(start, Edge):
+        if start not in G.edges:
+            msg = f"edge {tuple(start)!r} is not in the network; give the (u, v) nodes of a reach"
+            raise ValidationError(msg)
+        return a.reach_pos[int(G.edges[start]["reach_id"])], 1.0, None
     if isinstance(start, tuple) and len(start) == 2 and start in G.edges:
+        warnings.warn(
+            f"navigate(G, {start!r}): a bare (u, v) tuple as the start is deprecated (it reads like a"
+            f" point); pass edge={start!r} or start=Edge{start!r} (goes in the next release)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         return a.reach_pos[int(G.edges[start]["reach_id"])], 1.0, None
     if isinstance(start, int | np.integer) and int(start) in a.reach_pos:
         return a.reach_pos[int(start)], 1.0, None
@@ -989,9 +802,12 @@ def _resolve_start(G: nx.DiGraph, start: Any, mode: str) -> tuple[int, float, in
 
 def navigate(
     G: nx.DiGraph,
-    start: Any,
-    mode: Mode = "UT",
+    start: Any = None,
+    mode: NavMode = "UT",
     distance_km: float | None = None,
+    *,
+    edge: tuple[int, int] | None = None,
+    max_snap_m: float = MAX_SNAP_M,
 ) -> gpd.GeoDataFrame:
     """Navigate the network NLDI-style from a reach, node or point.
 
@@ -999,8 +815,14 @@ def navigate(
     ----------
     G : networkx.DiGraph
         A river network.
-    start : int, (u, v), ("node", id) or shapely Point / (lon, lat) floats
-        A reach id, an edge, a node, or a WGS84 point snapped to the nearest reach.
+    start : int, Edge, ("node", id) or shapely Point / (lon, lat) floats
+        A reach id, an :class:`~ganpo_geo.types.Edge`, a node, or a WGS84 point snapped to the
+        nearest reach. A bare ``(u, v)`` tuple of ints naming an edge still works but is
+        deprecated (it reads like a point): pass ``edge=(u, v)``.
+    edge : (u, v), optional
+        Start at the reach from node ``u`` to node ``v`` (instead of ``start``).
+    max_snap_m : float
+        Snap radius of a point start (see :data:`MAX_SNAP_M`).
     mode : {"UM", "UT", "DM", "DD"}
         Upstream main stem (at each junction the branch with the longest upstream length),
         upstream with tributaries, downstream main stem (the shortest way to the outlet),
@@ -1042,7 +864,13 @@ def navigate(
     >>> bool((up["distance_km"] <= 100).all()), bool(up["clipped"].any())
     (True, True)
     """
-    mode = str(mode).upper()  # type: ignore[assignment]
+    if (start is None) == (edge is None):
+        msg = "navigate needs exactly one of start= (a reach id, node, point) or edge=(u, v)"
+        raise ValidationError(msg)
+    if edge is not None:
+        start = Edge(*edge)
+    check_number(max_snap_m, "max_snap_m")
+    mode = str(mode).upper()  # type: ignore[assignment]  # accepts "ut" and makes it "UT"
     if mode not in NAVIGATION_MODES:
         msg = f"unknown navigation mode {mode!r}: use one of {', '.join(NAVIGATION_MODES)}"
         raise ValidationError(msg)
@@ -1050,7 +878,7 @@ def navigate(
         msg = f"distance_km must be a number >= 0, got {distance_km!r}"
         raise ValidationError(msg)
     a = _arrays(G)
-    pos, fraction, node = _resolve_start(G, start, mode)
+    pos, fraction, node = _resolve_start(G, start, mode, max_snap_m)
     upstream = mode in ("UM", "UT")
     offset = a.length_km[pos] * (fraction if upstream else 1.0 - fraction)
     found, dist = _walk(G, a, pos, mode, node)
@@ -1073,10 +901,16 @@ def navigate(
     return reaches.sort_values("distance_km", kind="stable")
 
 
-def _clip(G, a, reaches, found, start_pos, remaining, upstream: bool) -> None:
+def _clip(
+    G: nx.DiGraph,
+    a: _Arrays,
+    reaches: gpd.GeoDataFrame,
+    found: np.ndarray,
+    start_pos: int,
+    remaining: np.ndarray,
+    upstream: bool,
+) -> None:
     """Cut reaches that run past the distance limit at the limit (in place)."""
-    from shapely.ops import substring
-
     length = a.length_km[found]
     cut = (remaining < length) & (found != start_pos) & (length > 0)
     if not cut.any():
@@ -1097,7 +931,7 @@ def _clip(G, a, reaches, found, start_pos, remaining, upstream: bool) -> None:
 def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Reach positions reached from ``pos`` (or from ``node``) and their distance from the
     start reach's far end (or from the node)."""
-    from scipy import sparse
+    from scipy import sparse  # lazy on purpose: scipy.sparse costs ~1 s to import; only builds and walks use it
     from scipy.sparse import csgraph
 
     n_nodes = len(a.nodes)
@@ -1128,13 +962,13 @@ def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = Non
     current = pos
     while True:
         if mode == "DM":
-            node = a.edges[current][1]
-            nxt = [(w, d) for w, d in G[node].items() if d.get("main_down", True)]
+            at = a.edges[current][1]
+            nxt = [(w, d) for w, d in G[at].items() if d.get("main_down", True)]
             if not nxt:
-                nxt = list(G[node].items())
+                nxt = list(G[at].items())
         else:  # UM: upstream branch with the longest upstream length
-            node = a.edges[current][0]
-            cands = [(w, data[w, node]) for w in G.predecessors(node)]
+            at = a.edges[current][0]
+            cands = [(w, data[w, at]) for w in G.predecessors(at)]
             nxt = sorted(cands, key=lambda c: (-c[1].get("upstream_length_km", 0.0), c[1]["reach_id"]))
         if not nxt:
             break
@@ -1148,14 +982,15 @@ def _walk(G: nx.DiGraph, a: _Arrays, pos: int, mode: str, node: int | None = Non
     return np.array(path), np.array(dists)
 
 
+@renamed_parameters(max_distance_m="max_snap_m")
 def features_along(
     G: nx.DiGraph,
     start: Any,
     features: gpd.GeoDataFrame,
-    mode: Mode = "DM",
+    mode: NavMode = "DM",
     distance_km: float | None = None,
     *,
-    max_distance_m: float = 2000.0,
+    max_snap_m: float = FEATURES_MAX_SNAP_M,
 ) -> gpd.GeoDataFrame:
     """Point features (e.g. monitoring stations) on the reaches of a navigation.
 
@@ -1167,8 +1002,9 @@ def features_along(
         As in :func:`navigate`.
     features : geopandas.GeoDataFrame
         Point features in any CRS; each is snapped to its nearest reach.
-    max_distance_m : float
-        Features farther than this from every reach are not on the network.
+    max_snap_m : float
+        Features farther than this from every reach are not on the network (formerly
+        ``max_distance_m``, deprecated).
 
     Returns
     -------
@@ -1177,7 +1013,7 @@ def features_along(
         ``distance_km`` (network distance from the start), sorted by distance.
     """
     path = navigate(G, start, mode, distance_km)
-    snapped = snap(features.geometry, G, max_distance_m=max_distance_m)
+    snapped = snap(features.geometry, G, max_snap_m=max_snap_m)
     out = to_wgs84(features).copy()
     out["reach_id"] = snapped["reach_id"].to_numpy()
     out["snap_distance_m"] = snapped["distance_m"].to_numpy()
@@ -1195,11 +1031,13 @@ def features_along(
 # --------------------------------------------------------------------------- snapping
 
 
+@renamed_parameters(max_distance_m="max_snap_m")
 def snap(
-    points: Any,
+    points: GeometryLike,
     G: nx.DiGraph,
     *,
-    max_distance_m: float = 5000.0,
+    max_snap_m: float = MAX_SNAP_M,
+    crs: CRSLike | None = None,
 ) -> pd.DataFrame:
     """Snap points to their nearest reach (vectorized, exact).
 
@@ -1209,12 +1047,16 @@ def snap(
 
     Parameters
     ----------
-    points : GeoSeries, GeoDataFrame or array of shapely Points
-        In any CRS for Geo* input; plain geometries are taken as WGS84.
+    points : GeometryLike
+        GeoSeries, GeoDataFrame or array of shapely Points, in any CRS for Geo* input (or
+        ``crs=``); plain geometries are taken as WGS84 (see :func:`ganpo_geo.crs.as_sites`).
     G : networkx.DiGraph
         A river network.
-    max_distance_m : float
-        Points farther than this from every reach get no reach (NaN).
+    max_snap_m : float
+        Points farther than this from every reach get no reach (NaN); formerly
+        ``max_distance_m`` (deprecated). See :data:`MAX_SNAP_M` for the policy.
+    crs : CRSLike, optional
+        CRS of the coordinates (overrides a Geo* input's stored CRS).
 
     Returns
     -------
@@ -1235,16 +1077,8 @@ def snap(
     >>> bool(0 < snapped.loc[0, "distance_m"] < 5000)
     True
     """
-    from ganpo_geo._checks import check_number
-
-    check_number(max_distance_m, "max_distance_m")
-    if isinstance(points, gpd.GeoDataFrame):
-        series = points.geometry
-    elif isinstance(points, gpd.GeoSeries):
-        series = points
-    else:
-        series = gpd.GeoSeries(np.atleast_1d(np.asarray(points, dtype=object)), crs=WGS84)
-    series = to_wgs84(series)
+    check_number(max_snap_m, "max_snap_m")
+    series = as_sites(points, crs)
     n = len(series)
     chunks, reach_ids, metric_lines = _metric_index(G)
     geoms = series.to_numpy()
@@ -1266,10 +1100,10 @@ def snap(
     if not is_point.all():  # lines and polygons snap by their centroid
         sel = np.where(is_point, sel, shapely.centroid(sel))
     lonlat = shapely.get_coordinates(sel)
-    x, y = _albers_transformer().transform(lonlat[:, 0], lonlat[:, 1])
+    x, y = transformer(WGS84, JIANGXI_ALBERS).transform(lonlat[:, 0], lonlat[:, 1])
     nearest = _nearest_index(G) if rows.size >= GRID_MIN_POINTS else None
     ids, dist, along, frac = snap_to_lines(
-        x, y, chunks, reach_ids, shapely.length(metric_lines), max_distance_m, nearest
+        x, y, chunks, reach_ids, shapely.length(metric_lines), max_snap_m, nearest
     )
     found = np.isfinite(ids)
     target = rows[found]
@@ -1278,13 +1112,6 @@ def snap(
     out.iloc[target, 2] = along[found] / 1000.0
     out.iloc[target, 3] = frac[found]
     return out
-
-
-@cache
-def _albers_transformer():
-    import pyproj
-
-    return pyproj.Transformer.from_crs(WGS84, JIANGXI_ALBERS, always_xy=True)
 
 
 def _metric_index(G: nx.DiGraph) -> tuple[LineChunks, np.ndarray, np.ndarray]:

@@ -45,10 +45,25 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ganpo_geo._checks import check_count, check_geometry_coords, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
-from ganpo_geo._index import LineChunks, snap_to_lines
-from ganpo_geo.crs import WGS84, parse_crs, to_albers, to_wgs84
-from ganpo_geo.layers import Layers, bundled_layers, data_path, load_layer
+from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, snap_to_lines
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
+from ganpo_geo.io import read_csv_table, read_excel_table
+from ganpo_geo.layers import Layers, _read_file, bundled_layers, data_path, load_layer
+from ganpo_geo.redline import redline_overlap
+from ganpo_geo.basins import basin_of
+from ganpo_geo.zoning import (
+    DIMENSIONS,
+    _unit_table,
+    clause_industries_apply,
+    condition_terms,
+    industries,
+    resolve_industry,
+    rules_for,
+    rules_in_scope,
+    units_at,
+)
 
 __all__ = [
     "NEAR_RIVER_M",
@@ -385,8 +400,6 @@ def read_sites(
     ValidationError
         A missing, empty or binary file, or a table without recognisable coordinate columns.
     """
-    from ganpo_geo.io import read_csv_table, read_excel_table
-
     path = Path(path)
     if not path.exists():
         msg = f"input file not found: {path}"
@@ -397,8 +410,6 @@ def read_sites(
         for note in read.notes:
             warnings.warn(note, UserWarning, stacklevel=2)
         return sites_from_table(read.table, crs=crs, lon_col=lon_col, lat_col=lat_col, row_errors=read.row_errors)
-    from ganpo_geo.layers import _read_file
-
     frame = _read_file(path, layer, None)
     if len(frame) == 0:
         msg = f"{path} holds no features"
@@ -678,8 +689,6 @@ def _context(layers: Layers) -> _Context:
 @cache
 def _build_context() -> _Context:
     """Tables of the bundled layers the checks use; no networkx needed (fast start-up)."""
-    from ganpo_geo.zoning import industries
-
     province = load_layer("province").geometry.iloc[0]
     shapely.prepare(province)
     reaches = load_layer("reaches").set_index("reach_id", drop=False).rename_axis(None)
@@ -789,15 +798,11 @@ def _metric_xy(g: gpd.GeoSeries) -> np.ndarray:
 
 
 def _albers_transformer() -> Any:
-    from ganpo_geo.crs import albers_transformer  # shared: one transformer per process
-
-    return albers_transformer()
+    return transformer(WGS84, JIANGXI_ALBERS)
 
 
 def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
     """Nearest reach of each site (exact): reach_id, distance_m, fraction."""
-    from ganpo_geo._index import GRID_MIN_POINTS, NearestLines
-
     nearest = None
     if len(xy) >= GRID_MIN_POINTS:
         nearest = layers.cached("siting_reach_kdtree", lambda: NearestLines.build(ctx.reach_m, 200.0))
@@ -827,8 +832,6 @@ def _rule_severity(effect: str, industries: str, condition: str) -> int:
 
 def _term_bits(layers: Layers) -> dict[str, int]:
     """Bit position of each condition term of the rules in use (met = bit, uncertain = bit + 1)."""
-    from ganpo_geo.zoning import condition_terms
-
     def build() -> dict[str, int]:
         terms = sorted({t for c in layers.access_rules()["condition"] for t in condition_terms(c)})
         return {t: 2 * i for i, t in enumerate(terms)}
@@ -842,8 +845,6 @@ def condition_state(condition: str, mask: int, bits: dict[str, int]) -> str:
     All terms must hold (``&``); the condition is uncertain when every term is met or
     uncertain and at least one is uncertain.
     """
-    from ganpo_geo.zoning import condition_terms
-
     terms = condition_terms(condition)
     if not terms:
         return ""
@@ -874,8 +875,6 @@ def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tupl
 
 def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple) -> pd.DataFrame:
     """The rules in scope of one (city, category, unit override, industry), cached per layers."""
-    from ganpo_geo.zoning import rules_in_scope
-
     found = layers.cached("siting_combo_rules", dict)
     if combo not in found:
         city_adcode, category, unit_key, industry_key = combo
@@ -891,8 +890,6 @@ def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple) -> pd.DataFr
 
 def _industry_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Industry keys per row and an error text for unknown ones."""
-    from ganpo_geo.zoning import resolve_industry
-
     keys = np.full(len(values), "", dtype=object)
     errors = np.full(len(values), "", dtype=object)
     for name, idx in pd.Series(range(len(values))).groupby(values.astype(str).to_numpy()).groups.items():
@@ -948,9 +945,6 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> np.ndar
 
 def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers) -> pd.DataFrame:
     """The vectorized check of a batch (WGS84 geometries, errors in ``_input_error``)."""
-    from ganpo_geo.redline import redline_overlap
-    from ganpo_geo.zoning import units_at
-
     ctx = _context(layers)
     n = len(sites)
     text = {c: np.full(n, "", dtype=object) for c in _TEXT_COLUMNS}
@@ -988,7 +982,7 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     text["data_notice"][:] = "; ".join(_notices(layers))
     pos = np.flatnonzero(ok)
     if pos.size:
-        _fill(pos, geoms, keys, text, num, flag, ctx, layers, units_at, redline_overlap)
+        _fill(pos, geoms, keys, text, num, flag, ctx, layers)
     columns = {c: pd.Series(v, index=sites.index, dtype=object) for c, v in text.items()}  # no str inference
     columns |= {c: pd.Series(v, index=sites.index) for c, v in num.items()}
     columns |= {
@@ -1022,7 +1016,7 @@ def _clip_to_jiangxi(geoms: np.ndarray, ok: np.ndarray, warns: np.ndarray, ctx: 
         warns[i] = f"{warns[i]}; {note}" if warns[i] else note
 
 
-def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, units_at, redline_overlap) -> None:
+def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers) -> None:
     """Compute every result column for the checkable sites at positions ``pos``."""
     g = gpd.GeoSeries(geoms[pos], crs=WGS84)
     m = len(pos)
@@ -1086,8 +1080,6 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     num["positional_uncertainty_m"][pos] = shore["uncertainty"]
 
     # basin: the one basin function (catchments), for the site itself
-    from ganpo_geo.basins import basin_of
-
     basin = basin_of(g).fillna("").to_numpy(dtype=object)
     text["basin"][pos] = basin
     touched_basins = basin.copy()
@@ -1126,9 +1118,7 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     units = layers.units().drop_duplicates("unit_code").set_index("unit_code")
     rules = layers.access_rules()
     override_units = set(rules.loc[(rules["level"] == "unit") & ~rules["scope"].isin(["1", "2", "3"]), "scope"])
-    official_units = rules.attrs.get("official_units", frozenset())
     category = units["category"].reindex(hits["unit_code"]).to_numpy().astype(object)
-    category[hits["unit_code"].isin(official_units).to_numpy()] = ""  # official text replaces category rules
     pairs_units = pd.DataFrame(
         {
             "city_adcode": units["city_adcode"].reindex(hits["unit_code"]).fillna("").astype(str).to_numpy(),
@@ -1179,8 +1169,6 @@ def screening_columns(name: str) -> dict[str, str]:
 
 def _screening(g: gpd.GeoSeries, layers: Layers, text, num, flag, pos) -> dict[str, np.ndarray]:
     """Check the sites against every screening layer like the red lines; the ``in_screening`` flags."""
-    from ganpo_geo.redline import redline_overlap
-
     flags = {}
     for screen in layers.screening:
         cols = screening_columns(screen.name)
@@ -1292,8 +1280,6 @@ def _snap_whole_geometries(geoms: np.ndarray, snapped: pd.DataFrame, ctx: _Conte
 
 def _county_index(layers: Layers, n_points: int):
     """The counties' point index: with a grid for large batches, the tree alone for small ones."""
-    from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex
-
     counties = _context(layers).counties.geometry.to_numpy()
     if n_points >= GRID_MIN_POINTS or "county_grid" in layers._cache:
         return layers.cached("county_grid", lambda: PolygonIndex.build(counties))
@@ -1333,8 +1319,6 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     polygon. Only pairs within the largest threshold plus offset are returned: ``site``
     (position), ``body`` (row of the shoreline table), ``distance_m``.
     """
-    from ganpo_geo._index import GRID_MIN_POINTS, NearestLines
-
     sh = ctx.shoreline
     reach = NEAR_RIVER_M + sh.max_offset_m
     geoms = g.to_numpy()
@@ -1536,8 +1520,6 @@ def check_sites(
     >>> checked.loc[1, "error"]
     'longitude 200.0 is outside [-180, 180]'
     """
-    from ganpo_geo._checks import check_count, check_number
-
     out, _ = _check_sites(
         sites,
         industry=industry,
@@ -1663,8 +1645,6 @@ def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray
     """A warning for sites whose unit code is used by several units of the layer in use."""
     warns = np.full(len(result), "", dtype=object)
 
-    from ganpo_geo.zoning import _unit_table
-
     codes = _unit_table(layers).index  # cached per Layers (the rules use it too)
     dup = codes[codes.duplicated()].unique()
     if len(dup):
@@ -1763,8 +1743,6 @@ def check_site(
     if geom.geom_type == "GeometryCollection":
         msg = "a GeometryCollection is not a site: give a point, a line or a polygon (or Multi- of one kind)"
         raise ValidationError(msg)
-    from ganpo_geo._checks import check_geometry_coords, check_number
-
     check_geometry_coords([geom], "geometry", degrees=False)  # ranges: checked with the batch's hints
     frame = gpd.GeoDataFrame({"industry": [industry]}, geometry=[geom], crs=WGS84)
     out, checked = _check_sites(
@@ -1787,8 +1765,6 @@ def check_site(
 
 
 def _report(row: pd.Series, industry: str, crs: Any, buffer_m: float, layers: Layers) -> SiteReport:
-    from ganpo_geo.zoning import DIMENSIONS, rules_for, units_at
-
     geom = row.geometry
     hits = units_at(gpd.GeoSeries([geom], crs=WGS84), layers=layers)
     # the site's term mask, read back from its ``conditions`` text (see _describe_terms)
@@ -1960,8 +1936,6 @@ def cited_rules(result: pd.DataFrame, layers: Layers | None = None) -> pd.DataFr
 
 def _screening_report(row: pd.Series, layers: Layers) -> list[dict[str, Any]]:
     """The report's ``screening`` section: one entry per screening layer in use."""
-    from ganpo_geo.zoning import clause_industries_apply
-
     out = []
     for screen in layers.screening:
         cols = screening_columns(screen.name)

@@ -222,7 +222,7 @@ def _down_until(G: nx.DiGraph, reach_id: int, stop: Callable[[int], bool]) -> li
 
 def _gauges(G: nx.DiGraph, stations: gpd.GeoDataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     gauges = stations[stations["trace_target"] == "reach"]
-    snapped = snap(gauges, G, max_distance_m=STATION_SNAP_M)
+    snapped = snap(gauges, G, max_snap_m=STATION_SNAP_M)
     station_reach = dict(zip(gauges["station_id"], snapped["reach_id"], strict=True))
     missing = [s for s, r in station_reach.items() if pd.isna(r)]
     if missing:
@@ -318,7 +318,7 @@ def label_rivers(G: nx.DiGraph, stations: gpd.GeoDataFrame, names: pd.DataFrame,
     edge_of = {d["reach_id"]: (u, v) for u, v, d in G.edges(data=True)}
     for row in names.itertuples():
         pts = _points(row.points)
-        hits = snap(gpd.GeoSeries(shapely.points(pts), crs=WGS84), G, max_distance_m=NAME_SNAP_M)["reach_id"]
+        hits = snap(gpd.GeoSeries(shapely.points(pts), crs=WGS84), G, max_snap_m=NAME_SNAP_M)["reach_id"]
         if hits.isna().all():
             messages.append(f"{row.name_zh} ({row.name_en}): no reach within {NAME_SNAP_M / 1000:.0f} km of its points")
             continue
@@ -533,7 +533,7 @@ def build_network(out_dir: Path, data_dir: Path) -> Path:
     reaches["source"] = reaches["source"].astype(str)
     reaches = reaches.drop(columns=["main_down"]).assign(main_down=reaches["main_down"].astype(bool))
     nodes = nodes.reset_index()
-    snapped = snap(stations, G, max_distance_m=STATION_SNAP_M)
+    snapped = snap(stations, G, max_snap_m=STATION_SNAP_M)
     on = (stations["trace_target"] == "reach").to_numpy()
     stations["reach_id"] = np.where(on, snapped["reach_id"].astype("float").to_numpy(), np.nan)
     stations["snap_distance_m"] = np.where(on, np.round(snapped["distance_m"].to_numpy(), 1), np.nan)

@@ -57,7 +57,7 @@ def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> Non
 
     point = _site_point(lon, lat, crs_name)
     G = river_network()
-    hit = snap(gpd.GeoSeries([point], crs="EPSG:4326"), G, max_distance_m=max_snap_m).iloc[0]
+    hit = snap(gpd.GeoSeries([point], crs="EPSG:4326"), G, max_snap_m=max_snap_m).iloc[0]
     if hit.isna()["reach_id"]:
         msg = (
             f"no river reach within {max_snap_m:.0f} m of ({point.x:.5f}, {point.y:.5f}); "
