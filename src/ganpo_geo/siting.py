@@ -48,11 +48,11 @@ import shapely
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, snap_to_lines
+from ganpo_geo.basins import basin_of
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
 from ganpo_geo.io import read_csv_table, read_excel_table
 from ganpo_geo.layers import Layers, _read_file, bundled_layers, data_path, load_layer
 from ganpo_geo.redline import redline_overlap
-from ganpo_geo.basins import basin_of
 from ganpo_geo.zoning import (
     DIMENSIONS,
     _unit_table,
