@@ -84,6 +84,9 @@ def _in_function_imports(path: Path) -> list[tuple[int, str]]:
     """(line, module) of every ``ganpo_geo`` import below module level (in functions and classes)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     top = set(map(id, tree.body))
+    for node in tree.body:  # imports under a module-level `if TYPE_CHECKING:` are module level too
+        if isinstance(node, ast.If):
+            top.update(map(id, ast.walk(node)))
     found = []
     for node in ast.walk(tree):
         if id(node) in top:

@@ -143,13 +143,13 @@ def test_rechecking_ganpos_own_output(runner, tmp_path) -> None:
 
 @pytest.mark.parametrize("option", ["--output", "--html"])
 def test_unwritable_output_fails_before_computing(runner, tmp_path, monkeypatch, option) -> None:
-    import ganpo_geo.siting
+    import ganpo_geo._commands.site
 
     def never(*args, **kwargs):
         raise AssertionError("computed before checking the output")
 
-    monkeypatch.setattr(ganpo_geo.siting, "check_sites", never)
-    monkeypatch.setattr(ganpo_geo.siting, "check_site", never)
+    monkeypatch.setattr(ganpo_geo._commands.site, "check_sites", never)
+    monkeypatch.setattr(ganpo_geo._commands.site, "check_site", never)
     target = str(tmp_path / "no" / ("out.csv" if option == "--output" else "r.html"))
     args = ["--input", str(_csv(tmp_path / "s.csv", SITES))] if option == "--output" else ["--lon", "115.9"]
     args += [] if option == "--output" else ["--lat", "28.7", "--industry", "化工"]
@@ -397,12 +397,12 @@ def test_gcj_round_trip_sanity() -> None:  # the helper the GCJ-02 tests rely on
 
 
 def test_unexpected_error_is_one_line_and_debug_shows_it(runner, tmp_path, monkeypatch) -> None:
-    import ganpo_geo.siting
+    import ganpo_geo._commands.site
 
     def boom(*args, **kwargs):
         raise KeyError("internal")
 
-    monkeypatch.setattr(ganpo_geo.siting, "check_site", boom)
+    monkeypatch.setattr(ganpo_geo._commands.site, "check_site", boom)
     args = ["site-check", "--lon", "115.9", "--lat", "28.7", "--industry", "化工"]
     line = _one_line_error(runner.invoke(main, args))
     assert "unexpected error (KeyError" in line and "please report" in line and "--debug" in line

@@ -6,16 +6,16 @@ import copy
 
 import pytest
 
-from ganpo_geo import layers
+from ganpo_geo import _layerfiles
 from ganpo_geo._index import PolygonIndex
-from ganpo_geo.crs import albers_transformer
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, albers_transformer, transformer
 from ganpo_geo.layers import BUNDLED_LAYERS, layer_info, load_layer
 
 
 @pytest.mark.parametrize("name", list(BUNDLED_LAYERS))
 def test_provenance_read_with_sqlite_is_the_one_gdal_reads(name: str) -> None:
-    entry = layers._bundled(name)
-    assert layers._gpkg_provenance(entry.file)[entry.layer] == layer_info(name).provenance
+    entry = _layerfiles._bundled(name)
+    assert _layerfiles._gpkg_provenance(entry.file)[entry.layer] == layer_info(name).provenance
     assert load_layer(name).attrs["provenance"] == layer_info(name).provenance
 
 
@@ -30,10 +30,9 @@ def test_layer_provenance_copies_are_independent_and_cheap() -> None:
 
 
 def test_one_albers_transformer_per_process() -> None:
-    from ganpo_geo.redline import _to_albers
     from ganpo_geo.siting import _albers_transformer
 
-    assert _to_albers() is albers_transformer() is _albers_transformer()
+    assert transformer(WGS84, JIANGXI_ALBERS) is albers_transformer() is _albers_transformer()
     x, y = albers_transformer().transform(115.9, 28.7)
     assert abs(x) < 1e6 and 2e6 < y < 5e6  # metres in the Jiangxi Albers
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import click
 from click.utils import make_default_short_help
 
-from ganpo_geo._commands._common import _debug, _first_line
+from ganpo_geo._commands import _debug, _first_line
 from ganpo_geo._errors import GanpoError
 
 __all__ = ["COMMANDS", "main"]

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-if TYPE_CHECKING:  # the commands that load layers import ganpo_geo.layers themselves
-    from ganpo_geo.layers import Layers
+from ganpo_geo.layers import Layers
 
 __all__ = ["COUNT", "FINITE", "NON_NEGATIVE", "POSITIVE", "layers_option"]
 
 _REFERENCE_NOTICE = (
     "Layers marked 'reference' are synthesized for demonstration, not official data; load your official layers instead."
 )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
-
-
-def _debug(ctx: click.Context) -> bool:
-    return bool(ctx.meta.get("ganpo_debug")) or os.environ.get("GANPO_DEBUG", "") not in ("", "0")
 
 
 class _Number(click.ParamType[float]):
@@ -78,7 +67,6 @@ def _load_layers(path: str | None) -> Layers | None:
     """The Layers of a layers file, or None (bundled reference layers)."""
     if not path:
         return None
-    from ganpo_geo.layers import Layers
 
     return Layers.from_file(path)
 

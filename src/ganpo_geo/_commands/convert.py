@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ganpo_geo import crs
 from ganpo_geo._commands._common import FINITE
 
 __all__ = ["convert_cmd"]
@@ -30,8 +31,6 @@ _CRS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09"]
 )
 def convert_cmd(lon: float, lat: float, src: str, dst: str) -> None:
     """Convert one coordinate between WGS84/CGCS2000, GCJ-02 and BD-09."""
-    from ganpo_geo import crs
-
     to_wgs = {
         "wgs84": lambda x, y: (x, y),
         "cgcs2000": lambda x, y: (x, y),

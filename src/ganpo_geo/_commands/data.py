@@ -7,6 +7,9 @@ from typing import Any
 import click
 
 from ganpo_geo._commands._common import _REFERENCE_NOTICE, _echo_json, _echo_layers_in_use, _load_layers, layers_option
+from ganpo_geo.basins import catchments, poyang_share_of_jiangxi
+from ganpo_geo.crs import area_km2
+from ganpo_geo.layers import bundled_layers, export_layers, list_layers, load_layer
 
 __all__ = ["export_cmd", "layers_cmd", "summary_cmd"]
 
@@ -20,8 +23,6 @@ def layers_cmd(fmt: str, layers_file: str | None) -> None:
     With --layers FILE (or GANPO_LAYERS): the zoning layers in use, each official (your file) or
     reference (bundled), with path, CRS, feature count and validation status.
     """
-    from ganpo_geo.layers import list_layers
-
     layers = _load_layers(layers_file)
     if layers is not None:
         entries = layers.describe()
@@ -57,8 +58,6 @@ def layers_cmd(fmt: str, layers_file: str | None) -> None:
 
 
 def _summary() -> dict[str, Any]:
-    from ganpo_geo.layers import list_layers, load_layer
-
     province = load_layer("province")
     cities = load_layer("cities")
     counties = load_layer("counties")
@@ -98,9 +97,6 @@ def _summary() -> dict[str, Any]:
 
 def _basin_summary() -> dict[str, Any]:
     """Area of Jiangxi by basin (the catchments) and the Poyang share next to the published one."""
-    from ganpo_geo.basins import catchments, poyang_share_of_jiangxi
-    from ganpo_geo.crs import area_km2
-
     cat = catchments()
     area = area_km2(cat.geometry)
     totals: dict[str, float] = {}
@@ -161,8 +157,6 @@ def summary_cmd(fmt: str, layers_file: str | None) -> None:
 @layers_option
 def export_cmd(folder: str, crs_name: str | None, layers_file: str | None) -> None:
     """Write the layers in use in official field names: GBK shapefiles with .cpg, a GeoPackage, a layers.toml."""
-    from ganpo_geo.layers import bundled_layers, export_layers
-
     layers = _load_layers(layers_file) or bundled_layers()
     for path in export_layers(layers, folder, crs=crs_name):
         click.echo(f"wrote {path}")

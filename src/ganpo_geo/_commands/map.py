@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from ganpo_geo import maps
 from ganpo_geo._commands._common import COUNT, FINITE, POSITIVE, _load_layers, layers_option
 from ganpo_geo._errors import GanpoError
+from ganpo_geo.io import check_output_path
 
 __all__ = ["map_cmd"]
 
@@ -34,9 +36,6 @@ def map_cmd(
     kind, output, offline, tiles, lon, lat, crs_name, industry, mode, distance_km, by, top, layers_file
 ) -> None:
     """Write an HTML map: zoning, rivers, tp, trace, site (or all of them into a folder)."""
-    from ganpo_geo import maps
-    from ganpo_geo.io import check_output_path
-
     if kind != "all":  # checked before the map is made
         check_output_path(output, suffixes=[".html", ".htm"])
     layers = _load_layers(layers_file)

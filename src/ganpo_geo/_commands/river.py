@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from ganpo_geo._commands._common import FINITE, POSITIVE, _echo_json, _echo_layers_in_use, _load_layers, layers_option
+from ganpo_geo._errors import ValidationError
+from ganpo_geo.crs import parse_crs, to_wgs84, wgs84_to_gcj02
+from ganpo_geo.rivers import navigate, river_network, snap, upstream_basin
 
 __all__ = ["river_group"]
 
@@ -40,8 +43,6 @@ _NAV_COLUMNS = [
 def _site_point(lon: float, lat: float, crs_name: str):
     import shapely
 
-    from ganpo_geo.crs import parse_crs, to_wgs84, wgs84_to_gcj02
-
     if parse_crs(crs_name).kind != "proj":
         wgs84_to_gcj02(lon, lat)  # degrees: range check with a clear error
     point = to_wgs84(shapely.Point(lon, lat), crs=crs_name)
@@ -51,9 +52,6 @@ def _site_point(lon: float, lat: float, crs_name: str):
 
 def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> None:
     import geopandas as gpd
-
-    from ganpo_geo._errors import ValidationError
-    from ganpo_geo.rivers import navigate, river_network, snap
 
     point = _site_point(lon, lat, crs_name)
     G = river_network()
@@ -159,8 +157,6 @@ def river_upstream(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt, basin
     _navigate_cmd(lon, lat, crs_name, mode.upper(), distance_km, max_snap_m, fmt)
     if basin_geojson:
         from pathlib import Path
-
-        from ganpo_geo.rivers import river_network, upstream_basin
 
         basin = upstream_basin(river_network(), _site_point(lon, lat, crs_name), distance_km=distance_km)
         Path(basin_geojson).write_text(basin.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import click
 
-from ganpo_geo._commands._common import COUNT, FINITE, POSITIVE, _first_line, _load_layers, layers_option
+from ganpo_geo._commands import _first_line
+from ganpo_geo._commands._common import COUNT, FINITE, POSITIVE, _load_layers, layers_option
+from ganpo_geo._errors import ValidationError
+from ganpo_geo.io import XLSX_MAX_ROWS, atomic_path, check_output_path, write_table
+from ganpo_geo.siting import check_site, check_sites, cited_rules, read_sites
 
 __all__ = ["site_check_cmd"]
 
@@ -128,9 +132,6 @@ def site_check_cmd(
     checked. Outputs are written to a temporary file and renamed into place, so an interrupted
     run never leaves a partial file or destroys the previous one.
     """
-    from ganpo_geo._errors import ValidationError
-    from ganpo_geo.io import check_output_path
-
     singles = sum([lon is not None or lat is not None, wkt is not None, geojson_path is not None])
     if singles + (input_path is not None) != 1:
         msg = "give exactly one of --lon/--lat, --wkt, --geojson or --input"
@@ -178,7 +179,6 @@ def site_check_cmd(
     if industry is None:
         msg = "--industry is required for one site (e.g. --industry 化工 or --industry garment)"
         raise ValidationError(msg)
-    from ganpo_geo.siting import check_site
 
     if lon is not None or lat is not None:
         if lon is None or lat is None:
@@ -208,8 +208,6 @@ def site_check_cmd(
 
 def _read_geojson_site(path: str):
     import shapely
-
-    from ganpo_geo._errors import ValidationError
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
@@ -259,12 +257,8 @@ def _site_batch(
     html_dir=None,
     lang="zh",
 ) -> None:
-    from ganpo_geo.io import write_table
-    from ganpo_geo.siting import check_sites, read_sites
-
     sites = read_sites(input_path, crs=crs_name, lon_col=lon_col, lat_col=lat_col, sheet=sheet)
     if html_dir is not None:
-        from ganpo_geo._errors import ValidationError
         from ganpo_geo.report import MAX_HTML_ROWS
 
         if len(sites) > MAX_HTML_ROWS:  # refused before any work
@@ -311,10 +305,6 @@ def _site_batch(
 def _write_xlsx(result, output_path: str, layers) -> None:
     """Batch result as .xlsx: sheet ``site_check`` (every row) and ``cited_rules`` (the rule texts cited)."""
     import pandas as pd
-
-    from ganpo_geo._errors import ValidationError
-    from ganpo_geo.io import XLSX_MAX_ROWS, atomic_path
-    from ganpo_geo.siting import cited_rules
 
     if len(result) > XLSX_MAX_ROWS:
         msg = f"{len(result):,} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS:,} at most): use .csv"

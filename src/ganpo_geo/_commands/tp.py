@@ -9,16 +9,26 @@ from typing import Any
 import click
 import numpy as np
 
+from ganpo_geo._commands import _first_line
 from ganpo_geo._commands._common import (
     NON_NEGATIVE,
     _echo_json,
     _echo_layers_in_use,
-    _first_line,
     _load_layers,
     integer_ids,
     layers_option,
 )
-from ganpo_geo.loads import CalibrationResult
+from ganpo_geo._errors import ValidationError
+from ganpo_geo.loads import (
+    CalibrationResult,
+    Change,
+    RoutingParams,
+    calibrate,
+    scenario,
+    station_observations,
+    trace_sources,
+)
+from ganpo_geo.rivers import river_network
 from ganpo_geo.siting import BASIN_LABELS
 
 __all__ = ["tp_group"]
@@ -85,9 +95,6 @@ class _Target(click.ParamType):
 @click.pass_context
 def tp_trace(ctx, target, by, top, k_per_km, fmt) -> None:
     """Which upstream places send the phosphorus: delivered load and share per contributor."""
-    from ganpo_geo.loads import RoutingParams, trace_sources
-    from ganpo_geo.rivers import river_network
-
     params = RoutingParams() if k_per_km is None else RoutingParams(k_per_km=k_per_km)
     layers = (ctx.obj or {}).get("layers")
     result = integer_ids(trace_sources(river_network(), target, by=by, top=top or None, params=params, layers=layers))
@@ -148,10 +155,6 @@ def tp_trace(ctx, target, by, top, k_per_km, fmt) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def tp_scenario(reductions, additions, fmt) -> None:
     """Change sources and see the effect at every station, at Poyang Lake and at Hukou."""
-    from ganpo_geo._errors import ValidationError
-    from ganpo_geo.loads import Change, scenario
-    from ganpo_geo.rivers import river_network
-
     changes = [Change.parse_reduce(spec) for spec in reductions]
     for spec in additions:
         try:
@@ -197,10 +200,6 @@ def tp_scenario(reductions, additions, fmt) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def tp_calibrate(observations, no_decay, fmt) -> None:
     """Fit source coefficients and decay to station loads (weighted NLS on log residuals)."""
-    from ganpo_geo._errors import ValidationError
-    from ganpo_geo.loads import calibrate, station_observations
-    from ganpo_geo.rivers import river_network
-
     if observations is not None:
         import pandas as pd
 

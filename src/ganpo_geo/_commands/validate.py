@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from ganpo_geo._commands._common import _echo_json, _echo_layers_in_use, _load_layers, layers_option
+from ganpo_geo._errors import ValidationError
+from ganpo_geo.requirements import compare_access_list
+from ganpo_geo.zoning import validate_control_units
 
 __all__ = ["validate_cmd"]
 
 
 def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
-    from ganpo_geo._errors import ValidationError
-
     mapping = {}
     for pair in pairs:
         if "=" not in pair:
@@ -44,9 +45,6 @@ def validate_cmd(path, layer, columns, crs_name, fmt, layers_file) -> None:
     control units of --layers FILE (GANPO_LAYERS) are checked, and its access list is compared
     with them (codes in the list with no unit, units with no requirement text, and the reverse).
     """
-    from ganpo_geo._errors import ValidationError
-    from ganpo_geo.zoning import validate_control_units
-
     layers = _load_layers(layers_file) if path is None else None
     access = None
     if path is None:
@@ -57,8 +55,6 @@ def validate_cmd(path, layer, columns, crs_name, fmt, layers_file) -> None:
         path = source["path"]
         crs_name = crs_name or source.get("crs") or None
         if layers.access_list is not None:
-            from ganpo_geo.requirements import compare_access_list
-
             access = compare_access_list(layers.access_list, layers.units())
     report = validate_control_units(path, _parse_columns(columns), layer=layer, crs=crs_name)
     if access is not None and not access.ok:
