@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from ganpo_geo.layers import Layers
 
 __all__ = ["COUNT", "FINITE", "NON_NEGATIVE", "POSITIVE", "layers_option"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _REFERENCE_NOTICE = (
     "Layers marked 'reference' are synthesized for demonstration, not official data; load your official layers instead."
@@ -51,7 +54,7 @@ def _echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
 
-def layers_option(func: Any) -> Any:
+def layers_option(func: _F) -> _F:
     """The ``--layers FILE`` option (default: the ``GANPO_LAYERS`` environment variable)."""
     return click.option(
         "--layers",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from ganpo_geo import crs
@@ -31,13 +34,13 @@ _CRS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09"]
 )
 def convert_cmd(lon: float, lat: float, src: str, dst: str) -> None:
     """Convert one coordinate between WGS84/CGCS2000, GCJ-02 and BD-09."""
-    to_wgs = {
+    to_wgs: dict[str, Callable[[float, float], tuple[Any, Any]]] = {
         "wgs84": lambda x, y: (x, y),
         "cgcs2000": lambda x, y: (x, y),
         "gcj02": crs.gcj02_to_wgs84,
         "bd09": crs.bd09_to_wgs84,
     }
-    from_wgs = {
+    from_wgs: dict[str, Callable[[float, float], tuple[Any, Any]]] = {
         "wgs84": lambda x, y: (x, y),
         "cgcs2000": lambda x, y: (x, y),
         "gcj02": crs.wgs84_to_gcj02,

@@ -33,7 +33,19 @@ __all__ = ["map_cmd"]
 @click.option("--top", type=COUNT, default=None, help="TP map: how many top sources.")
 @layers_option
 def map_cmd(
-    kind, output, offline, tiles, lon, lat, crs_name, industry, mode, distance_km, by, top, layers_file
+    kind: str,
+    output: str,
+    offline: bool,
+    tiles: str,
+    lon: float | None,
+    lat: float | None,
+    crs_name: str,
+    industry: str | None,
+    mode: str | None,
+    distance_km: float | None,
+    by: str | None,
+    top: int | None,
+    layers_file: str | None,
 ) -> None:
     """Write an HTML map: zoning, rivers, tp, trace, site (or all of them into a folder)."""
     if kind != "all":  # checked before the map is made

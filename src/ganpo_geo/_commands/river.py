@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
 import click
 
 from ganpo_geo._commands._common import FINITE, POSITIVE, _echo_json, _echo_layers_in_use, _load_layers, layers_option
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.crs import parse_crs, to_wgs84, wgs84_to_gcj02
 from ganpo_geo.rivers import navigate, river_network, snap, upstream_basin
+from ganpo_geo.types import NavMode
+
+if TYPE_CHECKING:
+    import shapely
 
 __all__ = ["river_group"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @click.group("river")
@@ -40,17 +49,25 @@ _NAV_COLUMNS = [
 ]
 
 
-def _site_point(lon: float, lat: float, crs_name: str):
+def _site_point(lon: float, lat: float, crs_name: str) -> shapely.Point:
     import shapely
 
     if parse_crs(crs_name).kind != "proj":
         wgs84_to_gcj02(lon, lat)  # degrees: range check with a clear error
-    point = to_wgs84(shapely.Point(lon, lat), crs=crs_name)
+    point: shapely.Point = to_wgs84(shapely.Point(lon, lat), crs=crs_name)
     wgs84_to_gcj02(point.x, point.y)  # projected input (e.g. EPSG:4548 metres): check where it lands
     return point
 
 
-def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> None:
+def _navigate_cmd(
+    lon: float,
+    lat: float,
+    crs_name: str,
+    mode: NavMode,
+    distance_km: float | None,
+    max_snap_m: float,
+    fmt: str,
+) -> None:
     import geopandas as gpd
 
     point = _site_point(lon, lat, crs_name)
@@ -67,7 +84,7 @@ def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> Non
     if fmt == "geojson":
         click.echo(path[[*_NAV_COLUMNS, "geometry"]].to_json(ensure_ascii=False, drop_id=True))
         return
-    summary = {
+    summary: dict[str, Any] = {
         "start": {
             "lon": point.x,
             "lat": point.y,
@@ -106,8 +123,8 @@ def _navigate_cmd(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> Non
     )
 
 
-def _nav_options(default_mode: str, modes: list[str]):
-    def decorate(func):
+def _nav_options(default_mode: str, modes: list[str]) -> Callable[[_F], _F]:
+    def decorate(func: _F) -> _F:
         func = click.option(
             "--format",
             "fmt",
@@ -152,9 +169,18 @@ def _nav_options(default_mode: str, modes: list[str]):
     default=None,
     help="Also write the upstream basin polygon (union of the UT reaches' catchments) as GeoJSON.",
 )
-def river_upstream(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt, basin_geojson) -> None:
+def river_upstream(
+    lon: float,
+    lat: float,
+    crs_name: str,
+    mode: str,
+    distance_km: float | None,
+    max_snap_m: float,
+    fmt: str,
+    basin_geojson: str | None,
+) -> None:
     """Reaches upstream of a point: UT with tributaries (default) or UM main stem."""
-    _navigate_cmd(lon, lat, crs_name, mode.upper(), distance_km, max_snap_m, fmt)
+    _navigate_cmd(lon, lat, crs_name, cast(NavMode, mode.upper()), distance_km, max_snap_m, fmt)
     if basin_geojson:
         from pathlib import Path
 
@@ -164,6 +190,14 @@ def river_upstream(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt, basin
 
 @river_group.command("downstream")
 @_nav_options("DM", ["DM", "DD"])
-def river_downstream(lon, lat, crs_name, mode, distance_km, max_snap_m, fmt) -> None:
+def river_downstream(
+    lon: float,
+    lat: float,
+    crs_name: str,
+    mode: str,
+    distance_km: float | None,
+    max_snap_m: float,
+    fmt: str,
+) -> None:
     """Reaches downstream of a point to Hukou: DM main stem (default) or DD with diversions."""
-    _navigate_cmd(lon, lat, crs_name, mode.upper(), distance_km, max_snap_m, fmt)
+    _navigate_cmd(lon, lat, crs_name, cast(NavMode, mode.upper()), distance_km, max_snap_m, fmt)

@@ -53,7 +53,7 @@ def tp_group(ctx: click.Context, layers_file: str | None) -> None:
     _echo_layers_in_use(layers, err=True)
 
 
-class _Target(click.ParamType):
+class _Target(click.ParamType[Any]):
     """poyang, hukou, a station id, a reach id, or LON,LAT (two finite numbers in range)."""
 
     name = "target"
@@ -93,7 +93,7 @@ class _Target(click.ParamType):
     "--format", "fmt", type=click.Choice(["text", "json", "csv", "geojson"]), default="text", show_default=True
 )
 @click.pass_context
-def tp_trace(ctx, target, by, top, k_per_km, fmt) -> None:
+def tp_trace(ctx: click.Context, target: Any, by: str, top: int, k_per_km: float | None, fmt: str) -> None:
     """Which upstream places send the phosphorus: delivered load and share per contributor."""
     params = RoutingParams() if k_per_km is None else RoutingParams(k_per_km=k_per_km)
     layers = (ctx.obj or {}).get("layers")
@@ -153,7 +153,7 @@ def tp_trace(ctx, target, by, top, k_per_km, fmt) -> None:
     help="A new point source of KG kg TP per year at LON,LAT (WGS84); repeatable.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def tp_scenario(reductions, additions, fmt) -> None:
+def tp_scenario(reductions: tuple[str, ...], additions: tuple[str, ...], fmt: str) -> None:
     """Change sources and see the effect at every station, at Poyang Lake and at Hukou."""
     changes = [Change.parse_reduce(spec) for spec in reductions]
     for spec in additions:
@@ -198,7 +198,7 @@ def tp_scenario(reductions, additions, fmt) -> None:
 )
 @click.option("--no-decay", is_flag=True, help="Keep the decay rate fixed.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def tp_calibrate(observations, no_decay, fmt) -> None:
+def tp_calibrate(observations: str | None, no_decay: bool, fmt: str) -> None:
     """Fit source coefficients and decay to station loads (weighted NLS on log residuals)."""
     if observations is not None:
         import pandas as pd

@@ -36,7 +36,14 @@ def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--crs", "crs_name", default=None, help="CRS of the coordinates if the file does not say.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @layers_option
-def validate_cmd(path, layer, columns, crs_name, fmt, layers_file) -> None:
+def validate_cmd(
+    path: str | None,
+    layer: str | None,
+    columns: tuple[str, ...],
+    crs_name: str | None,
+    fmt: str,
+    layers_file: str | None,
+) -> None:
     """Check a zoning (control-unit) file; exit 0 only if nothing is wrong.
 
     Reports missing fields, duplicate or malformed unit codes, unknown categories, invalid
@@ -54,6 +61,7 @@ def validate_cmd(path, layer, columns, crs_name, fmt, layers_file) -> None:
             raise ValidationError(msg)
         path = source["path"]
         crs_name = crs_name or source.get("crs") or None
+        assert layers is not None  # a non-empty source comes only from layers
         if layers.access_list is not None:
             access = compare_access_list(layers.access_list, layers.units())
     report = validate_control_units(path, _parse_columns(columns), layer=layer, crs=crs_name)

@@ -21,7 +21,8 @@ import pandas as pd
 from ganpo_geo._commands._common import _load_layers, layers_option
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.layers import Layers, bundled_layers
-from ganpo_geo.zoning import clause_industries_apply, gbt4754_sections, industries, resolve_industry, rules_for
+from ganpo_geo.vocabulary import clause_industries_apply
+from ganpo_geo.zoning import gbt4754_sections, industries, resolve_industry, rules_for
 
 __all__ = ["industries_cmd", "industry_table", "rule_table", "rules_cmd"]
 
