@@ -938,12 +938,53 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> np.ndar
 
 
 def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers) -> pd.DataFrame:
-    """The vectorized check of a batch (WGS84 geometries, errors in ``_input_error``)."""
+    """The vectorized check of a batch (WGS84 geometries, errors in ``_input_error``) as a frame."""
+    part = _check_arrays(sites.geometry.to_numpy(), sites["_input_error"].to_numpy(), industries, buffer_m, layers)
+    res = part.frame(sites.index)
+    res["_checked_geometry"] = part.geoms
+    return res
+
+
+@dataclass
+class _Checked:
+    """Result columns of a batch as arrays: text (object), numbers (float), flags (float, NaN unknown)."""
+
+    text: dict[str, np.ndarray]
+    num: dict[str, np.ndarray]
+    flag: dict[str, np.ndarray]
+    geoms: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[_Checked]) -> _Checked:
+        """The parts one after the other (one array per column, no frames)."""
+
+        def join(name: str) -> dict[str, np.ndarray]:
+            first: dict[str, np.ndarray] = getattr(parts[0], name)
+            return {c: np.concatenate([getattr(p, name)[c] for p in parts]) for c in first}
+
+        return cls(join("text"), join("num"), join("flag"), np.concatenate([p.geoms for p in parts]))
+
+    def frame(self, index: pd.Index) -> pd.DataFrame:
+        """One frame: text as object (no str inference), counts as Int64, flags as boolean."""
+        columns: dict[str, Any] = {c: pd.Series(v, index=index, dtype=object) for c, v in self.text.items()}
+        for c, v in self.num.items():
+            column = pd.Series(v, index=index)
+            columns[c] = column.astype("Int64") if c in _COUNT_COLUMNS else column
+        for c, v in self.flag.items():
+            nan = np.isnan(v)
+            columns[c] = pd.Series(pd.arrays.BooleanArray(np.where(nan, False, v == 1), nan), index=index)
+        return pd.DataFrame(columns, index=index)
+
+
+def _check_arrays(
+    geoms: np.ndarray, input_errors: np.ndarray, industries: pd.Series, buffer_m: float, layers: Layers
+) -> _Checked:
+    """The vectorized check of a batch: every result column as an array, and the checked geometries."""
     from ganpo_geo.redline import redline_overlap
     from ganpo_geo.zoning import units_at
 
     ctx = _context(layers)
-    n = len(sites)
+    n = len(geoms)
     text = {c: np.full(n, "", dtype=object) for c in _TEXT_COLUMNS}
     num = {c: np.full(n, np.nan) for c in [*_FLOAT_COLUMNS, *_COUNT_COLUMNS]}
     flag = {c: np.full(n, np.nan) for c in _BOOL_COLUMNS}
@@ -956,9 +997,9 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
         num[cols["share"]] = np.full(n, np.nan)
         num[cols["nearest_m"]] = np.full(n, np.nan)
         text[cols["zones"]] = np.full(n, "", dtype=object)
-    errors = sites["_input_error"].to_numpy().copy()
+    errors = np.asarray(input_errors, dtype=object).copy()
     warns = text["warnings"]
-    geoms = sites.geometry.to_numpy().copy()
+    geoms = np.asarray(geoms, dtype=object).copy()
 
     # geometry repair: self-intersecting polygons are repaired with make_valid (and said so)
     present = ~shapely.is_missing(geoms) & (errors == "")
@@ -980,15 +1021,7 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     pos = np.flatnonzero(ok)
     if pos.size:
         _fill(pos, geoms, keys, text, num, flag, ctx, layers, units_at, redline_overlap)
-    columns = {c: pd.Series(v, index=sites.index, dtype=object) for c, v in text.items()}  # no str inference
-    columns |= {c: pd.Series(v, index=sites.index) for c, v in num.items()}
-    columns |= {
-        c: pd.Series(pd.array(np.where(np.isnan(v), None, v == 1), dtype="boolean"), index=sites.index)
-        for c, v in flag.items()
-    }
-    res = pd.DataFrame(columns)
-    res["_checked_geometry"] = geoms
-    return res
+    return _Checked(text, num, flag, geoms)
 
 
 def _clip_to_jiangxi(geoms: np.ndarray, ok: np.ndarray, warns: np.ndarray, ctx: _Context) -> None:
@@ -1583,19 +1616,21 @@ def _check_sites(
     else:
         show = (sys.stderr.isatty() if progress is None else progress) and len(core) > 10_000
         parts = []
-        starts = range(0, len(core), chunk_size)
+        starts = range(0, max(len(core), 1), chunk_size)
         if show:
             from tqdm import tqdm
 
             starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(core):,} sites")
         for start in starts:
-            chunk = core.iloc[start : start + chunk_size]
-            parts.append(_check_frame(chunk, industries.iloc[start : start + chunk_size], buffer_m, layers))
-        result = pd.concat(parts) if parts else pd.DataFrame(columns=_RESULT_COLUMNS)
+            stop = start + chunk_size
+            parts.append(_check_arrays(geoms[start:stop], errors[start:stop], industries.iloc[start:stop], buffer_m, layers))
+        whole = _Checked.concat(parts)
+        result = whole.frame(pd.RangeIndex(len(core)))
+        result["_checked_geometry"] = whole.geoms
     checked = result.pop("_checked_geometry").to_numpy() if "_checked_geometry" in result else geoms
-    result["units_touched"] = result["units_touched"].astype("Int64")
-    result["unit_category"] = result["unit_category"].astype("Int64")
-    result["river_reach_id"] = result["river_reach_id"].astype("Int64")
+    for col in _COUNT_COLUMNS:
+        if result[col].dtype != "Int64":
+            result[col] = result[col].astype("Int64")
     within = pd.array(result["redline_nearest_m"].to_numpy() <= buffer_m, dtype="boolean")
     within[result["error"].to_numpy() != ""] = pd.NA
     result["redline_within_buffer"] = within
