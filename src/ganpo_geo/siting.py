@@ -894,24 +894,31 @@ def _industry_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return keys, errors
 
 
-def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> np.ndarray:
-    """Error texts for sites outside Jiangxi (naming the province, or outside China); vectorized."""
+def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[np.ndarray, np.ndarray]:
+    """Error texts for sites outside Jiangxi (naming the province, or outside China); vectorized.
+
+    Also returns the county (position) of each point site, -1 for other sites and points outside:
+    the one point-in-county pass, reused for the county of the site.
+    """
     out = np.full(len(geoms), "", dtype=object)
+    county = np.full(len(geoms), -1, dtype=np.int64)
     if len(geoms) == 0:
-        return out
+        return out, county
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     inside = np.zeros(len(geoms), dtype=bool)
     if is_point.any():  # the counties tile Jiangxi: a point is inside if it is in a county
         xy = shapely.get_coordinates(geoms[is_point])
-        p_in, _ = _county_index(layers, int(is_point.sum())).query_points(xy[:, 0], xy[:, 1])
+        p_in, p_poly = _county_index(layers, int(is_point.sum())).query_points(xy[:, 0], xy[:, 1])
         hit = np.zeros(int(is_point.sum()), dtype=bool)
         hit[p_in] = True
         inside[is_point] = hit
+        first = np.unique(p_in, return_index=True)[1]  # on a shared border: the first county
+        county[np.flatnonzero(is_point)[p_in[first]]] = p_poly[first]
     if (~is_point).any():
         inside[~is_point] = shapely.intersects(geoms[~is_point], ctx.province)
     away = np.flatnonzero(~inside)
     if not away.size:
-        return out
+        return out, county
     xy = shapely.get_coordinates(shapely.point_on_surface(geoms[away]))
     x, y = xy[:, 0], xy[:, 1]
     swapped = (np.abs(x) <= 90) & shapely.contains_xy(ctx.province, y, x)
@@ -934,7 +941,7 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> np.ndar
         else:
             texts.append(f"the site ({x[k]:.5f}, {y[k]:.5f}) is outside Jiangxi and outside China")
     out[away] = texts
-    return out
+    return out, county
 
 
 def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers) -> pd.DataFrame:
@@ -1010,7 +1017,9 @@ def _check_arrays(
         warns[i] = f"invalid geometry ({reason}) repaired with make_valid"
     keys, industry_errors = _industry_keys(industries)
     where_present = np.flatnonzero(present)
-    out_errors = _locate_outside(geoms[where_present], ctx, layers)
+    out_errors, county_present = _locate_outside(geoms[where_present], ctx, layers)
+    point_county = np.full(n, -1, dtype=np.int64)
+    point_county[where_present] = county_present
     errors[where_present] = np.where(out_errors != "", out_errors, errors[where_present])
     errors = np.where((errors == "") & (industry_errors != ""), industry_errors, errors)
     ok = ~shapely.is_missing(geoms) & (errors == "")
@@ -1020,7 +1029,7 @@ def _check_arrays(
     text["data_notice"][:] = "; ".join(_notices(layers))
     pos = np.flatnonzero(ok)
     if pos.size:
-        _fill(pos, geoms, keys, text, num, flag, ctx, layers, units_at, redline_overlap)
+        _fill(pos, geoms, keys, text, num, flag, ctx, layers, units_at, redline_overlap, point_county[pos])
     return _Checked(text, num, flag, geoms)
 
 
@@ -1046,29 +1055,42 @@ def _clip_to_jiangxi(geoms: np.ndarray, ok: np.ndarray, warns: np.ndarray, ctx: 
         warns[i] = f"{warns[i]}; {note}" if warns[i] else note
 
 
-def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, units_at, redline_overlap) -> None:
-    """Compute every result column for the checkable sites at positions ``pos``."""
+def _fill(
+    pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, units_at, redline_overlap, point_county
+) -> None:
+    """Compute every result column for the checkable sites at positions ``pos``.
+
+    ``point_county``: the county of each point site found while locating the sites (-1 else).
+    """
     g = gpd.GeoSeries(geoms[pos], crs=WGS84)
     m = len(pos)
     xy_m = _metric_xy(g)  # projected once: representative points of the sites
 
     # admin: the county holding most of the site
-    c = _largest_overlap(g, ctx.counties, layers)
+    c = _largest_overlap(g, ctx.counties, layers, point_county)
     text["province"][pos] = "江西省 Jiangxi"
     text["county_adcode"][pos] = ctx.county_table["adcode"][c]
     text["county_name"][pos] = ctx.county_table["name"][c]
     text["city_adcode"][pos] = ctx.county_table["city_adcode"][c]
     text["city_name"][pos] = ctx.county_table["city_name"][c]
 
-    # units
-    hits = units_at(g, layers=layers)
-    hits = hits.sort_values(["input_index", "share"], ascending=[True, False], kind="stable")
-    primary = hits.drop_duplicates("input_index").set_index("input_index")
-    idx = np.arange(m)
-    touched = np.bincount(hits["input_index"].to_numpy(dtype=np.int64), minlength=m)
-    text["unit_code"][pos] = primary["unit_code"].reindex(idx).fillna("").to_numpy()
-    text["unit_name"][pos] = primary["name_zh"].reindex(idx).fillna("").to_numpy()
-    num["unit_category"][pos] = primary["category"].reindex(idx).to_numpy(dtype=float)
+    # units: (site, unit) pairs as arrays, the largest share first per site
+    ut = _unit_arrays(layers)
+    hit_site, hit_code, hit_name, hit_cat, hit_unit = _unit_hits(g, layers, units_at, ut)
+    touched = np.bincount(hit_site, minlength=m)
+    first_hit = np.unique(hit_site, return_index=True)[1]
+    primary_site = hit_site[first_hit]
+    unit_code = np.full(m, "", dtype=object)
+    unit_code[primary_site] = hit_code[first_hit]
+    unit_code[pd.isna(unit_code)] = ""
+    text["unit_code"][pos] = unit_code
+    unit_name = np.full(m, "", dtype=object)
+    unit_name[primary_site] = hit_name[first_hit]
+    unit_name[pd.isna(unit_name)] = ""
+    text["unit_name"][pos] = unit_name
+    unit_cat = np.full(m, np.nan)
+    unit_cat[primary_site] = hit_cat[first_hit]
+    num["unit_category"][pos] = unit_cat
     num["units_touched"][pos] = touched
 
     # red lines
@@ -1127,12 +1149,11 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     num["lake_tp_inflow_via_reach_pct"][pos] = rt["tp_share"]
 
     # verdict: each (site, unit) pair takes its combination's verdict under the site's term mask
-    unit_flags = _unit_flags(layers)
-    site_of = hits["input_index"].to_numpy(dtype=np.int64)
+    site_of = hit_site
     touched_urban = np.zeros(m, dtype=bool)
     touched_park = np.zeros(m, dtype=bool)
-    urban = unit_flags["urban"].reindex(hits["unit_code"]).fillna(False).to_numpy(dtype=bool)
-    park = unit_flags["industrial_park"].reindex(hits["unit_code"]).fillna(False).to_numpy(dtype=bool)
+    urban = ut.urban[hit_unit]
+    park = ut.park[hit_unit]
     touched_urban[site_of[urban]] = True
     touched_park[site_of[park]] = True
     district = ctx.county_table["is_district"][c]
@@ -1147,21 +1168,22 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, unit
     bits = _term_bits(layers)
     term_mask = _term_states(bits, n=m, pairs=pairs, ctx=ctx, flags=flags)
     text["conditions"][pos] = _describe_terms(term_mask, bits)
-    units = layers.units().drop_duplicates("unit_code").set_index("unit_code")
     rules = layers.access_rules()
-    override_units = set(rules.loc[(rules["level"] == "unit") & ~rules["scope"].isin(["1", "2", "3"]), "scope"])
-    official_units = rules.attrs.get("official_units", frozenset())
-    category = units["category"].reindex(hits["unit_code"]).to_numpy().astype(object)
-    category[hits["unit_code"].isin(official_units).to_numpy()] = ""  # official text replaces category rules
-    pairs_units = pd.DataFrame(
-        {
-            "city_adcode": units["city_adcode"].reindex(hits["unit_code"]).fillna("").astype(str).to_numpy(),
-            "category": category,
-            "unit_key": np.where(hits["unit_code"].isin(override_units), hits["unit_code"], ""),
-            "industry_key": keys[pos][site_of],
-        }
-    )
-    combo_id, combos = _factorize_rows(pairs_units)
+    # the rules' combination of each pair: (city, category, unit override, industry), found per
+    # distinct (unit, industry) pair rather than per site
+    ind_code, ind_uniq = pd.factorize(keys[pos][site_of])
+    pair_key = hit_unit.astype(np.int64) * (len(ind_uniq) + 1) + ind_code
+    uniq_pairs, pair_inverse = np.unique(pair_key, return_inverse=True)
+    combo_of: dict[tuple[Any, ...], int] = {}
+    combos: list[tuple[Any, ...]] = []
+    uniq_combo = np.empty(len(uniq_pairs), dtype=np.int64)
+    for k, packed in enumerate(uniq_pairs.tolist()):
+        u, i = divmod(packed, len(ind_uniq) + 1)
+        combo = (ut.city[u], ut.category[u], ut.unit_key[u], ind_uniq[i])
+        uniq_combo[k] = combo_of.setdefault(combo, len(combos))
+        if uniq_combo[k] == len(combos):
+            combos.append(combo)
+    combo_id = uniq_combo[pair_inverse.reshape(-1)]
     pair_mask = term_mask[site_of]
     # only the terms a combination's rules use matter to it: the table stays small
     width = 2 * len(bits) + 1  # masks use 2 bits per term
@@ -1267,6 +1289,86 @@ def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
     return np.asarray(out, dtype=object)[inverse]
 
 
+@dataclass(frozen=True)
+class _UnitArrays:
+    """The units in use as arrays: per row of the layer, and per distinct unit code (the rules')."""
+
+    code: np.ndarray  # per row of layers.units()
+    name: np.ndarray
+    category_num: np.ndarray
+    row_unit: np.ndarray  # per row: position of its code among the distinct codes
+    distinct: pd.Index  # the distinct codes, in the order of their first row
+    city: np.ndarray  # per distinct code (its first row), as the rules see it
+    category: np.ndarray  # "" where official text replaces the category rules
+    unit_key: np.ndarray  # the code where unit-level rules override it, else ""
+    urban: np.ndarray
+    park: np.ndarray
+
+
+def _unit_arrays(layers: Layers) -> _UnitArrays:
+    """Unit attributes as arrays, built once per Layers (the verdict needs them per pair)."""
+
+    def build() -> _UnitArrays:
+        rows = layers.units()
+        units = rows.drop_duplicates("unit_code").set_index("unit_code")
+        rules = layers.access_rules()
+        override_units = set(
+            rules.loc[(rules["level"] == "unit") & ~rules["scope"].isin(["1", "2", "3"]), "scope"]
+        )
+        official_units = rules.attrs.get("official_units", frozenset())
+        codes = units.index.to_series()
+        category = units["category"].to_numpy().astype(object)
+        category[codes.isin(official_units).to_numpy()] = ""  # official text replaces category rules
+        flags = _unit_flags(layers).reindex(units.index).fillna(False)
+        return _UnitArrays(
+            code=rows["unit_code"].to_numpy(dtype=object),
+            name=rows["name_zh"].to_numpy(dtype=object),
+            category_num=rows["category"].to_numpy(dtype=float),
+            row_unit=units.index.get_indexer(rows["unit_code"]).astype(np.int64),
+            distinct=units.index,
+            city=units["city_adcode"].fillna("").astype(str).to_numpy(dtype=object),
+            category=category,
+            unit_key=np.where(codes.isin(override_units).to_numpy(), codes.to_numpy(dtype=object), ""),
+            urban=flags["urban"].to_numpy(dtype=bool),
+            park=flags["industrial_park"].to_numpy(dtype=bool),
+        )
+
+    return layers.cached("siting_unit_arrays", build)
+
+
+def _unit_hits(
+    g: gpd.GeoSeries, layers: Layers, units_at: Any, ut: _UnitArrays
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(site, unit) pairs, per site the largest share first: site position, unit code, name,
+    category and position of the unit code among the distinct codes.
+
+    Points: one pass of the units' point index, attributes taken from arrays; lines and polygons:
+    :func:`ganpo_geo.zoning.units_at` (exact overlaps).
+    """
+    from ganpo_geo.zoning import _unit_index
+
+    geoms = g.to_numpy()
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    point_pos = np.flatnonzero(is_point)
+    xy = shapely.get_coordinates(geoms[point_pos])
+    p_in, p_row = _unit_index(layers, int(point_pos.size)).query_points(xy[:, 0], xy[:, 1])
+    site = point_pos[p_in]
+    code, name, cat = ut.code[p_row], ut.name[p_row], ut.category_num[p_row]
+    unit = ut.row_unit[p_row]
+    share = np.ones(site.size)
+    others = np.flatnonzero(~is_point)
+    if others.size:
+        hits = units_at(g.iloc[others], layers=layers)
+        site = np.concatenate([site, hits["input_index"].to_numpy(dtype=np.int64)])
+        code = np.concatenate([code, hits["unit_code"].to_numpy(dtype=object)])
+        name = np.concatenate([name, hits["name_zh"].to_numpy(dtype=object)])
+        cat = np.concatenate([cat, hits["category"].to_numpy(dtype=float)])
+        unit = np.concatenate([unit, ut.distinct.get_indexer(hits["unit_code"])])
+        share = np.concatenate([share, hits["share"].to_numpy(dtype=float)])
+    order = np.lexsort((-share, site))  # stable: the units' order within equal shares kept
+    return site[order], code[order], name[order], cat[order], unit[order].astype(np.int64)
+
+
 def _unit_flags(layers: Layers) -> pd.DataFrame:
     """Per unit code: ``urban`` (an urban key unit) and ``industrial_park`` (an industrial key unit).
 
@@ -1324,14 +1426,21 @@ def _county_index(layers: Layers, n_points: int):
     return layers.cached("county_tree", lambda: PolygonIndex.build(counties, None))
 
 
-def _largest_overlap(g: gpd.GeoSeries, polys: gpd.GeoDataFrame, layers: Layers) -> np.ndarray:
-    """Position in ``polys`` (the counties) of the polygon holding the largest part of each geometry."""
+def _largest_overlap(
+    g: gpd.GeoSeries, polys: gpd.GeoDataFrame, layers: Layers, point_county: np.ndarray | None = None
+) -> np.ndarray:
+    """Position in ``polys`` (the counties) of the polygon holding the largest part of each geometry.
+
+    ``point_county``: the county of each point already found (-1 for other geometries).
+    """
 
     geoms = g.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     index = _county_index(layers, int(is_point.sum()))
     answer = np.full(len(geoms), -1, dtype=np.int64)
-    if is_point.any():
+    if point_county is not None:
+        answer[is_point] = point_county[is_point]
+    elif is_point.any():
         xy = shapely.get_coordinates(geoms[is_point])
         p_in, p_poly = index.query_points(xy[:, 0], xy[:, 1])
         first = np.unique(p_in, return_index=True)[1]
