@@ -1312,9 +1312,7 @@ def _unit_arrays(layers: Layers) -> _UnitArrays:
         rows = layers.units()
         units = rows.drop_duplicates("unit_code").set_index("unit_code")
         rules = layers.access_rules()
-        override_units = set(
-            rules.loc[(rules["level"] == "unit") & ~rules["scope"].isin(["1", "2", "3"]), "scope"]
-        )
+        override_units = set(rules.loc[(rules["level"] == "unit") & ~rules["scope"].isin(["1", "2", "3"]), "scope"])
         official_units = rules.attrs.get("official_units", frozenset())
         codes = units.index.to_series()
         category = units["category"].to_numpy().astype(object)
@@ -1732,7 +1730,9 @@ def _check_sites(
             starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(core):,} sites")
         for start in starts:
             stop = start + chunk_size
-            parts.append(_check_arrays(geoms[start:stop], errors[start:stop], industries.iloc[start:stop], buffer_m, layers))
+            parts.append(
+                _check_arrays(geoms[start:stop], errors[start:stop], industries.iloc[start:stop], buffer_m, layers)
+            )
         whole = _Checked.concat(parts)
         result = whole.frame(pd.RangeIndex(len(core)))
         result["_checked_geometry"] = whole.geoms
