@@ -634,6 +634,29 @@ def _site_batch(
     from ganpo_geo.io import write_table
     from ganpo_geo.siting import check_sites, read_sites
 
+    if output_path is not None and engine == "default" and Path(output_path).suffix.lower() != ".xlsx":
+        from ganpo_geo.batch import check_file  # file to file: streamed in chunks when it can be
+
+        done = check_file(
+            input_path,
+            output_path,
+            industry=industry,
+            industry_col=industry_col,
+            crs=crs_name,
+            buffer_m=buffer_m,
+            lon_col=lon_col,
+            lat_col=lat_col,
+            sheet=sheet,
+            layers=layers,
+            bom=bom,
+            progress=False if quiet else None,
+        )
+        click.echo(done.text() + f"; written to {output_path}", err=True)
+        if not quiet:
+            for line in done.error_lines():
+                click.echo(line, err=True)
+        click.echo(done.data_notice, err=True)
+        return
     sites = read_sites(input_path, crs=crs_name, lon_col=lon_col, lat_col=lat_col, sheet=sheet)
     result = check_sites(
         sites,
