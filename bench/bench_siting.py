@@ -12,6 +12,13 @@ Single site (at every size, it does not depend on it): median wall time of 5 run
 ``ganpo site-check --lon 115.89 --lat 28.68 --industry 化工 --format json`` against 5 runs of
 ``python -c "import geopandas"``.
 
+File to file (what users run), at every size: a CSV of ``size`` rows (``random_csv``: 1% bad
+coordinates, 43% of the sites outside Jiangxi, as in a real national list) checked by ``ganpo
+site-check --input F.csv --output out.csv|out.parquet --quiet`` in a fresh process each (so the
+100,000-row run includes start-up and index building), its wall time and peak RSS, against the I/O
+floor: ``pandas.read_csv`` + ``to_csv`` of the same file in a fresh process. The two outputs' rows
+are compared (same errors and verdicts).
+
 Writes ``bench/results/siting.json``. Usage: ``python bench/bench_siting.py [--quick | --sizes N ...]``.
 """
 
@@ -22,11 +29,13 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
-from _bench import Task, Timer, bench_main, main_guard
+from _bench import SCRATCH_DIR, Task, Timer, bench_main, main_guard
 
 from ganpo_geo.crs import JIANGXI_ALBERS
 from ganpo_geo.layers import load_layer
@@ -39,6 +48,20 @@ TASKS = [
         "baseline_sjoin_chain_s",
         "`sjoin` x3 + `sjoin_nearest`",
         "the baseline gives fewer answers",
+    ),
+    Task(
+        "CLI file to file, CSV to CSV (fresh process)",
+        "cli_csv_to_csv_s",
+        "pandas_read_csv_to_csv_s",
+        "`pandas.read_csv` + `to_csv`",
+        "the I/O floor: reading and writing the input alone",
+    ),
+    Task(
+        "CLI file to file, CSV to Parquet (fresh process)",
+        "cli_csv_to_parquet_s",
+        "pandas_read_csv_to_csv_s",
+        "`pandas.read_csv` + `to_csv`",
+        "the I/O floor: reading and writing the input alone",
     ),
     Task(
         "one `ganpo site-check` from the shell",
@@ -70,6 +93,68 @@ def random_sites(n: int, seed: int = 11) -> gpd.GeoDataFrame:
     x, y = x[inside][:n], y[inside][:n]
     industries = rng.choice(["化工", "garment", "livestock", "steel", "tourism", "electronics"], n)
     return gpd.GeoDataFrame({"industry": industries}, geometry=shapely.points(x, y), crs=4326)
+
+
+def random_csv(n: int, path: Path, seed: int = 7) -> None:
+    """A CSV of ``n`` sites: 57% inside Jiangxi, 43% anywhere in a box around China, 1% bad rows."""
+    rng = np.random.default_rng(seed)
+    n_out = int(n * 0.43)
+    inside = random_sites(n - n_out, seed=seed)
+    x = np.r_[shapely.get_x(inside.geometry.to_numpy()), rng.uniform(105, 125, n_out)]
+    y = np.r_[shapely.get_y(inside.geometry.to_numpy()), rng.uniform(18, 40, n_out)]
+    industry = np.r_[inside["industry"].to_numpy(), rng.choice(["化工", "garment", "steel"], n_out)]
+    order = rng.permutation(n)
+    lon = np.char.mod("%.6f", x[order]).astype(object)
+    lat = np.char.mod("%.6f", y[order]).astype(object)
+    bad = rng.choice(n, max(n // 100, 2), replace=False)
+    lon[bad[: len(bad) // 2]] = np.array(["", "abc", "nan", "999"], dtype=object)[rng.integers(0, 4, len(bad) // 2)]
+    lat[bad[len(bad) // 2 :]] = "91.5"
+    frame = pd.DataFrame({"id": np.arange(n), "lon": lon, "lat": lat, "industry": industry[order]})
+    frame.to_csv(path, index=False)
+
+
+_RSS_WRAPPER = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def _wall_rss(cmd: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak RSS (MB) of a command run in a fresh child process."""
+    out = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *cmd], capture_output=True, text=True, check=True)
+    wall, rss_kb = out.stdout.split()
+    return float(wall), int(rss_kb) / 1024
+
+
+def _file_to_file(size: int, timer: Timer, cmd: list[str]) -> dict:
+    """CLI CSV -> CSV and CSV -> Parquet against pandas read_csv + to_csv; peak RSS of each."""
+    scratch = SCRATCH_DIR / "siting"
+    scratch.mkdir(parents=True, exist_ok=True)
+    src = scratch / f"sites_{size}.csv"
+    random_csv(size, src)
+    info: dict = {}
+    floor_out = str(scratch / "floor.csv")
+    floor = f"import pandas as pd; pd.read_csv({str(src)!r}, dtype=str).to_csv({floor_out!r}, index=False)"
+    runs = 1 if size >= 1_000_000 else 3
+    for key, out in (("cli_csv_to_csv", "out.csv"), ("cli_csv_to_parquet", "out.parquet")):
+        walls, rss = [], []
+        for _ in range(runs):
+            w, r = _wall_rss([*cmd, "site-check", "--input", str(src), "--output", str(scratch / out), "--quiet"])
+            walls.append(w)
+            rss.append(r)
+        timer.add(f"{key}_s", statistics.median(walls), runs=runs)
+        info[f"{key}_peak_rss_mb"] = round(max(rss), 1)
+    walls, rss = zip(*(_wall_rss([sys.executable, "-c", floor]) for _ in range(runs)), strict=True)
+    timer.add("pandas_read_csv_to_csv_s", statistics.median(walls), runs=runs)
+    info["pandas_read_csv_to_csv_peak_rss_mb"] = round(max(rss), 1)
+    csv_out = pd.read_csv(scratch / "out.csv", dtype=str, keep_default_na=False)
+    parquet_out = pd.read_parquet(scratch / "out.parquet", columns=["error", "verdict"])
+    assert len(csv_out) == len(parquet_out) == size
+    assert (csv_out["error"].to_numpy() == parquet_out["error"].to_numpy()).all()
+    assert (csv_out["verdict"].to_numpy() == parquet_out["verdict"].to_numpy()).all()
+    info["file_rows_with_errors"] = int((csv_out["error"] != "").sum())
+    return info
 
 
 def run_size(size: int) -> dict:
@@ -106,7 +191,9 @@ def run_size(size: int) -> dict:
     site = ["site-check", "--lon", "115.89", "--lat", "28.68", "--industry", "化工", "--format", "json"]
     timer.add("single_site_cli_wall_s", _wall([*cmd, *site]), runs=5)
     timer.add("python_import_geopandas_wall_s", _wall([sys.executable, "-c", "import geopandas"]), runs=5)
+    files = _file_to_file(size, timer, cmd)
     return timer.result(
+        **files,
         sites=size,
         nearest_reach_same_id_share=round(same_reach, 5),
         verdicts={str(k): int(v) for k, v in ours["verdict"].value_counts().items()},
@@ -122,7 +209,7 @@ def main() -> None:
         quick_sizes=[1_000, 10_000, 30_000],
         size_unit="sites",
         description="batch and single site checks against all bundled layers",
-        extra_paths=("src/ganpo_geo/cli.py", "src/ganpo_geo/data"),
+        extra_paths=("src/ganpo_geo/cli.py", "src/ganpo_geo/batch.py", "src/ganpo_geo/data"),
     )
 
 

@@ -24,7 +24,7 @@ def _table(n: int = 1_200, seed: int = 4) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "id": np.arange(n).astype(str),
-            "name": [f"工厂 {i}, \"quoted\"" for i in range(n)],
+            "name": [f'工厂 {i}, "quoted"' for i in range(n)],
             "lon": lon,
             "lat": lat,
             "industry": rng.choice(["化工", "garment", "steel", "nonsense"], n),
@@ -68,7 +68,9 @@ def test_streamed_parquet_equals_the_in_memory_check(sites_csv, in_memory, tmp_p
         pd.DataFrame(in_memory.drop(columns="geometry")).reset_index(drop=True),
         check_dtype=False,
     )
-    assert got.geometry.geom_equals_exact(in_memory.geometry.reset_index(drop=True), 0).sum() == got.geometry.notna().sum()
+    assert (
+        got.geometry.geom_equals_exact(in_memory.geometry.reset_index(drop=True), 0).sum() == got.geometry.notna().sum()
+    )
 
 
 def test_ragged_csv_falls_back_and_keeps_row_errors(tmp_path) -> None:

@@ -234,7 +234,9 @@ def _csv_table(result: pd.DataFrame) -> pa.Table:
     for name in plain.columns:
         col = plain[name]
         if col.dtype == "boolean":
-            values = np.where(col.isna().to_numpy(), None, np.where(col.fillna(False).to_numpy(dtype=bool), "True", "False"))
+            values = np.where(
+                col.isna().to_numpy(), None, np.where(col.fillna(False).to_numpy(dtype=bool), "True", "False")
+            )
             arrays[str(name)] = pa.array(values, pa.string())
         elif col.dtype == object:
             arrays[str(name)] = pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True)
