@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ganpo_geo import _cache
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
 from ganpo_geo._index import LineChunks, snap_to_lines
 from ganpo_geo.crs import WGS84, parse_crs, to_albers, to_wgs84
@@ -1710,6 +1711,7 @@ def _check_sites(
     if engine not in ("default", "dask"):
         msg = f"unknown engine {engine!r}: use default or dask"
         raise ValidationError(msg)
+    _restore_indexes(layers)
     ctx = _context(layers)
     # only the geometry and the row errors go to the check (the user's columns stay here)
     geoms = frame.geometry.to_numpy().copy()
@@ -1734,6 +1736,7 @@ def _check_sites(
                 _check_arrays(geoms[start:stop], errors[start:stop], industries.iloc[start:stop], buffer_m, layers)
             )
         whole = _Checked.concat(parts)
+        _store_indexes(layers, len(core))
         result = whole.frame(pd.RangeIndex(len(core)))
         result["_checked_geometry"] = whole.geoms
     checked = result.pop("_checked_geometry").to_numpy() if "_checked_geometry" in result else geoms
@@ -1780,6 +1783,50 @@ def _check_sites(
     gdf = gpd.GeoDataFrame(out, geometry=geom_name, crs=geometry.crs)
     gdf.attrs["ganpo_columns"] = names
     return gdf, checked
+
+
+def _bundled_key(layers: Layers) -> str | None:
+    """Content hash of the bundled data files (None for user layers: they are not cached)."""
+    given = (layers.control_units, layers.redlines, layers.rules, layers.access_list)
+    if any(g is not None for g in given) or layers.screening:
+        return None
+    data = Path(data_path("."))
+    files = [f for f in data.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
+    # the code that builds what is cached is part of the key too (an edited index is rebuilt)
+    files += [Path(__file__).with_name(f"{m}.py") for m in _CACHED_BY]
+    versions = f"{shapely.geos_version_string} {np.__version__} {pd.__version__} {gpd.__version__} {sys.version}"
+    return _cache.content_key(files, versions)
+
+
+_CACHED_BY = ("siting", "_index", "zoning", "redline", "rivers", "layers", "crs", "_cache")
+_DISK = "_ganpo_disk_cache"  # per Layers: {"key": ..., "loaded": bool, "saved": bool}
+
+
+def _restore_indexes(layers: Layers) -> None:
+    """Load the indexes of the bundled layers from the on-disk cache, once per Layers."""
+    if _DISK in layers._cache:
+        return
+    key = _bundled_key(layers)
+    state: dict[str, Any] = {"key": key, "loaded": False, "saved": False}
+    layers._cache[_DISK] = state
+    if key is None:
+        return
+    found = _cache.load(key)
+    if found:
+        for name, value in found.items():
+            layers._cache.setdefault(name, value)
+        state["loaded"] = True
+
+
+def _store_indexes(layers: Layers, n_sites: int) -> None:
+    """Save the indexes built by a batch large enough to build the grids (once per Layers)."""
+    from ganpo_geo._index import GRID_MIN_POINTS
+
+    state = layers._cache.get(_DISK)
+    if state is None or state["key"] is None or state["loaded"] or state["saved"] or n_sites < GRID_MIN_POINTS:
+        return
+    state["saved"] = True
+    _cache.save(state["key"], {k: v for k, v in layers._cache.items() if k != _DISK})
 
 
 def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray:
