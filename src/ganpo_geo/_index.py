@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -167,7 +168,7 @@ class NearestLines:
     line: np.ndarray
     along: np.ndarray
     has_next: np.ndarray
-    tree: object
+    tree: Any  # scipy.spatial.cKDTree (scipy is imported when a tree is built)
     spacing: float
 
     @classmethod

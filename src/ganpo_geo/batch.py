@@ -234,9 +234,8 @@ def _csv_table(result: pd.DataFrame) -> pa.Table:
     for name in plain.columns:
         col = plain[name]
         if col.dtype == "boolean":
-            values = np.where(
-                col.isna().to_numpy(), None, np.where(col.fillna(False).to_numpy(dtype=bool), "True", "False")
-            )
+            values = np.where(col.fillna(False).to_numpy(dtype=bool), "True", "False").astype(object)
+            values[col.isna().to_numpy()] = None
             arrays[str(name)] = pa.array(values, pa.string())
         elif col.dtype == object:
             arrays[str(name)] = pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True)
@@ -370,7 +369,12 @@ def check_file(
     if chunk_size < 1:
         msg = f"chunk_size must be >= 1, got {chunk_size}"
         raise ValidationError(msg)
-    options = {"industry": industry, "industry_col": industry_col, "buffer_m": buffer_m, "layers": layers}
+    options: dict[str, Any] = {
+        "industry": industry,
+        "industry_col": industry_col,
+        "buffer_m": buffer_m,
+        "layers": layers,
+    }
     plan = _stream_plan(src) if dst.suffix.lower() in _STREAM_OUTPUTS and sheet is None else None
     summary = BatchSummary()
     if plan is not None:

@@ -209,7 +209,8 @@ class SiteReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return _jsonable(asdict(self))
+        out: dict[str, Any] = _jsonable(asdict(self))
+        return out
 
     def to_json(self, **kwargs: Any) -> str:
         """The report as JSON (UTF-8 text, Chinese kept)."""
@@ -499,7 +500,7 @@ def _sites_from_geometries(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFram
     return _finish_input(out, geoms, errors, spec)
 
 
-def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, spec) -> gpd.GeoDataFrame:
+def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, spec: Any) -> gpd.GeoDataFrame:
     """Range-check the coordinates, convert to WGS84 row by row safely, keep every row."""
     geoms = np.asarray(geoms, dtype=object)
     ok = ~shapely.is_missing(geoms) & (errors == "")
@@ -641,9 +642,9 @@ def _build_shoreline(reaches: gpd.GeoDataFrame, reach_m: np.ndarray) -> _Shoreli
 class _Context:
     """Everything a check needs that does not depend on the sites (built once per Layers)."""
 
-    reach_table: dict
+    reach_table: dict[str, np.ndarray]
     reach_pos: np.ndarray
-    county_table: dict
+    county_table: dict[str, np.ndarray]
     province: shapely.Geometry
     province_m: shapely.Geometry
     counties: gpd.GeoDataFrame
@@ -655,13 +656,14 @@ class _Context:
     shoreline: _Shoreline
     dist_to_poyang: pd.Series
     stations_down: pd.Series
-    stations_on_reach: dict
+    stations_on_reach: dict[int, list[tuple[float, str]]]
     tp_share: pd.Series
     industries: pd.DataFrame
 
 
 def _context(layers: Layers) -> _Context:
-    return layers.cached("siting_context", lambda: _build_context())
+    ctx: _Context = layers.cached("siting_context", lambda: _build_context())
+    return ctx
 
 
 @cache
@@ -764,7 +766,8 @@ def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """values[rows], with NaN (numbers) or "" (text) where rows is -1."""
     out = values[np.maximum(rows, 0)].copy()
     out[rows < 0] = np.nan if values.dtype.kind == "f" else ""
-    return out
+    taken: np.ndarray = out
+    return taken
 
 
 def _metric_xy(g: gpd.GeoSeries) -> np.ndarray:
@@ -778,7 +781,7 @@ def _metric_xy(g: gpd.GeoSeries) -> np.ndarray:
 
 
 @cache
-def _albers_transformer():
+def _albers_transformer() -> Any:
     import pyproj
 
     from ganpo_geo.crs import JIANGXI_ALBERS
@@ -825,7 +828,8 @@ def _term_bits(layers: Layers) -> dict[str, int]:
         terms = sorted({t for c in layers.access_rules()["condition"] for t in condition_terms(c)})
         return {t: 2 * i for i, t in enumerate(terms)}
 
-    return layers.cached("siting_term_bits", build)
+    bits: dict[str, int] = layers.cached("siting_term_bits", build)
+    return bits
 
 
 def condition_state(condition: str, mask: int, bits: dict[str, int]) -> str:
@@ -864,7 +868,7 @@ def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tupl
     return severity, ";".join(reasons)
 
 
-def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple) -> pd.DataFrame:
+def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple[Any, ...]) -> pd.DataFrame:
     """The rules in scope of one (city, category, unit override, industry), cached per layers."""
     from ganpo_geo.zoning import rules_in_scope
 
@@ -1057,7 +1061,17 @@ def _clip_to_jiangxi(geoms: np.ndarray, ok: np.ndarray, warns: np.ndarray, ctx: 
 
 
 def _fill(
-    pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers, units_at, redline_overlap, point_county
+    pos: np.ndarray,
+    geoms: np.ndarray,
+    keys: np.ndarray,
+    text: dict[str, np.ndarray],
+    num: dict[str, np.ndarray],
+    flag: dict[str, np.ndarray],
+    ctx: _Context,
+    layers: Layers,
+    units_at: Any,
+    redline_overlap: Any,
+    point_county: np.ndarray,
 ) -> None:
     """Compute every result column for the checkable sites at positions ``pos``.
 
@@ -1119,7 +1133,7 @@ def _fill(
     num["dist_to_poyang_km"][pos] = rest + rt["dist_to_poyang_km"]
     num["dist_to_hukou_km"][pos] = rest + rt["dist_to_outlet_km"]
     down = rt["stations_down"].copy()
-    for k in np.flatnonzero(np.isin(reach, list(ctx.stations_on_reach))):  # same reach: below the site?
+    for k in np.flatnonzero(np.isin(reach, list(ctx.stations_on_reach))).tolist():  # same reach: below the site?
         below = [name for f, name in ctx.stations_on_reach[int(reach[k])] if f > fraction[k]]
         down[k] = "; ".join([*below, *([down[k]] if down[k] else [])])
     text["stations_downstream"][pos] = down
@@ -1178,11 +1192,11 @@ def _fill(
     combo_of: dict[tuple[Any, ...], int] = {}
     combos: list[tuple[Any, ...]] = []
     uniq_combo = np.empty(len(uniq_pairs), dtype=np.int64)
-    for k, packed in enumerate(uniq_pairs.tolist()):
-        u, i = divmod(packed, len(ind_uniq) + 1)
-        combo = (ut.city[u], ut.category[u], ut.unit_key[u], ind_uniq[i])
-        uniq_combo[k] = combo_of.setdefault(combo, len(combos))
-        if uniq_combo[k] == len(combos):
+    for j, pair_packed in enumerate(uniq_pairs.tolist()):
+        unit_at, ind_at = divmod(int(pair_packed), len(ind_uniq) + 1)
+        combo = (ut.city[unit_at], ut.category[unit_at], ut.unit_key[unit_at], ind_uniq[ind_at])
+        uniq_combo[j] = combo_of.setdefault(combo, len(combos))
+        if uniq_combo[j] == len(combos):
             combos.append(combo)
     combo_id = uniq_combo[pair_inverse.reshape(-1)]
     pair_mask = term_mask[site_of]
@@ -1224,7 +1238,14 @@ def screening_columns(name: str) -> dict[str, str]:
     return {k: f"screening_{name}_{k}" for k in keys}
 
 
-def _screening(g: gpd.GeoSeries, layers: Layers, text, num, flag, pos) -> dict[str, np.ndarray]:
+def _screening(
+    g: gpd.GeoSeries,
+    layers: Layers,
+    text: dict[str, np.ndarray],
+    num: dict[str, np.ndarray],
+    flag: dict[str, np.ndarray],
+    pos: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Check the sites against every screening layer like the red lines; the ``in_screening`` flags."""
     from ganpo_geo.redline import redline_overlap
 
@@ -1246,7 +1267,7 @@ def _screening(g: gpd.GeoSeries, layers: Layers, text, num, flag, pos) -> dict[s
     return flags
 
 
-def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple]]:
+def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
     """Codes of each row's distinct value tuple and the tuples (column codes packed in one int)."""
     packed = np.zeros(len(frame), dtype=np.int64)
     values = []
@@ -1287,7 +1308,8 @@ def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
             note = " [uncertain: within the data's positional error; verify against official shoreline data]"
             items.append(f"{rid}: {text_of.get(base, '')}{note if base != rid else ''}")
         out.append(" | ".join(items))
-    return np.asarray(out, dtype=object)[inverse]
+    texts: np.ndarray = np.asarray(out, dtype=object)[inverse]
+    return texts
 
 
 @dataclass(frozen=True)
@@ -1332,7 +1354,8 @@ def _unit_arrays(layers: Layers) -> _UnitArrays:
             park=flags["industrial_park"].to_numpy(dtype=bool),
         )
 
-    return layers.cached("siting_unit_arrays", build)
+    arrays: _UnitArrays = layers.cached("siting_unit_arrays", build)
+    return arrays
 
 
 def _unit_hits(
@@ -1415,7 +1438,7 @@ def _snap_whole_geometries(geoms: np.ndarray, snapped: pd.DataFrame, ctx: _Conte
     snapped.loc[others, "fraction"] = frac
 
 
-def _county_index(layers: Layers, n_points: int):
+def _county_index(layers: Layers, n_points: int) -> Any:
     """The counties' point index: with a grid for large batches, the tree alone for small ones."""
     from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex
 
@@ -1663,12 +1686,12 @@ def check_sites(
         industry=industry,
         industry_col=industry_col,
         crs=crs,
-        buffer_m=check_number(buffer_m, "buffer_m"),
+        buffer_m=float(check_number(buffer_m, "buffer_m") or 0.0),  # never None: allow_none is off
         layers=layers,
         engine=engine,
         workers=check_count(workers, "workers", allow_none=True),
         progress=progress,
-        chunk_size=check_count(chunk_size, "chunk_size"),
+        chunk_size=int(check_count(chunk_size, "chunk_size") or 1),  # never None: allow_none is off
     )
     return out
 
@@ -1682,7 +1705,17 @@ def _industry_column(frame: pd.DataFrame, industry_col: str) -> str | None:
 
 
 def _check_sites(
-    sites, *, industry, industry_col, crs, buffer_m, layers, engine, workers, progress, chunk_size
+    sites: gpd.GeoDataFrame | pd.DataFrame | str | Path,
+    *,
+    industry: str | None,
+    industry_col: str,
+    crs: Any,
+    buffer_m: float,
+    layers: Layers | None,
+    engine: str,
+    workers: int | None,
+    progress: bool | None,
+    chunk_size: int,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """check_sites, also returning the checked WGS84 geometries (for the one-site report)."""
     layers = layers or bundled_layers()
@@ -1700,8 +1733,8 @@ def _check_sites(
     ind_col = _industry_column(frame, industry_col)
     if industry is None and ind_col is None:
         found = ", ".join(str(c) for c in input_cols)
-        names = "/".join(_INDUSTRY_NAMES) if industry_col == "industry" else repr(industry_col)
-        msg = f"no industry given: pass industry= (--industry) or a column {names} (columns found: {found})"
+        wanted = "/".join(_INDUSTRY_NAMES) if industry_col == "industry" else repr(industry_col)
+        msg = f"no industry given: pass industry= (--industry) or a column {wanted} (columns found: {found})"
         raise ColumnMappingError(msg)
     industries = (
         pd.Series([industry] * len(frame), index=frame.index)
@@ -1766,7 +1799,7 @@ def _check_sites(
         result[CHECKED_WKT] = wkt
     # result columns never overwrite input columns: clashing ones get the ganpo_ prefix
     taken = {*input_cols, geom_name}
-    names = {}
+    names: dict[str, str] = {}
     for col in result.columns:
         name = col
         while name in taken:
@@ -1846,7 +1879,9 @@ def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray
     return warns
 
 
-def _check_dask(frame, industries, buffer_m, layers, workers) -> pd.DataFrame:
+def _check_dask(
+    frame: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers, workers: int | None
+) -> pd.DataFrame:
     try:
         import dask
         import dask_geopandas
@@ -1930,7 +1965,7 @@ def check_site(
         industry=industry,
         industry_col="industry",
         crs=crs,
-        buffer_m=check_number(buffer_m, "buffer_m"),
+        buffer_m=float(check_number(buffer_m, "buffer_m") or 0.0),  # never None: allow_none is off
         layers=layers,
         engine="default",
         workers=None,
