@@ -480,6 +480,12 @@ def validate_cmd(path, layer, columns, crs_name, fmt, layers_file) -> None:
 )
 @click.option("--engine", type=click.Choice(["default", "dask"]), default="default", show_default=True)
 @click.option("--workers", type=COUNT, default=None, help="Workers for --engine dask.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="--engine dask: threads (default), processes (a local cluster of --workers processes) "
+    "or tcp://HOST:PORT (a running dask.distributed scheduler).",
+)
 @click.option("--lon-col", default=None, help="CSV longitude column if not recognised.")
 @click.option("--lat-col", default=None, help="CSV latitude column if not recognised.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -502,6 +508,7 @@ def site_check_cmd(
     html_path,
     engine,
     workers,
+    scheduler,
     lon_col,
     lat_col,
     quiet,
@@ -550,6 +557,7 @@ def site_check_cmd(
             lat_col,
             quiet,
             layers,
+            scheduler,
         )
         return
     if industry is None:
@@ -630,6 +638,7 @@ def _site_batch(
     lat_col,
     quiet,
     layers=None,
+    scheduler=None,
 ) -> None:
     from ganpo_geo.io import write_table
     from ganpo_geo.siting import check_sites, read_sites
@@ -666,6 +675,7 @@ def _site_batch(
         buffer_m=buffer_m,
         engine=engine,
         workers=workers,
+        scheduler=scheduler,
         progress=False if quiet else None,
         layers=layers,
     )

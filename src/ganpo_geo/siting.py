@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -1633,6 +1634,7 @@ def check_sites(
     workers: int | None = None,
     progress: bool | None = None,
     chunk_size: int = 100_000,
+    scheduler: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Check many sites at once (vectorized); one output row per input row, same order.
 
@@ -1659,11 +1661,17 @@ def check_sites(
     engine : {"default", "dask"}
         ``"dask"`` runs the same check partitioned with dask-geopandas (``[dask]`` extra).
     workers : int, optional
-        Dask workers (threads), >= 1.
+        Dask workers (threads, or processes with ``scheduler="processes"``), >= 1.
     progress : bool, optional
         A progress bar for batches over 10,000 sites; default: only when stderr is a terminal.
     chunk_size : int
         Sites per vectorized chunk (>= 1).
+    scheduler : str, optional
+        ``engine="dask"`` only: ``"threads"`` (default, this process), ``"processes"`` (a local
+        ``dask.distributed`` cluster of ``workers`` processes) or the address of a running
+        ``dask.distributed`` scheduler (``tcp://HOST:PORT``). Each worker loads the bundled
+        layers' indexes once (from the on-disk cache when it has one); user layers are sent to
+        every worker once.
 
     Returns
     -------
@@ -1692,6 +1700,7 @@ def check_sites(
         workers=check_count(workers, "workers", allow_none=True),
         progress=progress,
         chunk_size=int(check_count(chunk_size, "chunk_size") or 1),  # never None: allow_none is off
+        scheduler=scheduler,
     )
     return out
 
@@ -1716,6 +1725,7 @@ def _check_sites(
     workers: int | None,
     progress: bool | None,
     chunk_size: int,
+    scheduler: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """check_sites, also returning the checked WGS84 geometries (for the one-site report)."""
     layers = layers or bundled_layers()
@@ -1744,6 +1754,9 @@ def _check_sites(
     if engine not in ("default", "dask"):
         msg = f"unknown engine {engine!r}: use default or dask"
         raise ValidationError(msg)
+    if scheduler is not None and (engine != "dask" or not _SCHEDULER.fullmatch(scheduler)):
+        msg = f"scheduler {scheduler!r}: use threads, processes or tcp://HOST:PORT, with engine dask"
+        raise ValidationError(msg)
     _restore_indexes(layers)
     ctx = _context(layers)
     # only the geometry and the row errors go to the check (the user's columns stay here)
@@ -1754,7 +1767,7 @@ def _check_sites(
         {"_input_error": errors}, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=WGS84), crs=WGS84
     )
     if engine == "dask":
-        result = _check_dask(core, industries, buffer_m, layers, workers)
+        result = _check_dask(core, industries, buffer_m, layers, workers, scheduler)
     else:
         show = (sys.stderr.isatty() if progress is None else progress) and len(core) > 10_000
         parts = []
@@ -1880,9 +1893,14 @@ def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray
 
 
 def _check_dask(
-    frame: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers, workers: int | None
+    frame: gpd.GeoDataFrame,
+    industries: pd.Series,
+    buffer_m: float,
+    layers: Layers,
+    workers: int | None,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
-    try:
+    try:  # lazy on purpose: dask is an optional extra
         import dask
         import dask_geopandas
     except ImportError:
@@ -1892,9 +1910,48 @@ def _check_dask(
     nparts = max(1, min(len(data), (workers or 2) * 4))
     ddf = dask_geopandas.from_geopandas(data, npartitions=nparts)
     meta = _check_frame(data.iloc[:0], industries.iloc[:0], buffer_m, layers)
-    result = ddf.map_partitions(lambda part: _check_frame(part, part["_industry"], buffer_m, layers), meta=meta)
-    with dask.config.set(scheduler="threads", num_workers=workers or 2):
-        return result.compute()
+    if scheduler in (None, "threads"):
+        result = ddf.map_partitions(_dask_partition, buffer_m, layers, meta=meta)
+        with dask.config.set(scheduler="threads", num_workers=workers or 2):
+            out: pd.DataFrame = result.compute()
+        return out
+    try:  # lazy on purpose: the distributed scheduler is optional too
+        import dask.distributed
+
+        distributed: Any = dask.distributed  # untyped library
+    except ImportError:
+        msg = "a distributed scheduler needs dask.distributed: pip install 'ganpo_geo[dask]'"
+        raise ValidationError(msg) from None
+    cluster: Any
+    client: Any
+    if scheduler == "processes":
+        cluster = distributed.LocalCluster(
+            n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+    else:
+        cluster, client = None, distributed.Client(scheduler, timeout="10s")
+    try:
+        # the bundled layers are not sent: each worker loads its own (indexes from the disk
+        # cache); user layers travel once per worker
+        shipped: Any = None if _bundled_key(layers) is not None else client.scatter(layers, broadcast=True)
+        result = ddf.map_partitions(_dask_partition, buffer_m, shipped, meta=meta)
+        out = client.compute(result).result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return out
+
+
+_SCHEDULER = re.compile(r"threads|processes|tcp://[^\s:/]+:\d+")
+
+
+def _dask_partition(part: gpd.GeoDataFrame, buffer_m: float, layers: Layers | None) -> pd.DataFrame:
+    """The check of one dask partition (module level: it is sent to worker processes)."""
+    layers = layers or bundled_layers()
+    _restore_indexes(layers)  # once per worker process: the indexes from the disk cache
+    return _check_frame(part, part["_industry"], buffer_m, layers)
 
 
 def check_site(
