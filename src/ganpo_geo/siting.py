@@ -928,26 +928,33 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
     xy = shapely.get_coordinates(shapely.point_on_surface(geoms[away]))
     x, y = xy[:, 0], xy[:, 1]
     swapped = (np.abs(x) <= 90) & shapely.contains_xy(ctx.province, y, x)
-    provinces = load_layer("china_provinces")  # read only when a site is outside Jiangxi
-    tree = shapely.STRtree(provinces.geometry.to_numpy())
+    tree, names = layers.cached("siting_provinces", _province_tree)  # built once, when a site is outside
     p_idx, g_idx = tree.query(shapely.points(x, y), predicate="intersects")
     first = np.unique(p_idx, return_index=True)[1]
     where = np.full(len(away), -1)
     where[p_idx[first]] = g_idx[first]
-    names = (provinces["name_en"] + " (" + provinces["name_zh"] + ")").to_numpy()
-    texts = []
-    for k in range(len(away)):
-        if swapped[k]:
-            texts.append(
-                f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi "
-                f"but ({y[k]}, {x[k]}) is in it"
-            )
-        elif where[k] >= 0:
-            texts.append(f"the site ({x[k]:.5f}, {y[k]:.5f}) is outside Jiangxi, in {names[where[k]]}")
-        else:
-            texts.append(f"the site ({x[k]:.5f}, {y[k]:.5f}) is outside Jiangxi and outside China")
+    # one text per kind, built as arrays (numpy's "%.5f" is Python's f"{x:.5f}")
+    site = np.char.add(np.char.add(np.char.add("the site (", np.char.mod("%.5f", x)), ", "), np.char.mod("%.5f", y))
+    site = np.char.add(site, ") is outside Jiangxi")
+    found = where >= 0
+    texts = np.where(
+        found,
+        np.char.add(np.char.add(site, ", in "), np.asarray(names, dtype=str)[np.maximum(where, 0)]),
+        np.char.add(site, " and outside China"),
+    ).astype(object)
+    for k in np.flatnonzero(swapped).tolist():  # few: a mistake, not a kind of site
+        texts[k] = (
+            f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi but ({y[k]}, {x[k]}) is in it"
+        )
     out[away] = texts
     return out, county
+
+
+def _province_tree() -> tuple[shapely.STRtree, np.ndarray]:
+    """The provinces of China (for sites outside Jiangxi): their tree and names."""
+    provinces = load_layer("china_provinces")
+    names = (provinces["name_en"] + " (" + provinces["name_zh"] + ")").to_numpy(dtype=object)
+    return shapely.STRtree(provinces.geometry.to_numpy()), names
 
 
 def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers) -> pd.DataFrame:
