@@ -192,7 +192,11 @@ def run_size(size: int) -> dict:
         "dask_processes_2_s",
         lambda: check_sites(sites, engine="dask", scheduler="processes", workers=2, progress=False),
     )
-    assert on_cluster.drop(columns="geometry").equals(ours.drop(columns="geometry"))
+    # partitions under 20,000 sites snap with the tree instead of the KD-tree: a point at equal
+    # distance from two reach pieces may then be located on the other one (1e-14 km apart)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(on_cluster.drop(columns="geometry")), pd.DataFrame(ours.drop(columns="geometry")), rtol=1e-12
+    )
     first = lambda df: df[~df.index.duplicated()].sort_index()  # noqa: E731
     assert (first(c)["adcode"].to_numpy() == ours["county_adcode"].to_numpy()).all()
     assert set(zip(u.index, u["unit_code"], strict=True)) >= set(zip(ours.index, ours["unit_code"], strict=True))
