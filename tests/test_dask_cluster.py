@@ -33,7 +33,12 @@ def test_local_cluster_of_two_processes_gives_identical_output(tmp_path, monkeyp
     pd.testing.assert_frame_equal(
         pd.DataFrame(on_cluster.drop(columns="geometry")),
         pd.DataFrame(default.drop(columns="geometry")),
-        check_exact=True,  # partitions of 25,000 sites: the same (KD-tree) paths as the default engine
+        # exact but for the last bit of dist_to_*_km at a few sites: a partition with under 20,000
+        # sites in Jiangxi snaps with the tree, not the KD-tree, and a point equally near two
+        # pieces of a reach may be located on the other one (as with smaller chunks in main)
+        check_exact=False,
+        rtol=1e-12,
+        atol=0.0,
     )
 
 
