@@ -8,9 +8,20 @@ answers, which are compared (county, unit, red-line membership, nearest reach id
 before anything is written. The baseline does less: no rules, verdicts, distances downstream or
 phosphorus. The per-process indexes are built first by a 30,000-site call (untimed).
 
+Dask: the same ``check_sites`` with ``engine="dask", scheduler="processes", workers=2`` (a
+``dask.distributed`` LocalCluster of two processes, started inside the timed call; the workers
+load the indexes from the on-disk cache), its output compared with the default engine's.
+
 Single site (at every size, it does not depend on it): median wall time of 5 runs of
 ``ganpo site-check --lon 115.89 --lat 28.68 --industry 化工 --format json`` against 5 runs of
 ``python -c "import geopandas"``.
+
+File to file (what users run), at every size: a CSV of ``size`` rows (``random_csv``: 1% bad
+coordinates, 43% of the sites outside Jiangxi, as in a real national list) checked by ``ganpo
+site-check --input F.csv --output out.csv|out.parquet --quiet`` in a fresh process each (so the
+100,000-row run includes start-up and index building), its wall time and peak RSS, against the I/O
+floor: ``pandas.read_csv`` + ``to_csv`` of the same file in a fresh process. The two outputs' rows
+are compared (same errors and verdicts).
 
 Writes ``bench/results/siting.json``. Usage: ``python bench/bench_siting.py [--quick | --sizes N ...]``.
 """
@@ -22,11 +33,13 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
-from _bench import Task, Timer, bench_main, main_guard
+from _bench import SCRATCH_DIR, Task, Timer, bench_main, main_guard
 
 from ganpo_geo.crs import JIANGXI_ALBERS
 from ganpo_geo.layers import load_layer
@@ -39,6 +52,27 @@ TASKS = [
         "baseline_sjoin_chain_s",
         "`sjoin` x3 + `sjoin_nearest`",
         "the baseline gives fewer answers",
+    ),
+    Task(
+        "`check_sites --engine dask --scheduler processes`, 2 workers (cluster start-up included)",
+        "dask_processes_2_s",
+        "check_sites_s",
+        "`check_sites`, default engine",
+        "below 1: the cluster costs more than it brings on one machine",
+    ),
+    Task(
+        "CLI file to file, CSV to CSV (fresh process)",
+        "cli_csv_to_csv_s",
+        "pandas_read_csv_to_csv_s",
+        "`pandas.read_csv` + `to_csv`",
+        "the I/O floor: reading and writing the input alone",
+    ),
+    Task(
+        "CLI file to file, CSV to Parquet (fresh process)",
+        "cli_csv_to_parquet_s",
+        "pandas_read_csv_to_csv_s",
+        "`pandas.read_csv` + `to_csv`",
+        "the I/O floor: reading and writing the input alone",
     ),
     Task(
         "one `ganpo site-check` from the shell",
@@ -72,6 +106,68 @@ def random_sites(n: int, seed: int = 11) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"industry": industries}, geometry=shapely.points(x, y), crs=4326)
 
 
+def random_csv(n: int, path: Path, seed: int = 7) -> None:
+    """A CSV of ``n`` sites: 57% inside Jiangxi, 43% anywhere in a box around China, 1% bad rows."""
+    rng = np.random.default_rng(seed)
+    n_out = int(n * 0.43)
+    inside = random_sites(n - n_out, seed=seed)
+    x = np.r_[shapely.get_x(inside.geometry.to_numpy()), rng.uniform(105, 125, n_out)]
+    y = np.r_[shapely.get_y(inside.geometry.to_numpy()), rng.uniform(18, 40, n_out)]
+    industry = np.r_[inside["industry"].to_numpy(), rng.choice(["化工", "garment", "steel"], n_out)]
+    order = rng.permutation(n)
+    lon = np.char.mod("%.6f", x[order]).astype(object)
+    lat = np.char.mod("%.6f", y[order]).astype(object)
+    bad = rng.choice(n, max(n // 100, 2), replace=False)
+    lon[bad[: len(bad) // 2]] = np.array(["", "abc", "nan", "999"], dtype=object)[rng.integers(0, 4, len(bad) // 2)]
+    lat[bad[len(bad) // 2 :]] = "91.5"
+    frame = pd.DataFrame({"id": np.arange(n), "lon": lon, "lat": lat, "industry": industry[order]})
+    frame.to_csv(path, index=False)
+
+
+_RSS_WRAPPER = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def _wall_rss(cmd: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak RSS (MB) of a command run in a fresh child process."""
+    out = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *cmd], capture_output=True, text=True, check=True)
+    wall, rss_kb = out.stdout.split()
+    return float(wall), int(rss_kb) / 1024
+
+
+def _file_to_file(size: int, timer: Timer, cmd: list[str]) -> dict:
+    """CLI CSV -> CSV and CSV -> Parquet against pandas read_csv + to_csv; peak RSS of each."""
+    scratch = SCRATCH_DIR / "siting"
+    scratch.mkdir(parents=True, exist_ok=True)
+    src = scratch / f"sites_{size}.csv"
+    random_csv(size, src)
+    info: dict = {}
+    floor_out = str(scratch / "floor.csv")
+    floor = f"import pandas as pd; pd.read_csv({str(src)!r}, dtype=str).to_csv({floor_out!r}, index=False)"
+    runs = 1 if size >= 1_000_000 else 3
+    for key, out in (("cli_csv_to_csv", "out.csv"), ("cli_csv_to_parquet", "out.parquet")):
+        walls, rss = [], []
+        for _ in range(runs):
+            w, r = _wall_rss([*cmd, "site-check", "--input", str(src), "--output", str(scratch / out), "--quiet"])
+            walls.append(w)
+            rss.append(r)
+        timer.add(f"{key}_s", statistics.median(walls), runs=runs)
+        info[f"{key}_peak_rss_mb"] = round(max(rss), 1)
+    walls, rss = zip(*(_wall_rss([sys.executable, "-c", floor]) for _ in range(runs)), strict=True)
+    timer.add("pandas_read_csv_to_csv_s", statistics.median(walls), runs=runs)
+    info["pandas_read_csv_to_csv_peak_rss_mb"] = round(max(rss), 1)
+    csv_out = pd.read_csv(scratch / "out.csv", dtype=str, keep_default_na=False)
+    parquet_out = pd.read_parquet(scratch / "out.parquet", columns=["error", "verdict"])
+    assert len(csv_out) == len(parquet_out) == size
+    assert (csv_out["error"].to_numpy() == parquet_out["error"].to_numpy()).all()
+    assert (csv_out["verdict"].to_numpy() == parquet_out["verdict"].to_numpy()).all()
+    info["file_rows_with_errors"] = int((csv_out["error"] != "").sum())
+    return info
+
+
 def run_size(size: int) -> dict:
     sites = random_sites(size)
     check_sites(random_sites(30_000, seed=3), progress=False)  # builds the per-process indexes once
@@ -92,6 +188,15 @@ def run_size(size: int) -> dict:
         return c, u, r, n
 
     c, u, r, n = timer.run("baseline_sjoin_chain_s", baseline)
+    on_cluster = timer.run(
+        "dask_processes_2_s",
+        lambda: check_sites(sites, engine="dask", scheduler="processes", workers=2, progress=False),
+    )
+    # partitions under 20,000 sites snap with the tree instead of the KD-tree: a point at equal
+    # distance from two reach pieces may then be located on the other one (1e-14 km apart)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(on_cluster.drop(columns="geometry")), pd.DataFrame(ours.drop(columns="geometry")), rtol=1e-12
+    )
     first = lambda df: df[~df.index.duplicated()].sort_index()  # noqa: E731
     assert (first(c)["adcode"].to_numpy() == ours["county_adcode"].to_numpy()).all()
     assert set(zip(u.index, u["unit_code"], strict=True)) >= set(zip(ours.index, ours["unit_code"], strict=True))
@@ -106,7 +211,9 @@ def run_size(size: int) -> dict:
     site = ["site-check", "--lon", "115.89", "--lat", "28.68", "--industry", "化工", "--format", "json"]
     timer.add("single_site_cli_wall_s", _wall([*cmd, *site]), runs=5)
     timer.add("python_import_geopandas_wall_s", _wall([sys.executable, "-c", "import geopandas"]), runs=5)
+    files = _file_to_file(size, timer, cmd)
     return timer.result(
+        **files,
         sites=size,
         nearest_reach_same_id_share=round(same_reach, 5),
         verdicts={str(k): int(v) for k, v in ours["verdict"].value_counts().items()},
@@ -122,7 +229,7 @@ def main() -> None:
         quick_sizes=[1_000, 10_000, 30_000],
         size_unit="sites",
         description="batch and single site checks against all bundled layers",
-        extra_paths=("src/ganpo_geo/cli.py", "src/ganpo_geo/_commands", "src/ganpo_geo/data"),
+        extra_paths=("src/ganpo_geo/cli.py", "src/ganpo_geo/_commands", "src/ganpo_geo/batch.py", "src/ganpo_geo/_cache.py", "src/ganpo_geo/data"),
     )
 
 

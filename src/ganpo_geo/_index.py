@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -184,7 +184,7 @@ class NearestLines:
     line: np.ndarray
     along: np.ndarray
     has_next: np.ndarray
-    tree: object
+    tree: Any  # scipy.spatial.cKDTree (scipy is imported when a tree is built)
     spacing: float
 
     @classmethod

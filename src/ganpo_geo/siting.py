@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -45,6 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ganpo_geo import _cache
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, snap_to_lines
@@ -55,6 +57,7 @@ from ganpo_geo.layers import Layers, _read_file, bundled_layers, data_path, load
 from ganpo_geo.redline import redline_overlap
 from ganpo_geo.zoning import (
     DIMENSIONS,
+    _unit_index,
     _unit_table,
     clause_industries_apply,
     condition_terms,
@@ -223,7 +226,8 @@ class SiteReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return _jsonable(asdict(self))
+        out: dict[str, Any] = _jsonable(asdict(self))
+        return out
 
     def to_json(self, **kwargs: Any) -> str:
         """The report as JSON (UTF-8 text, Chinese kept)."""
@@ -521,7 +525,7 @@ def _sites_from_geometries(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFram
     return _finish_input(out, geoms, errors, spec)
 
 
-def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, spec) -> gpd.GeoDataFrame:
+def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, spec: Any) -> gpd.GeoDataFrame:
     """Range-check the coordinates, convert to WGS84 row by row safely, keep every row."""
     geoms = np.asarray(geoms, dtype=object)
     ok = ~shapely.is_missing(geoms) & (errors == "")
@@ -663,9 +667,9 @@ def _build_shoreline(reaches: gpd.GeoDataFrame, reach_m: np.ndarray) -> _Shoreli
 class _Context:
     """Everything a check needs that does not depend on the sites (built once per Layers)."""
 
-    reach_table: dict
+    reach_table: dict[str, np.ndarray]
     reach_pos: np.ndarray
-    county_table: dict
+    county_table: dict[str, np.ndarray]
     province: shapely.Geometry
     province_m: shapely.Geometry
     counties: gpd.GeoDataFrame
@@ -677,13 +681,14 @@ class _Context:
     shoreline: _Shoreline
     dist_to_poyang: pd.Series
     stations_down: pd.Series
-    stations_on_reach: dict
+    stations_on_reach: dict[int, list[tuple[float, str]]]
     tp_share: pd.Series
     industries: pd.DataFrame
 
 
 def _context(layers: Layers) -> _Context:
-    return layers.cached("siting_context", lambda: _build_context())
+    ctx: _Context = layers.cached("siting_context", lambda: _build_context())
+    return ctx
 
 
 @cache
@@ -784,7 +789,8 @@ def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """values[rows], with NaN (numbers) or "" (text) where rows is -1."""
     out = values[np.maximum(rows, 0)].copy()
     out[rows < 0] = np.nan if values.dtype.kind == "f" else ""
-    return out
+    taken: np.ndarray = out
+    return taken
 
 
 def _metric_xy(g: gpd.GeoSeries) -> np.ndarray:
@@ -836,7 +842,8 @@ def _term_bits(layers: Layers) -> dict[str, int]:
         terms = sorted({t for c in layers.access_rules()["condition"] for t in condition_terms(c)})
         return {t: 2 * i for i, t in enumerate(terms)}
 
-    return layers.cached("siting_term_bits", build)
+    bits: dict[str, int] = layers.cached("siting_term_bits", build)
+    return bits
 
 
 def condition_state(condition: str, mask: int, bits: dict[str, int]) -> str:
@@ -873,7 +880,7 @@ def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tupl
     return severity, ";".join(reasons)
 
 
-def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple) -> pd.DataFrame:
+def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple[Any, ...]) -> pd.DataFrame:
     """The rules in scope of one (city, category, unit override, industry), cached per layers."""
     found = layers.cached("siting_combo_rules", dict)
     if combo not in found:
@@ -900,53 +907,108 @@ def _industry_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return keys, errors
 
 
-def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> np.ndarray:
-    """Error texts for sites outside Jiangxi (naming the province, or outside China); vectorized."""
+def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[np.ndarray, np.ndarray]:
+    """Error texts for sites outside Jiangxi (naming the province, or outside China); vectorized.
+
+    Also returns the county (position) of each point site, -1 for other sites and points outside:
+    the one point-in-county pass, reused for the county of the site.
+    """
     out = np.full(len(geoms), "", dtype=object)
+    county = np.full(len(geoms), -1, dtype=np.int64)
     if len(geoms) == 0:
-        return out
+        return out, county
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     inside = np.zeros(len(geoms), dtype=bool)
     if is_point.any():  # the counties tile Jiangxi: a point is inside if it is in a county
         xy = shapely.get_coordinates(geoms[is_point])
-        p_in, _ = _county_index(layers, int(is_point.sum())).query_points(xy[:, 0], xy[:, 1])
+        p_in, p_poly = _county_index(layers, int(is_point.sum())).query_points(xy[:, 0], xy[:, 1])
         hit = np.zeros(int(is_point.sum()), dtype=bool)
         hit[p_in] = True
         inside[is_point] = hit
+        first = np.unique(p_in, return_index=True)[1]  # on a shared border: the first county
+        county[np.flatnonzero(is_point)[p_in[first]]] = p_poly[first]
     if (~is_point).any():
         inside[~is_point] = shapely.intersects(geoms[~is_point], ctx.province)
     away = np.flatnonzero(~inside)
     if not away.size:
-        return out
+        return out, county
     xy = shapely.get_coordinates(shapely.point_on_surface(geoms[away]))
     x, y = xy[:, 0], xy[:, 1]
     swapped = (np.abs(x) <= 90) & shapely.contains_xy(ctx.province, y, x)
-    provinces = load_layer("china_provinces")  # read only when a site is outside Jiangxi
-    tree = shapely.STRtree(provinces.geometry.to_numpy())
+    tree, names = layers.cached("siting_provinces", _province_tree)  # built once, when a site is outside
     p_idx, g_idx = tree.query(shapely.points(x, y), predicate="intersects")
     first = np.unique(p_idx, return_index=True)[1]
     where = np.full(len(away), -1)
     where[p_idx[first]] = g_idx[first]
-    names = (provinces["name_en"] + " (" + provinces["name_zh"] + ")").to_numpy()
-    texts = []
-    for k in range(len(away)):
-        if swapped[k]:
-            texts.append(
-                f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi "
-                f"but ({y[k]}, {x[k]}) is in it"
-            )
-        elif where[k] >= 0:
-            texts.append(f"the site ({x[k]:.5f}, {y[k]:.5f}) is outside Jiangxi, in {names[where[k]]}")
-        else:
-            texts.append(f"the site ({x[k]:.5f}, {y[k]:.5f}) is outside Jiangxi and outside China")
+    # one text per kind, built as arrays (numpy's "%.5f" is Python's f"{x:.5f}")
+    site = np.char.add(np.char.add(np.char.add("the site (", np.char.mod("%.5f", x)), ", "), np.char.mod("%.5f", y))
+    site = np.char.add(site, ") is outside Jiangxi")
+    found = where >= 0
+    texts = np.where(
+        found,
+        np.char.add(np.char.add(site, ", in "), np.asarray(names, dtype=str)[np.maximum(where, 0)]),
+        np.char.add(site, " and outside China"),
+    ).astype(object)
+    for k in np.flatnonzero(swapped).tolist():  # few: a mistake, not a kind of site
+        texts[k] = (
+            f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi but ({y[k]}, {x[k]}) is in it"
+        )
     out[away] = texts
-    return out
+    return out, county
+
+
+def _province_tree() -> tuple[shapely.STRtree, np.ndarray]:
+    """The provinces of China (for sites outside Jiangxi): their tree and names."""
+    provinces = load_layer("china_provinces")
+    names = (provinces["name_en"] + " (" + provinces["name_zh"] + ")").to_numpy(dtype=object)
+    return shapely.STRtree(provinces.geometry.to_numpy()), names
 
 
 def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers) -> pd.DataFrame:
-    """The vectorized check of a batch (WGS84 geometries, errors in ``_input_error``)."""
+    """The vectorized check of a batch (WGS84 geometries, errors in ``_input_error``) as a frame."""
+    part = _check_arrays(sites.geometry.to_numpy(), sites["_input_error"].to_numpy(), industries, buffer_m, layers)
+    res = part.frame(sites.index)
+    res["_checked_geometry"] = part.geoms
+    return res
+
+
+@dataclass
+class _Checked:
+    """Result columns of a batch as arrays: text (object), numbers (float), flags (float, NaN unknown)."""
+
+    text: dict[str, np.ndarray]
+    num: dict[str, np.ndarray]
+    flag: dict[str, np.ndarray]
+    geoms: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[_Checked]) -> _Checked:
+        """The parts one after the other (one array per column, no frames)."""
+
+        def join(name: str) -> dict[str, np.ndarray]:
+            first: dict[str, np.ndarray] = getattr(parts[0], name)
+            return {c: np.concatenate([getattr(p, name)[c] for p in parts]) for c in first}
+
+        return cls(join("text"), join("num"), join("flag"), np.concatenate([p.geoms for p in parts]))
+
+    def frame(self, index: pd.Index) -> pd.DataFrame:
+        """One frame: text as object (no str inference), counts as Int64, flags as boolean."""
+        columns: dict[str, Any] = {c: pd.Series(v, index=index, dtype=object) for c, v in self.text.items()}
+        for c, v in self.num.items():
+            column = pd.Series(v, index=index)
+            columns[c] = column.astype("Int64") if c in _COUNT_COLUMNS else column
+        for c, v in self.flag.items():
+            nan = np.isnan(v)
+            columns[c] = pd.Series(pd.arrays.BooleanArray(np.where(nan, False, v == 1), nan), index=index)
+        return pd.DataFrame(columns, index=index)
+
+
+def _check_arrays(
+    geoms: np.ndarray, input_errors: np.ndarray, industries: pd.Series, buffer_m: float, layers: Layers
+) -> _Checked:
+    """The vectorized check of a batch: every result column as an array, and the checked geometries."""
     ctx = _context(layers)
-    n = len(sites)
+    n = len(geoms)
     text = {c: np.full(n, "", dtype=object) for c in _TEXT_COLUMNS}
     num = {c: np.full(n, np.nan) for c in [*_FLOAT_COLUMNS, *_COUNT_COLUMNS]}
     flag = {c: np.full(n, np.nan) for c in _BOOL_COLUMNS}
@@ -959,9 +1021,9 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
         num[cols["share"]] = np.full(n, np.nan)
         num[cols["nearest_m"]] = np.full(n, np.nan)
         text[cols["zones"]] = np.full(n, "", dtype=object)
-    errors = sites["_input_error"].to_numpy().copy()
+    errors = np.asarray(input_errors, dtype=object).copy()
     warns = text["warnings"]
-    geoms = sites.geometry.to_numpy().copy()
+    geoms = np.asarray(geoms, dtype=object).copy()
 
     # geometry repair: self-intersecting polygons are repaired with make_valid (and said so)
     present = ~shapely.is_missing(geoms) & (errors == "")
@@ -972,7 +1034,9 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
         warns[i] = f"invalid geometry ({reason}) repaired with make_valid"
     keys, industry_errors = _industry_keys(industries)
     where_present = np.flatnonzero(present)
-    out_errors = _locate_outside(geoms[where_present], ctx, layers)
+    out_errors, county_present = _locate_outside(geoms[where_present], ctx, layers)
+    point_county = np.full(n, -1, dtype=np.int64)
+    point_county[where_present] = county_present
     errors[where_present] = np.where(out_errors != "", out_errors, errors[where_present])
     errors = np.where((errors == "") & (industry_errors != ""), industry_errors, errors)
     ok = ~shapely.is_missing(geoms) & (errors == "")
@@ -982,16 +1046,8 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     text["data_notice"][:] = "; ".join(_notices(layers))
     pos = np.flatnonzero(ok)
     if pos.size:
-        _fill(pos, geoms, keys, text, num, flag, ctx, layers)
-    columns = {c: pd.Series(v, index=sites.index, dtype=object) for c, v in text.items()}  # no str inference
-    columns |= {c: pd.Series(v, index=sites.index) for c, v in num.items()}
-    columns |= {
-        c: pd.Series(pd.array(np.where(np.isnan(v), None, v == 1), dtype="boolean"), index=sites.index)
-        for c, v in flag.items()
-    }
-    res = pd.DataFrame(columns)
-    res["_checked_geometry"] = geoms
-    return res
+        _fill(pos, geoms, keys, text, num, flag, ctx, layers, point_county[pos])
+    return _Checked(text, num, flag, geoms)
 
 
 def _clip_to_jiangxi(geoms: np.ndarray, ok: np.ndarray, warns: np.ndarray, ctx: _Context) -> None:
@@ -1016,29 +1072,50 @@ def _clip_to_jiangxi(geoms: np.ndarray, ok: np.ndarray, warns: np.ndarray, ctx: 
         warns[i] = f"{warns[i]}; {note}" if warns[i] else note
 
 
-def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers) -> None:
-    """Compute every result column for the checkable sites at positions ``pos``."""
+def _fill(
+    pos: np.ndarray,
+    geoms: np.ndarray,
+    keys: np.ndarray,
+    text: dict[str, np.ndarray],
+    num: dict[str, np.ndarray],
+    flag: dict[str, np.ndarray],
+    ctx: _Context,
+    layers: Layers,
+    point_county: np.ndarray,
+) -> None:
+    """Compute every result column for the checkable sites at positions ``pos``.
+
+    ``point_county``: the county of each point site found while locating the sites (-1 else).
+    """
     g = gpd.GeoSeries(geoms[pos], crs=WGS84)
     m = len(pos)
     xy_m = _metric_xy(g)  # projected once: representative points of the sites
 
     # admin: the county holding most of the site
-    c = _largest_overlap(g, ctx.counties, layers)
+    c = _largest_overlap(g, ctx.counties, layers, point_county)
     text["province"][pos] = "江西省 Jiangxi"
     text["county_adcode"][pos] = ctx.county_table["adcode"][c]
     text["county_name"][pos] = ctx.county_table["name"][c]
     text["city_adcode"][pos] = ctx.county_table["city_adcode"][c]
     text["city_name"][pos] = ctx.county_table["city_name"][c]
 
-    # units
-    hits = units_at(g, layers=layers)
-    hits = hits.sort_values(["input_index", "share"], ascending=[True, False], kind="stable")
-    primary = hits.drop_duplicates("input_index").set_index("input_index")
-    idx = np.arange(m)
-    touched = np.bincount(hits["input_index"].to_numpy(dtype=np.int64), minlength=m)
-    text["unit_code"][pos] = primary["unit_code"].reindex(idx).fillna("").to_numpy()
-    text["unit_name"][pos] = primary["name_zh"].reindex(idx).fillna("").to_numpy()
-    num["unit_category"][pos] = primary["category"].reindex(idx).to_numpy(dtype=float)
+    # units: (site, unit) pairs as arrays, the largest share first per site
+    ut = _unit_arrays(layers)
+    hit_site, hit_code, hit_name, hit_cat, hit_unit = _unit_hits(g, layers, ut)
+    touched = np.bincount(hit_site, minlength=m)
+    first_hit = np.unique(hit_site, return_index=True)[1]
+    primary_site = hit_site[first_hit]
+    unit_code = np.full(m, "", dtype=object)
+    unit_code[primary_site] = hit_code[first_hit]
+    unit_code[pd.isna(unit_code)] = ""
+    text["unit_code"][pos] = unit_code
+    unit_name = np.full(m, "", dtype=object)
+    unit_name[primary_site] = hit_name[first_hit]
+    unit_name[pd.isna(unit_name)] = ""
+    text["unit_name"][pos] = unit_name
+    unit_cat = np.full(m, np.nan)
+    unit_cat[primary_site] = hit_cat[first_hit]
+    num["unit_category"][pos] = unit_cat
     num["units_touched"][pos] = touched
 
     # red lines
@@ -1066,7 +1143,7 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers) -> N
     num["dist_to_poyang_km"][pos] = rest + rt["dist_to_poyang_km"]
     num["dist_to_hukou_km"][pos] = rest + rt["dist_to_outlet_km"]
     down = rt["stations_down"].copy()
-    for k in np.flatnonzero(np.isin(reach, list(ctx.stations_on_reach))):  # same reach: below the site?
+    for k in np.flatnonzero(np.isin(reach, list(ctx.stations_on_reach))).tolist():  # same reach: below the site?
         below = [name for f, name in ctx.stations_on_reach[int(reach[k])] if f > fraction[k]]
         down[k] = "; ".join([*below, *([down[k]] if down[k] else [])])
     text["stations_downstream"][pos] = down
@@ -1095,12 +1172,11 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers) -> N
     num["lake_tp_inflow_via_reach_pct"][pos] = rt["tp_share"]
 
     # verdict: each (site, unit) pair takes its combination's verdict under the site's term mask
-    unit_flags = _unit_flags(layers)
-    site_of = hits["input_index"].to_numpy(dtype=np.int64)
+    site_of = hit_site
     touched_urban = np.zeros(m, dtype=bool)
     touched_park = np.zeros(m, dtype=bool)
-    urban = unit_flags["urban"].reindex(hits["unit_code"]).fillna(False).to_numpy(dtype=bool)
-    park = unit_flags["industrial_park"].reindex(hits["unit_code"]).fillna(False).to_numpy(dtype=bool)
+    urban = ut.urban[hit_unit]
+    park = ut.park[hit_unit]
     touched_urban[site_of[urban]] = True
     touched_park[site_of[park]] = True
     district = ctx.county_table["is_district"][c]
@@ -1115,19 +1191,22 @@ def _fill(pos, geoms, keys, text, num, flag, ctx: _Context, layers: Layers) -> N
     bits = _term_bits(layers)
     term_mask = _term_states(bits, n=m, pairs=pairs, ctx=ctx, flags=flags)
     text["conditions"][pos] = _describe_terms(term_mask, bits)
-    units = layers.units().drop_duplicates("unit_code").set_index("unit_code")
     rules = layers.access_rules()
-    override_units = set(rules.loc[(rules["level"] == "unit") & ~rules["scope"].isin(["1", "2", "3"]), "scope"])
-    category = units["category"].reindex(hits["unit_code"]).to_numpy().astype(object)
-    pairs_units = pd.DataFrame(
-        {
-            "city_adcode": units["city_adcode"].reindex(hits["unit_code"]).fillna("").astype(str).to_numpy(),
-            "category": category,
-            "unit_key": np.where(hits["unit_code"].isin(override_units), hits["unit_code"], ""),
-            "industry_key": keys[pos][site_of],
-        }
-    )
-    combo_id, combos = _factorize_rows(pairs_units)
+    # the rules' combination of each pair: (city, category, unit override, industry), found per
+    # distinct (unit, industry) pair rather than per site
+    ind_code, ind_uniq = pd.factorize(keys[pos][site_of])
+    pair_key = hit_unit.astype(np.int64) * (len(ind_uniq) + 1) + ind_code
+    uniq_pairs, pair_inverse = np.unique(pair_key, return_inverse=True)
+    combo_of: dict[tuple[Any, ...], int] = {}
+    combos: list[tuple[Any, ...]] = []
+    uniq_combo = np.empty(len(uniq_pairs), dtype=np.int64)
+    for j, pair_packed in enumerate(uniq_pairs.tolist()):
+        unit_at, ind_at = divmod(int(pair_packed), len(ind_uniq) + 1)
+        combo = (ut.city[unit_at], ut.category[unit_at], ut.unit_key[unit_at], ind_uniq[ind_at])
+        uniq_combo[j] = combo_of.setdefault(combo, len(combos))
+        if uniq_combo[j] == len(combos):
+            combos.append(combo)
+    combo_id = uniq_combo[pair_inverse.reshape(-1)]
     pair_mask = term_mask[site_of]
     # only the terms a combination's rules use matter to it: the table stays small
     width = 2 * len(bits) + 1  # masks use 2 bits per term
@@ -1167,7 +1246,14 @@ def screening_columns(name: str) -> dict[str, str]:
     return {k: f"screening_{name}_{k}" for k in keys}
 
 
-def _screening(g: gpd.GeoSeries, layers: Layers, text, num, flag, pos) -> dict[str, np.ndarray]:
+def _screening(
+    g: gpd.GeoSeries,
+    layers: Layers,
+    text: dict[str, np.ndarray],
+    num: dict[str, np.ndarray],
+    flag: dict[str, np.ndarray],
+    pos: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Check the sites against every screening layer like the red lines; the ``in_screening`` flags."""
     flags = {}
     for screen in layers.screening:
@@ -1187,7 +1273,7 @@ def _screening(g: gpd.GeoSeries, layers: Layers, text, num, flag, pos) -> dict[s
     return flags
 
 
-def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple]]:
+def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
     """Codes of each row's distinct value tuple and the tuples (column codes packed in one int)."""
     packed = np.zeros(len(frame), dtype=np.int64)
     values = []
@@ -1228,7 +1314,84 @@ def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
             note = " [uncertain: within the data's positional error; verify against official shoreline data]"
             items.append(f"{rid}: {text_of.get(base, '')}{note if base != rid else ''}")
         out.append(" | ".join(items))
-    return np.asarray(out, dtype=object)[inverse]
+    texts: np.ndarray = np.asarray(out, dtype=object)[inverse]
+    return texts
+
+
+@dataclass(frozen=True)
+class _UnitArrays:
+    """The units in use as arrays: per row of the layer, and per distinct unit code (the rules')."""
+
+    code: np.ndarray  # per row of layers.units()
+    name: np.ndarray
+    category_num: np.ndarray
+    row_unit: np.ndarray  # per row: position of its code among the distinct codes
+    distinct: pd.Index  # the distinct codes, in the order of their first row
+    city: np.ndarray  # per distinct code (its first row), as the rules see it
+    category: np.ndarray  # "" where official text replaces the category rules
+    unit_key: np.ndarray  # the code where unit-level rules override it, else ""
+    urban: np.ndarray
+    park: np.ndarray
+
+
+def _unit_arrays(layers: Layers) -> _UnitArrays:
+    """Unit attributes as arrays, built once per Layers (the verdict needs them per pair)."""
+
+    def build() -> _UnitArrays:
+        rows = layers.units()
+        units = rows.drop_duplicates("unit_code").set_index("unit_code")
+        rules = layers.access_rules()
+        override_units = set(rules.loc[(rules["level"] == "unit") & ~rules["scope"].isin(["1", "2", "3"]), "scope"])
+        codes = units.index.to_series()
+        category = units["category"].to_numpy().astype(object)  # rules_in_scope drops them for official units
+        flags = _unit_flags(layers).reindex(units.index).fillna(False)
+        return _UnitArrays(
+            code=rows["unit_code"].to_numpy(dtype=object),
+            name=rows["name_zh"].to_numpy(dtype=object),
+            category_num=rows["category"].to_numpy(dtype=float),
+            row_unit=units.index.get_indexer(rows["unit_code"]).astype(np.int64),
+            distinct=units.index,
+            city=units["city_adcode"].fillna("").astype(str).to_numpy(dtype=object),
+            category=category,
+            unit_key=np.where(codes.isin(override_units).to_numpy(), codes.to_numpy(dtype=object), ""),
+            urban=flags["urban"].to_numpy(dtype=bool),
+            park=flags["industrial_park"].to_numpy(dtype=bool),
+        )
+
+    arrays: _UnitArrays = layers.cached("siting_unit_arrays", build)
+    return arrays
+
+
+def _unit_hits(
+    g: gpd.GeoSeries, layers: Layers, ut: _UnitArrays
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(site, unit) pairs, per site the largest share first: site position, unit code, name,
+    category and position of the unit code among the distinct codes.
+
+    Points: one pass of the units' point index, attributes taken from arrays; lines and polygons:
+    :func:`ganpo_geo.zoning.units_at` (exact overlaps).
+    """
+
+    geoms = g.to_numpy()
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    point_pos = np.flatnonzero(is_point)
+    xy = shapely.get_coordinates(geoms[point_pos])
+    p_in, p_row = _unit_index(layers, int(point_pos.size)).query_points(xy[:, 0], xy[:, 1])
+    site = point_pos[p_in]
+    code, name, cat = ut.code[p_row], ut.name[p_row], ut.category_num[p_row]
+    unit = ut.row_unit[p_row]
+    share = np.ones(site.size)
+    others = np.flatnonzero(~is_point)
+    if others.size:
+        hits = units_at(g.iloc[others], layers=layers)
+        site = np.concatenate([site, hits["input_index"].to_numpy(dtype=np.int64)])
+        code = np.concatenate([code, hits["unit_code"].to_numpy(dtype=object)])
+        name = np.concatenate([name, hits["name_zh"].to_numpy(dtype=object)])
+        cat = np.concatenate([cat, hits["category"].to_numpy(dtype=float)])
+        unit = np.concatenate([unit, ut.distinct.get_indexer(hits["unit_code"])])
+        share = np.concatenate([share, hits["share"].to_numpy(dtype=float)])
+    order = np.lexsort((-share, site))  # stable: the units' order within equal shares kept
+    return site[order], code[order], name[order], cat[order], unit[order].astype(np.int64)
 
 
 def _unit_flags(layers: Layers) -> pd.DataFrame:
@@ -1278,7 +1441,7 @@ def _snap_whole_geometries(geoms: np.ndarray, snapped: pd.DataFrame, ctx: _Conte
     snapped.loc[others, "fraction"] = frac
 
 
-def _county_index(layers: Layers, n_points: int):
+def _county_index(layers: Layers, n_points: int) -> Any:
     """The counties' point index: with a grid for large batches, the tree alone for small ones."""
     counties = _context(layers).counties.geometry.to_numpy()
     if n_points >= GRID_MIN_POINTS or "county_grid" in layers._cache:
@@ -1286,14 +1449,21 @@ def _county_index(layers: Layers, n_points: int):
     return layers.cached("county_tree", lambda: PolygonIndex.build(counties, None))
 
 
-def _largest_overlap(g: gpd.GeoSeries, polys: gpd.GeoDataFrame, layers: Layers) -> np.ndarray:
-    """Position in ``polys`` (the counties) of the polygon holding the largest part of each geometry."""
+def _largest_overlap(
+    g: gpd.GeoSeries, polys: gpd.GeoDataFrame, layers: Layers, point_county: np.ndarray | None = None
+) -> np.ndarray:
+    """Position in ``polys`` (the counties) of the polygon holding the largest part of each geometry.
+
+    ``point_county``: the county of each point already found (-1 for other geometries).
+    """
 
     geoms = g.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     index = _county_index(layers, int(is_point.sum()))
     answer = np.full(len(geoms), -1, dtype=np.int64)
-    if is_point.any():
+    if point_county is not None:
+        answer[is_point] = point_county[is_point]
+    elif is_point.any():
         xy = shapely.get_coordinates(geoms[is_point])
         p_in, p_poly = index.query_points(xy[:, 0], xy[:, 1])
         first = np.unique(p_in, return_index=True)[1]
@@ -1462,6 +1632,7 @@ def check_sites(
     workers: int | None = None,
     progress: bool | None = None,
     chunk_size: int = 100_000,
+    scheduler: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Check many sites at once (vectorized); one output row per input row, same order.
 
@@ -1488,11 +1659,17 @@ def check_sites(
     engine : {"default", "dask"}
         ``"dask"`` runs the same check partitioned with dask-geopandas (``[dask]`` extra).
     workers : int, optional
-        Dask workers (threads), >= 1.
+        Dask workers (threads, or processes with ``scheduler="processes"``), >= 1.
     progress : bool, optional
         A progress bar for batches over 10,000 sites; default: only when stderr is a terminal.
     chunk_size : int
         Sites per vectorized chunk (>= 1).
+    scheduler : str, optional
+        ``engine="dask"`` only: ``"threads"`` (default, this process), ``"processes"`` (a local
+        ``dask.distributed`` cluster of ``workers`` processes) or the address of a running
+        ``dask.distributed`` scheduler (``tcp://HOST:PORT``). Each worker loads the bundled
+        layers' indexes once (from the on-disk cache when it has one); user layers are sent to
+        every worker once.
 
     Returns
     -------
@@ -1525,12 +1702,13 @@ def check_sites(
         industry=industry,
         industry_col=industry_col,
         crs=crs,
-        buffer_m=check_number(buffer_m, "buffer_m"),
+        buffer_m=float(check_number(buffer_m, "buffer_m") or 0.0),  # never None: allow_none is off
         layers=layers,
         engine=engine,
         workers=check_count(workers, "workers", allow_none=True),
         progress=progress,
-        chunk_size=check_count(chunk_size, "chunk_size"),
+        chunk_size=int(check_count(chunk_size, "chunk_size") or 1),  # never None: allow_none is off
+        scheduler=scheduler,
     )
     return out
 
@@ -1544,7 +1722,18 @@ def _industry_column(frame: pd.DataFrame, industry_col: str) -> str | None:
 
 
 def _check_sites(
-    sites, *, industry, industry_col, crs, buffer_m, layers, engine, workers, progress, chunk_size
+    sites: gpd.GeoDataFrame | pd.DataFrame | str | Path,
+    *,
+    industry: str | None,
+    industry_col: str,
+    crs: Any,
+    buffer_m: float,
+    layers: Layers | None,
+    engine: str,
+    workers: int | None,
+    progress: bool | None,
+    chunk_size: int,
+    scheduler: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """check_sites, also returning the checked WGS84 geometries (for the one-site report)."""
     layers = layers or bundled_layers()
@@ -1562,8 +1751,8 @@ def _check_sites(
     ind_col = _industry_column(frame, industry_col)
     if industry is None and ind_col is None:
         found = ", ".join(str(c) for c in input_cols)
-        names = "/".join(_INDUSTRY_NAMES) if industry_col == "industry" else repr(industry_col)
-        msg = f"no industry given: pass industry= (--industry) or a column {names} (columns found: {found})"
+        wanted = "/".join(_INDUSTRY_NAMES) if industry_col == "industry" else repr(industry_col)
+        msg = f"no industry given: pass industry= (--industry) or a column {wanted} (columns found: {found})"
         raise ColumnMappingError(msg)
     industries = (
         pd.Series([industry] * len(frame), index=frame.index)
@@ -1573,6 +1762,10 @@ def _check_sites(
     if engine not in ("default", "dask"):
         msg = f"unknown engine {engine!r}: use default or dask"
         raise ValidationError(msg)
+    if scheduler is not None and (engine != "dask" or not _SCHEDULER.fullmatch(scheduler)):
+        msg = f"scheduler {scheduler!r}: use threads, processes or tcp://HOST:PORT, with engine dask"
+        raise ValidationError(msg)
+    _restore_indexes(layers)
     ctx = _context(layers)
     # only the geometry and the row errors go to the check (the user's columns stay here)
     geoms = frame.geometry.to_numpy().copy()
@@ -1582,23 +1775,28 @@ def _check_sites(
         {"_input_error": errors}, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=WGS84), crs=WGS84
     )
     if engine == "dask":
-        result = _check_dask(core, industries, buffer_m, layers, workers)
+        result = _check_dask(core, industries, buffer_m, layers, workers, scheduler)
     else:
         show = (sys.stderr.isatty() if progress is None else progress) and len(core) > 10_000
         parts = []
-        starts = range(0, len(core), chunk_size)
+        starts = range(0, max(len(core), 1), chunk_size)
         if show:
             from tqdm import tqdm
 
             starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(core):,} sites")
         for start in starts:
-            chunk = core.iloc[start : start + chunk_size]
-            parts.append(_check_frame(chunk, industries.iloc[start : start + chunk_size], buffer_m, layers))
-        result = pd.concat(parts) if parts else pd.DataFrame(columns=_RESULT_COLUMNS)
+            stop = start + chunk_size
+            parts.append(
+                _check_arrays(geoms[start:stop], errors[start:stop], industries.iloc[start:stop], buffer_m, layers)
+            )
+        whole = _Checked.concat(parts)
+        _store_indexes(layers, len(core))
+        result = whole.frame(pd.RangeIndex(len(core)))
+        result["_checked_geometry"] = whole.geoms
     checked = result.pop("_checked_geometry").to_numpy() if "_checked_geometry" in result else geoms
-    result["units_touched"] = result["units_touched"].astype("Int64")
-    result["unit_category"] = result["unit_category"].astype("Int64")
-    result["river_reach_id"] = result["river_reach_id"].astype("Int64")
+    for col in _COUNT_COLUMNS:
+        if result[col].dtype != "Int64":
+            result[col] = result[col].astype("Int64")
     within = pd.array(result["redline_nearest_m"].to_numpy() <= buffer_m, dtype="boolean")
     within[result["error"].to_numpy() != ""] = pd.NA
     result["redline_within_buffer"] = within
@@ -1622,7 +1820,7 @@ def _check_sites(
         result[CHECKED_WKT] = wkt
     # result columns never overwrite input columns: clashing ones get the ganpo_ prefix
     taken = {*input_cols, geom_name}
-    names = {}
+    names: dict[str, str] = {}
     for col in result.columns:
         name = col
         while name in taken:
@@ -1641,6 +1839,48 @@ def _check_sites(
     return gdf, checked
 
 
+def _bundled_key(layers: Layers) -> str | None:
+    """Content hash of the bundled data files (None for user layers: they are not cached)."""
+    given = (layers.control_units, layers.redlines, layers.rules, layers.access_list)
+    if any(g is not None for g in given) or layers.screening:
+        return None
+    data = Path(data_path("."))
+    files = [f for f in data.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
+    # the code that builds what is cached is part of the key too (an edited index is rebuilt)
+    files += [Path(__file__).with_name(f"{m}.py") for m in _CACHED_BY]
+    versions = f"{shapely.geos_version_string} {np.__version__} {pd.__version__} {gpd.__version__} {sys.version}"
+    return _cache.content_key(files, versions)
+
+
+_CACHED_BY = ("siting", "_index", "zoning", "redline", "rivers", "layers", "crs", "_cache")
+_DISK = "_ganpo_disk_cache"  # per Layers: {"key": ..., "loaded": bool, "saved": bool}
+
+
+def _restore_indexes(layers: Layers) -> None:
+    """Load the indexes of the bundled layers from the on-disk cache, once per Layers."""
+    if _DISK in layers._cache:
+        return
+    key = _bundled_key(layers)
+    state: dict[str, Any] = {"key": key, "loaded": False, "saved": False}
+    layers._cache[_DISK] = state
+    if key is None:
+        return
+    found = _cache.load(key)
+    if found:
+        for name, value in found.items():
+            layers._cache.setdefault(name, value)
+        state["loaded"] = True
+
+
+def _store_indexes(layers: Layers, n_sites: int) -> None:
+    """Save the indexes built by a batch large enough to build the grids (once per Layers)."""
+    state = layers._cache.get(_DISK)
+    if state is None or state["key"] is None or state["loaded"] or state["saved"] or n_sites < GRID_MIN_POINTS:
+        return
+    state["saved"] = True
+    _cache.save(state["key"], {k: v for k, v in layers._cache.items() if k != _DISK})
+
+
 def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray:
     """A warning for sites whose unit code is used by several units of the layer in use."""
     warns = np.full(len(result), "", dtype=object)
@@ -1656,8 +1896,15 @@ def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray
     return warns
 
 
-def _check_dask(frame, industries, buffer_m, layers, workers) -> pd.DataFrame:
-    try:
+def _check_dask(
+    frame: gpd.GeoDataFrame,
+    industries: pd.Series,
+    buffer_m: float,
+    layers: Layers,
+    workers: int | None,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
+    try:  # lazy on purpose: dask is an optional extra
         import dask
         import dask_geopandas
     except ImportError:
@@ -1667,9 +1914,48 @@ def _check_dask(frame, industries, buffer_m, layers, workers) -> pd.DataFrame:
     nparts = max(1, min(len(data), (workers or 2) * 4))
     ddf = dask_geopandas.from_geopandas(data, npartitions=nparts)
     meta = _check_frame(data.iloc[:0], industries.iloc[:0], buffer_m, layers)
-    result = ddf.map_partitions(lambda part: _check_frame(part, part["_industry"], buffer_m, layers), meta=meta)
-    with dask.config.set(scheduler="threads", num_workers=workers or 2):
-        return result.compute()
+    if scheduler in (None, "threads"):
+        result = ddf.map_partitions(_dask_partition, buffer_m, layers, meta=meta)
+        with dask.config.set(scheduler="threads", num_workers=workers or 2):
+            out: pd.DataFrame = result.compute()
+        return out
+    try:  # lazy on purpose: the distributed scheduler is optional too
+        import dask.distributed
+
+        distributed: Any = dask.distributed  # untyped library
+    except ImportError:
+        msg = "a distributed scheduler needs dask.distributed: pip install 'ganpo_geo[dask]'"
+        raise ValidationError(msg) from None
+    cluster: Any
+    client: Any
+    if scheduler == "processes":
+        cluster = distributed.LocalCluster(
+            n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+    else:
+        cluster, client = None, distributed.Client(scheduler, timeout="10s")
+    try:
+        # the bundled layers are not sent: each worker loads its own (indexes from the disk
+        # cache); user layers travel once per worker
+        shipped: Any = None if _bundled_key(layers) is not None else client.scatter(layers, broadcast=True)
+        result = ddf.map_partitions(_dask_partition, buffer_m, shipped, meta=meta)
+        out = client.compute(result).result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return out
+
+
+_SCHEDULER = re.compile(r"threads|processes|tcp://[^\s:/]+:\d+")
+
+
+def _dask_partition(part: gpd.GeoDataFrame, buffer_m: float, layers: Layers | None) -> pd.DataFrame:
+    """The check of one dask partition (module level: it is sent to worker processes)."""
+    layers = layers or bundled_layers()
+    _restore_indexes(layers)  # once per worker process: the indexes from the disk cache
+    return _check_frame(part, part["_industry"], buffer_m, layers)
 
 
 def check_site(
@@ -1750,7 +2036,7 @@ def check_site(
         industry=industry,
         industry_col="industry",
         crs=crs,
-        buffer_m=check_number(buffer_m, "buffer_m"),
+        buffer_m=float(check_number(buffer_m, "buffer_m") or 0.0),  # never None: allow_none is off
         layers=layers,
         engine="default",
         workers=None,

@@ -11,6 +11,7 @@ import click
 from ganpo_geo._commands import _first_line
 from ganpo_geo._commands._common import COUNT, FINITE, POSITIVE, _load_layers, layers_option
 from ganpo_geo._errors import ValidationError
+from ganpo_geo.batch import check_file
 from ganpo_geo.io import XLSX_MAX_ROWS, atomic_path, check_output_path, write_table
 from ganpo_geo.siting import check_site, check_sites, cited_rules, read_sites
 
@@ -95,6 +96,12 @@ __all__ = ["site_check_cmd"]
 )
 @click.option("--engine", type=click.Choice(["default", "dask"]), default="default", show_default=True)
 @click.option("--workers", type=COUNT, default=None, help="Workers for --engine dask.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="--engine dask: threads (default), processes (a local cluster of --workers processes) "
+    "or tcp://HOST:PORT (a running dask.distributed scheduler).",
+)
 @click.option("--lon-col", default=None, help="CSV longitude column if not recognised.")
 @click.option("--lat-col", default=None, help="CSV latitude column if not recognised.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -119,6 +126,7 @@ def site_check_cmd(
     html_dir,
     engine,
     workers,
+    scheduler,
     lon_col,
     lat_col,
     quiet,
@@ -172,6 +180,7 @@ def site_check_cmd(
             lat_col,
             quiet,
             layers,
+            scheduler=scheduler,
             html_dir=html_dir,
             lang=lang,
         )
@@ -254,9 +263,37 @@ def _site_batch(
     lat_col,
     quiet,
     layers=None,
+    scheduler=None,
     html_dir=None,
     lang="zh",
 ) -> None:
+    if (
+        output_path is not None
+        and html_dir is None
+        and engine == "default"
+        and Path(output_path).suffix.lower() != ".xlsx"
+    ):
+        # file to file: streamed in chunks when it can be
+        done = check_file(
+            input_path,
+            output_path,
+            industry=industry,
+            industry_col=industry_col,
+            crs=crs_name,
+            buffer_m=buffer_m,
+            lon_col=lon_col,
+            lat_col=lat_col,
+            sheet=sheet,
+            layers=layers,
+            bom=bom,
+            progress=False if quiet else None,
+        )
+        click.echo(done.text() + f"; written to {output_path}", err=True)
+        if not quiet:
+            for line in done.error_lines():
+                click.echo(line, err=True)
+        click.echo(done.data_notice, err=True)
+        return
     sites = read_sites(input_path, crs=crs_name, lon_col=lon_col, lat_col=lat_col, sheet=sheet)
     if html_dir is not None:
         from ganpo_geo.report import MAX_HTML_ROWS
@@ -275,6 +312,7 @@ def _site_batch(
         buffer_m=buffer_m,
         engine=engine,
         workers=workers,
+        scheduler=scheduler,
         progress=False if quiet else None,
         layers=layers,
     )

@@ -1,0 +1,434 @@
+"""Batch site checks from file to file, streamed in chunks (bounded memory, atomic output).
+
+A UTF-8 CSV input (with or without BOM, ``,`` ``;`` or tab delimited) is read with
+``pyarrow.csv`` block by block; each chunk is parsed into sites, checked with
+:func:`ganpo_geo.siting.check_sites` and appended to a temporary file next to the output
+(``.csv`` through Arrow's CSV writer, ``.parquet`` through a ``pyarrow.parquet.ParquetWriter``),
+which is renamed onto the output at the end (:func:`ganpo_geo.io.atomic_path`): an interrupted
+run leaves the output as it was, and the input is never replaced. Peak memory follows the chunk
+size, not the file size.
+
+Any other input (GBK or UTF-16 CSV, ragged rows, undecodable bytes, XLSX, GeoPackage, ...) or
+output (GeoJSON, GeoPackage, XLSX) goes the in-memory way: :func:`read_sites`,
+:func:`check_sites`, :func:`ganpo_geo.io.write_table`. Both ways give the same rows.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ganpo_geo._errors import ValidationError
+from ganpo_geo.io import _DELIMITERS, _sniff_delimiter, atomic_path, check_output_path, write_table
+from ganpo_geo.layers import Layers
+from ganpo_geo.siting import check_sites, read_sites, sites_from_table
+
+__all__ = ["STREAM_CHUNK", "BatchSummary", "check_file", "error_kind"]
+
+#: Rows per streamed chunk: large enough to vectorize, small enough for a progress step a second.
+STREAM_CHUNK = 50_000
+#: Batches above this many rows show progress.
+PROGRESS_MIN_ROWS = 10_000
+_STREAM_OUTPUTS = (".csv", ".parquet")
+_STREAM_INPUTS = (".csv", ".txt", ".tsv")
+_BLOCK_BYTES = 8 << 20
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did.
+
+    Attributes
+    ----------
+    rows : int
+    verdicts : dict
+        Count of each verdict among the rows checked without error.
+    errors : dict
+        Count of rows per error kind (the error text with its numbers replaced by ``#``).
+    seconds : float
+        Wall time, reading to renaming the output.
+    streamed : bool
+        Whether the file went through in chunks (else: read whole, checked, written).
+    data_notice : str
+    """
+
+    rows: int = 0
+    verdicts: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    streamed: bool = False
+    data_notice: str = ""
+
+    def add(self, result: pd.DataFrame) -> None:
+        """Count the rows, verdicts and error kinds of one checked chunk."""
+        col = result.attrs.get("ganpo_columns", {})
+        error = result[col.get("error", "error")].to_numpy(dtype=object)
+        verdict = result[col.get("verdict", "verdict")].to_numpy(dtype=object)
+        self.rows += len(result)
+        fine = error == ""
+        self.verdicts.update(pd.Series(verdict[fine]).value_counts().to_dict())
+        texts, counts = np.unique(error[~fine].astype(str), return_counts=True)
+        for text, count in zip(texts.tolist(), counts.tolist(), strict=True):
+            self.errors[error_kind(text)] += count
+        if not self.data_notice and len(result):
+            self.data_notice = str(result[col.get("data_notice", "data_notice")].iloc[0])
+
+    def text(self) -> str:
+        """One line: rows, verdicts, errors and time."""
+        verdicts = ", ".join(f"{v} {k}" for k, v in self.verdicts.most_common())
+        bad = sum(self.errors.values())
+        return f"{self.rows} sites: {verdicts}{', ' if verdicts else ''}{bad} with errors ({self.seconds:.1f} s)"
+
+    def error_lines(self, limit: int = 8) -> list[str]:
+        """The most frequent error kinds, one line each (``count x kind``)."""
+        return [f"  {count:>9,} x {kind}" for kind, count in self.errors.most_common(limit)]
+
+
+def error_kind(text: str) -> str:
+    """The kind of a row error: its text with the numbers (coordinates, row numbers) as ``#``.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+    """
+    return _NUMBER.sub("#", text)
+
+
+class _Progress:
+    """Rows done out of an estimate: a tqdm bar on a terminal, else a line every 10% on stderr."""
+
+    def __init__(self, total: int, show: bool | None, label: str) -> None:
+        tty = sys.stderr.isatty()
+        self.on = (show if show is not None else True) and total > PROGRESS_MIN_ROWS
+        self.total = max(total, 1)
+        self.done = 0
+        self.next_tenth = 1
+        self.start = time.perf_counter()
+        self.bar: Any = None
+        if self.on and tty:
+            from tqdm import tqdm  # lazy on purpose: only for a bar on a terminal
+
+            self.bar = tqdm(total=total, unit="rows", desc=label, leave=True, mininterval=0.5)
+        elif self.on:
+            print(f"{label}: {total:,} rows (estimated)", file=sys.stderr, flush=True)
+
+    def update(self, rows: int) -> None:
+        self.done += rows
+        if not self.on:
+            return
+        if self.bar is not None:
+            if self.done > self.bar.total:
+                self.bar.total = self.done
+            self.bar.update(rows)
+            return
+        tenth = min(10, int(10 * self.done / self.total))
+        if tenth >= self.next_tenth:  # one line per 10% reached (several at once with big chunks)
+            elapsed = time.perf_counter() - self.start
+            print(f"  {tenth * 10:>3}%  {self.done:,} rows  {elapsed:.1f} s", file=sys.stderr, flush=True)
+            self.next_tenth = tenth + 1
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.total = self.done
+            self.bar.refresh()
+            self.bar.close()
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file (an estimate of its rows; quoted line breaks count too)."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK_BYTES):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _stream_plan(path: Path) -> tuple[str, list[str], bool] | None:
+    """Delimiter, header and BOM of a CSV Arrow can stream, or None (go the in-memory way)."""
+    if path.suffix.lower() not in _STREAM_INPUTS or not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    bom = head.startswith(b"\xef\xbb\xbf")
+    body = head[3:] if bom else head
+    if not body.strip() or b"\x00" in body or body.startswith((b"PK\x03\x04", b"\xff\xfe", b"\xfe\xff")):
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the end of the head is fine
+        if exc.start < len(body) - 4:
+            return None
+        text = body[: exc.start].decode("utf-8")
+    if "\n" not in text:
+        return None
+    delimiter = _sniff_delimiter(text)
+    first = text.split("\n", 1)[0].rstrip("\r")
+    columns = pacsv.read_csv(
+        pa.py_buffer((first + "\n").encode()),
+        read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(strings_can_be_null=False),
+    )
+    header_names = [str(columns.column(i)[0].as_py()) for i in range(columns.num_columns)]
+    if len(set(header_names)) != len(header_names) or "" in header_names:
+        return None  # pandas renames duplicate and blank headers: the in-memory way does it
+    return delimiter, header_names, bom
+
+
+def _csv_chunks(path: Path, delimiter: str, names: list[str], rows: int) -> Iterator[pd.DataFrame]:
+    """The CSV's rows as text frames of ``rows`` rows (raises ``pyarrow.ArrowInvalid`` on bad rows)."""
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    offset = 0
+    for batch in reader:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= rows:
+            table = pa.Table.from_batches(pending).combine_chunks()
+            yield _frame(table.slice(0, rows), offset)
+            offset += rows
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield _frame(pa.Table.from_batches(pending), offset)
+
+
+def _frame(table: pa.Table, offset: int) -> pd.DataFrame:
+    frame = table.to_pandas()  # text as pandas' default string dtype, as read_csv(dtype=str) gives
+    return frame.set_axis(pd.RangeIndex(offset, offset + len(frame)))
+
+
+def _csv_table(result: pd.DataFrame) -> pa.Table:
+    """The result without its geometry as an Arrow table (flags written True/False, as pandas does)."""
+    plain = result.drop(columns=result.geometry.name) if isinstance(result, gpd.GeoDataFrame) else result
+    arrays = {}
+    for name in plain.columns:
+        col = plain[name]
+        if col.dtype == "boolean":
+            values = np.where(col.fillna(False).to_numpy(dtype=bool), "True", "False").astype(object)
+            values[col.isna().to_numpy()] = None
+            arrays[str(name)] = pa.array(values, pa.string())
+        elif col.dtype == object:
+            arrays[str(name)] = pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True)
+        elif col.dtype == np.float64:
+            arrays[str(name)] = _float_text(col.to_numpy())
+        else:
+            arrays[str(name)] = pa.array(col, from_pandas=True)
+    return pa.table(arrays)
+
+
+def _float_text(values: np.ndarray) -> pa.Array:
+    """Floats as pandas writes them to CSV (Python's repr: ``1.0``, ``1e-05``), NaN as null.
+
+    Arrow's shortest round-trip digits, vectorized; whole numbers get pandas' ``.0`` and the few
+    values below 1e-4 or in exponent notation (where the two may differ) take Python's repr.
+    """
+    import pyarrow.compute as pc
+
+    text = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    whole = pc.invert(pc.match_substring_regex(text, "[.ein]"))
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    exponent = pc.fill_null(pc.match_substring(text, "e"), False).to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        tiny = np.flatnonzero((np.isfinite(values) & (values != 0) & (np.abs(values) < 1e-4)) | exponent)
+    if tiny.size:
+        fixed = np.array(text.to_pylist(), dtype=object)
+        fixed[tiny] = [repr(float(v)) for v in values[tiny]]
+        text = pa.array(fixed, pa.string())
+    return text
+
+
+def _parquet_table(result: gpd.GeoDataFrame) -> pa.Table:
+    """GeoParquet table (WKB geometry, ``geo`` metadata without a chunk's bounding box)."""
+    import json
+
+    from geopandas.io.arrow import _geopandas_to_arrow
+
+    table = _geopandas_to_arrow(result, index=False)
+    meta = dict(table.schema.metadata or {})
+    if b"geo" in meta:
+        geo = json.loads(meta[b"geo"])
+        for column in geo.get("columns", {}).values():
+            column.pop("bbox", None)  # a chunk's box is not the file's
+        meta[b"geo"] = json.dumps(geo).encode()
+    return table.replace_schema_metadata(meta)
+
+
+class _Writer:
+    """Appends chunks to a CSV or Parquet file with the first chunk's schema."""
+
+    def __init__(self, path: Path, kind: str, bom: bool) -> None:
+        self.path, self.kind, self.bom = path, kind, bom
+        self.schema: pa.Schema | None = None
+        self.writer: Any = None
+        self.handle: IO[bytes] | None = None
+
+    def write(self, result: gpd.GeoDataFrame) -> None:
+        table = _csv_table(result) if self.kind == "csv" else _parquet_table(result)
+        if self.schema is None:
+            self.schema = _widen(table.schema)
+            if self.kind == "csv":
+                self.handle = self.path.open("wb")
+                if self.bom:
+                    self.handle.write(b"\xef\xbb\xbf")
+                self.writer = pacsv.CSVWriter(self.handle, self.schema)
+            else:
+                self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.writer.write_table(table.cast(self.schema))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.handle is not None:
+            self.handle.close()
+
+
+def _widen(schema: pa.Schema) -> pa.Schema:
+    """A chunk's schema with null columns (all values missing in that chunk) as strings."""
+    fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def check_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    industry: str | None = None,
+    industry_col: str = "industry",
+    crs: Any = None,
+    buffer_m: float = 1000.0,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    sheet: str | int | None = None,
+    layers: Layers | None = None,
+    bom: bool = False,
+    progress: bool | None = None,
+    chunk_size: int = STREAM_CHUNK,
+) -> BatchSummary:
+    """Check every site of a file and write the results to another file (atomically).
+
+    A UTF-8 CSV to ``.csv`` or ``.parquet`` is streamed in chunks of ``chunk_size`` rows (memory
+    bounded by the chunk); anything else is read, checked and written whole. The output never
+    replaces the input, and appears only when complete.
+
+    Parameters
+    ----------
+    input_path, output_path : path
+    industry, industry_col, crs, buffer_m, lon_col, lat_col, sheet, layers
+        As for :func:`ganpo_geo.siting.check_sites` and :func:`ganpo_geo.siting.read_sites`.
+    bom : bool
+        CSV output: start with a UTF-8 byte-order mark (for Excel).
+    progress : bool, optional
+        Progress for batches over 10,000 rows (reading, checking and writing): a bar on a
+        terminal, else a line every 10% on stderr; ``False`` silences it. Default: on.
+    chunk_size : int
+        Rows per streamed chunk.
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    ValidationError
+        An output path that is the input, an unknown output format, or the errors of
+        :func:`read_sites` and :func:`check_sites`.
+    """
+    start = time.perf_counter()
+    src, dst = Path(input_path), Path(output_path)
+    check_output_path(dst, inputs=[src])
+    if chunk_size < 1:
+        msg = f"chunk_size must be >= 1, got {chunk_size}"
+        raise ValidationError(msg)
+    options: dict[str, Any] = {
+        "industry": industry,
+        "industry_col": industry_col,
+        "buffer_m": buffer_m,
+        "layers": layers,
+    }
+    plan = _stream_plan(src) if dst.suffix.lower() in _STREAM_OUTPUTS and sheet is None else None
+    summary = BatchSummary()
+    if plan is not None:
+        try:
+            _stream(src, dst, plan, summary, options, crs, lon_col, lat_col, bom, progress, chunk_size)
+            summary.streamed = True
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            summary = BatchSummary()  # ragged rows or bad bytes: the in-memory way reports them per row
+    if not summary.streamed:
+        sites = read_sites(src, crs=crs, lon_col=lon_col, lat_col=lat_col, sheet=sheet)
+        result = check_sites(sites, crs="wgs84", progress=progress, **options)
+        write_table(result, dst, bom=bom)
+        summary.add(result)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _stream(
+    src: Path,
+    dst: Path,
+    plan: tuple[str, list[str], bool],
+    summary: BatchSummary,
+    options: dict[str, Any],
+    crs: Any,
+    lon_col: str | None,
+    lat_col: str | None,
+    bom: bool,
+    progress: bool | None,
+    chunk_size: int,
+) -> None:
+    delimiter, names, has_bom = plan
+    if has_bom or delimiter != ",":  # the note read_sites gives
+        encoding = "UTF-8 with BOM" if has_bom else "UTF-8"
+        warnings.warn(f"{src.name}: read as {encoding}, {_DELIMITERS[delimiter]}-delimited", UserWarning, stacklevel=3)
+    estimate = max(_count_lines(src) - 1, 0)
+    bar = _Progress(estimate, progress, f"site-check {src.name}")
+    kind = "csv" if dst.suffix.lower() == ".csv" else "parquet"
+    try:
+        with atomic_path(dst) as tmp:
+            writer = _Writer(tmp, kind, bom)
+            try:
+                for chunk in _csv_chunks(src, delimiter, names, chunk_size):
+                    sites = sites_from_table(chunk, crs=crs, lon_col=lon_col, lat_col=lat_col)
+                    with warnings.catch_warnings():
+                        if summary.rows:  # say a chunk-independent warning once, not per chunk
+                            warnings.simplefilter("ignore", UserWarning)
+                        result = check_sites(sites, crs="wgs84", progress=False, chunk_size=chunk_size, **options)
+                    writer.write(result)
+                    summary.add(result)
+                    bar.update(len(result))
+            finally:
+                writer.close()
+            if summary.rows == 0:
+                msg = f"{src} has a header but no rows"
+                raise ValidationError(msg)
+    finally:
+        bar.close()

@@ -1,0 +1,147 @@
+"""File-to-file batch checks streamed in chunks (ganpo_geo.batch)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from ganpo_geo._errors import ValidationError
+from ganpo_geo.batch import BatchSummary, check_file, error_kind
+from ganpo_geo.cli import main
+from ganpo_geo.io import write_table
+from ganpo_geo.siting import check_sites, read_sites
+
+
+def _table(n: int = 1_200, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(113.5, 118.5, n).round(5).astype(str).astype(object)
+    lat = rng.uniform(24.5, 30.1, n).round(5).astype(str).astype(object)  # some outside Jiangxi
+    lon[::97] = "abc"
+    lat[5::101] = "95"
+    return pd.DataFrame(
+        {
+            "id": np.arange(n).astype(str),
+            "name": [f'工厂 {i}, "quoted"' for i in range(n)],
+            "lon": lon,
+            "lat": lat,
+            "industry": rng.choice(["化工", "garment", "steel", "nonsense"], n),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def sites_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("batch") / "sites.csv"
+    _table().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def in_memory(sites_csv):
+    return check_sites(read_sites(sites_csv), crs="wgs84", progress=False)
+
+
+def test_streamed_csv_equals_the_in_memory_check(sites_csv, in_memory, tmp_path) -> None:
+    out = tmp_path / "out.csv"
+    summary = check_file(sites_csv, out, chunk_size=250, progress=False)  # 5 chunks
+    assert summary.streamed
+    expected = tmp_path / "expected.csv"
+    write_table(in_memory, expected)
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)  # every cell's text, as written
+    want = pd.read_csv(expected, dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(got, want)
+    assert summary.rows == len(want) == 1_200
+    assert sum(summary.errors.values()) == int((want["error"] != "").sum()) > 0
+    assert sum(summary.verdicts.values()) == int((want["error"] == "").sum())
+
+
+def test_streamed_parquet_equals_the_in_memory_check(sites_csv, in_memory, tmp_path) -> None:
+    out = tmp_path / "out.parquet"
+    assert check_file(sites_csv, out, chunk_size=300, progress=False).streamed
+    got = gpd.read_parquet(out)
+    assert got.crs.equals(in_memory.crs)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got.drop(columns="geometry")),
+        pd.DataFrame(in_memory.drop(columns="geometry")).reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert (
+        got.geometry.geom_equals_exact(in_memory.geometry.reset_index(drop=True), 0).sum() == got.geometry.notna().sum()
+    )
+
+
+def test_ragged_csv_falls_back_and_keeps_row_errors(tmp_path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("lon,lat,industry\n115.9,28.7,化工\n115.8,28.6,化工,extra\n", encoding="utf-8")
+    summary = check_file(path, tmp_path / "out.csv", progress=False)
+    assert not summary.streamed
+    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert len(out) == 2 and out["error"].iloc[1].startswith("row 2")
+
+
+def test_failure_leaves_no_partial_output(sites_csv, tmp_path, monkeypatch) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("previous", encoding="utf-8")
+    import ganpo_geo.batch as batch
+
+    calls = {"n": 0}
+    real = batch.check_sites
+
+    def fail_on_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "check_sites", fail_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        check_file(sites_csv, out, chunk_size=250, progress=False)
+    assert out.read_text(encoding="utf-8") == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no temporary file left
+
+
+def test_output_may_not_be_the_input(sites_csv) -> None:
+    with pytest.raises(ValidationError, match="destroy the input"):
+        check_file(sites_csv, sites_csv)
+
+
+def test_bad_chunk_size_and_header_only(sites_csv, tmp_path) -> None:
+    with pytest.raises(ValidationError, match="chunk_size"):
+        check_file(sites_csv, tmp_path / "o.csv", chunk_size=0)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("lon,lat,industry\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="no rows"):
+        check_file(empty, tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_progress_lines_every_tenth_in_a_pipe(tmp_path, capsys) -> None:
+    path = tmp_path / "big.csv"
+    _table(12_000, seed=9).to_csv(path, index=False)
+    summary = check_file(path, tmp_path / "out.parquet", chunk_size=1_200)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "%" in line]
+    assert [int(line.split("%")[0]) for line in lines] == list(range(10, 101, 10))
+    assert summary.rows == 12_000
+    check_file(path, tmp_path / "out2.parquet", chunk_size=1_200, progress=False)
+    assert "%" not in capsys.readouterr().err
+
+
+def test_error_kind_and_summary() -> None:
+    assert error_kind("the site (120.50000, 35.10000) is outside Jiangxi, in Shandong") == (
+        "the site (#, #) is outside Jiangxi, in Shandong"
+    )
+    s = BatchSummary(rows=3, seconds=1.0)
+    s.errors.update({"latitude # is outside [#, #]": 2})
+    assert "2 with errors" in s.text() and "2 x latitude" in s.error_lines()[0]
+
+
+def test_cli_batch_streams_and_summarises(sites_csv, tmp_path) -> None:
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(main, ["site-check", "--input", str(sites_csv), "--output", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "1200 sites:" in res.output and "with errors" in res.output
+    assert len(pd.read_csv(out)) == 1_200
