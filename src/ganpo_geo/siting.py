@@ -55,11 +55,11 @@ from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84,
 from ganpo_geo.io import read_csv_table, read_excel_table
 from ganpo_geo.layers import Layers, _read_file, bundled_layers, data_path, load_layer
 from ganpo_geo.redline import redline_overlap
+from ganpo_geo.vocabulary import clause_industries_apply
 from ganpo_geo.zoning import (
     DIMENSIONS,
     _unit_index,
     _unit_table,
-    clause_industries_apply,
     condition_terms,
     industries,
     resolve_industry,

@@ -7,12 +7,15 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
+import shapely
 
 from ganpo_geo._commands import _first_line
 from ganpo_geo._commands._common import COUNT, FINITE, POSITIVE, _load_layers, layers_option
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.batch import check_file
 from ganpo_geo.io import XLSX_MAX_ROWS, atomic_path, check_output_path, write_table
+from ganpo_geo.layers import Layers
 from ganpo_geo.siting import check_site, check_sites, cited_rules, read_sites
 
 __all__ = ["site_check_cmd"]
@@ -107,30 +110,30 @@ __all__ = ["site_check_cmd"]
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @layers_option
 def site_check_cmd(
-    lon,
-    lat,
-    wkt,
-    geojson_path,
-    input_path,
-    sheet,
-    output_path,
-    bom,
-    crs_name,
-    industry,
-    industry_col,
-    buffer_m,
-    lang,
-    fmt,
-    html_path,
-    pdf_path,
-    html_dir,
-    engine,
-    workers,
-    scheduler,
-    lon_col,
-    lat_col,
-    quiet,
-    layers_file,
+    lon: float | None,
+    lat: float | None,
+    wkt: str | None,
+    geojson_path: str | None,
+    input_path: str | None,
+    sheet: str | None,
+    output_path: str | None,
+    bom: bool,
+    crs_name: str | None,
+    industry: str | None,
+    industry_col: str,
+    buffer_m: float,
+    lang: str,
+    fmt: str | None,
+    html_path: str | None,
+    pdf_path: str | None,
+    html_dir: str | None,
+    engine: str,
+    workers: int | None,
+    scheduler: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
+    quiet: bool,
+    layers_file: str | None,
 ) -> None:
     """May a project go here? Unit, rules, red line, river, phosphorus and a verdict.
 
@@ -188,7 +191,7 @@ def site_check_cmd(
     if industry is None:
         msg = "--industry is required for one site (e.g. --industry 化工 or --industry garment)"
         raise ValidationError(msg)
-
+    geometry: tuple[float, float] | str | shapely.Geometry
     if lon is not None or lat is not None:
         if lon is None or lat is None:
             msg = "give both --lon and --lat"
@@ -197,6 +200,7 @@ def site_check_cmd(
     elif wkt is not None:
         geometry = wkt
     else:
+        assert geojson_path is not None  # one of --lon/--lat, --wkt, --geojson was checked above
         geometry = _read_geojson_site(geojson_path)
     report = check_site(geometry, industry=industry, crs=crs_name or "wgs84", buffer_m=buffer_m, layers=layers)
     fmt = fmt or ("text" if sys.stdout.isatty() else "json")
@@ -215,9 +219,7 @@ def site_check_cmd(
             site_report.write_pdf(report, pdf_path, lang=lang, layers=layers)
 
 
-def _read_geojson_site(path: str):
-    import shapely
-
+def _read_geojson_site(path: str) -> shapely.Geometry:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
@@ -249,23 +251,23 @@ def _read_geojson_site(path: str):
 
 
 def _site_batch(
-    input_path,
-    sheet,
-    output_path,
-    bom,
-    crs_name,
-    industry,
-    industry_col,
-    buffer_m,
-    engine,
-    workers,
-    lon_col,
-    lat_col,
-    quiet,
-    layers=None,
-    scheduler=None,
-    html_dir=None,
-    lang="zh",
+    input_path: str,
+    sheet: str | None,
+    output_path: str | None,
+    bom: bool,
+    crs_name: str | None,
+    industry: str | None,
+    industry_col: str,
+    buffer_m: float,
+    engine: str,
+    workers: int | None,
+    lon_col: str | None,
+    lat_col: str | None,
+    quiet: bool,
+    layers: Layers | None = None,
+    scheduler: str | None = None,
+    html_dir: str | None = None,
+    lang: str = "zh",
 ) -> None:
     if (
         output_path is not None
@@ -340,9 +342,8 @@ def _site_batch(
     click.echo(result[col.get("data_notice", "data_notice")].iloc[0] if len(result) else "", err=True)
 
 
-def _write_xlsx(result, output_path: str, layers) -> None:
+def _write_xlsx(result: pd.DataFrame, output_path: str, layers: Layers | None) -> None:
     """Batch result as .xlsx: sheet ``site_check`` (every row) and ``cited_rules`` (the rule texts cited)."""
-    import pandas as pd
 
     if len(result) > XLSX_MAX_ROWS:
         msg = f"{len(result):,} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS:,} at most): use .csv"
