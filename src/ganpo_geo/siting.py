@@ -1765,7 +1765,8 @@ def _check_sites(
     if scheduler is not None and (engine != "dask" or not _SCHEDULER.fullmatch(scheduler)):
         msg = f"scheduler {scheduler!r}: use threads, processes or tcp://HOST:PORT, with engine dask"
         raise ValidationError(msg)
-    _restore_indexes(layers)
+    if len(frame) >= DISK_CACHE_MIN_SITES:
+        _restore_indexes(layers)
     ctx = _context(layers)
     # only the geometry and the row errors go to the check (the user's columns stay here)
     geoms = frame.geometry.to_numpy().copy()
@@ -1852,6 +1853,10 @@ def _bundled_key(layers: Layers) -> str | None:
     return _cache.content_key(files, versions)
 
 
+#: Fewer sites than this do not read the on-disk index cache: hashing the data files and
+#: unpickling the whole-province indexes (about 100 MB) costs more than the little a few
+#: sites build (the context only; no grids below GRID_MIN_POINTS). The results are the same.
+DISK_CACHE_MIN_SITES = 100
 _CACHED_BY = ("siting", "_index", "zoning", "redline", "rivers", "layers", "crs", "_cache")
 _DISK = "_ganpo_disk_cache"  # per Layers: {"key": ..., "loaded": bool, "saved": bool}
 
