@@ -29,8 +29,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.io import _DELIMITERS, _sniff_delimiter, atomic_path, check_output_path, write_table
@@ -184,6 +182,8 @@ def _stream_plan(path: Path) -> tuple[str, list[str], bool] | None:
         return None
     delimiter = _sniff_delimiter(text)
     first = text.split("\n", 1)[0].rstrip("\r")
+    import pyarrow.csv as pacsv  # lazy on purpose: only batches stream CSV (a site check does not)
+
     columns = pacsv.read_csv(
         pa.py_buffer((first + "\n").encode()),
         read_options=pacsv.ReadOptions(autogenerate_column_names=True),
@@ -198,6 +198,8 @@ def _stream_plan(path: Path) -> tuple[str, list[str], bool] | None:
 
 def _csv_chunks(path: Path, delimiter: str, names: list[str], rows: int) -> Iterator[pd.DataFrame]:
     """The CSV's rows as text frames of ``rows`` rows (raises ``pyarrow.ArrowInvalid`` on bad rows)."""
+    import pyarrow.csv as pacsv  # lazy on purpose: only batches stream CSV (a site check does not)
+
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
@@ -297,11 +299,16 @@ class _Writer:
         if self.schema is None:
             self.schema = _widen(table.schema)
             if self.kind == "csv":
+                import pyarrow.csv as pacsv  # lazy on purpose: only batches write CSV through Arrow
+
                 self.handle = self.path.open("wb")
                 if self.bom:
                     self.handle.write(b"\xef\xbb\xbf")
                 self.writer = pacsv.CSVWriter(self.handle, self.schema)
             else:
+                # lazy on purpose: pyarrow.parquet loads the filesystems (S3, Azure, HDFS); only batches need it
+                import pyarrow.parquet as pq
+
                 self.writer = pq.ParquetWriter(self.path, self.schema)
         self.writer.write_table(table.cast(self.schema))
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -302,6 +301,8 @@ class Layers:
         if not toml_path.is_file():
             msg = f"layers file not found: {toml_path}; pass the path of a TOML file (--layers or GANPO_LAYERS)"
             raise LayersFileError(msg)
+        import tomllib  # lazy on purpose: only a --layers file needs the TOML parser (~4 ms a start-up)
+
         try:
             spec = tomllib.loads(toml_path.read_text(encoding="utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
