@@ -104,7 +104,12 @@ def test_a_step_without_its_earlier_outputs_names_them(tmp_path) -> None:
 def test_data_dir_is_the_checkout_and_a_missing_one_is_one_clear_line(tmp_path, monkeypatch, capsys) -> None:
     assert common.find_data_dir() == REPO / "data"
     assert common.find_data_dir(REPO / "data") == REPO / "data"
+    # an installed wheel (no data/ next to src/) run from the checkout finds the checkout's data/
     monkeypatch.setattr(common, "REPO_DATA", tmp_path / "site-packages" / "data")
+    monkeypatch.chdir(REPO)
+    assert common.find_data_dir() == REPO / "data"
+    # ... and run from anywhere else says how to fix it
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(BuildInputError, match="run the build from a ganpo_geo git checkout or pass --data-dir"):
         common.find_data_dir()
     assert run.main(["--only", "loads", "--out", str(tmp_path), "--data-dir", str(tmp_path)]) == 2

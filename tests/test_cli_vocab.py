@@ -9,9 +9,9 @@ import json
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
-from click.utils import make_default_short_help
 
 from ganpo_geo import ValidationError
 from ganpo_geo.cli import COMMANDS, main
@@ -156,7 +156,7 @@ def test_help_lists_every_command_with_its_own_short_help(runner) -> None:
         assert name in result.output
         command = main.get_command(None, name)  # type: ignore[arg-type]
         assert command is not None and command.name == name
-        assert command.get_short_help_str(200) == make_default_short_help(first_line, 200), name
+        assert command.get_short_help_str(200) == click.Command(None, help=first_line).get_short_help_str(200), name
 
 
 def test_version_help_and_site_check_import_only_what_they_need() -> None:

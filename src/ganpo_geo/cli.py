@@ -15,12 +15,16 @@ import warnings
 from typing import Any, TextIO
 
 import click
-from click.utils import make_default_short_help
 
 from ganpo_geo._commands import _debug, _first_line
 from ganpo_geo._errors import GanpoError
 
 __all__ = ["COMMANDS", "main"]
+
+
+def _short_help(first_line: str, limit: int) -> str:
+    """The help line click would list for a command with this help text (the command unloaded)."""
+    return click.Command(None, help=first_line).get_short_help_str(limit)
 
 #: Every subcommand: name -> (module under ganpo_geo._commands, object in it, first line of its help,
 #: shortened in ``ganpo --help``).
@@ -104,7 +108,7 @@ class _GanpoGroup(click.Group):
         rows = []
         for name in names:
             if name in COMMANDS and name not in self.commands:
-                rows.append((name, make_default_short_help(COMMANDS[name][2], limit)))
+                rows.append((name, _short_help(COMMANDS[name][2], limit)))
             else:
                 rows.append((name, self.commands[name].get_short_help_str(limit)))
         with formatter.section("Commands"):

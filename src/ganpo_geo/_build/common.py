@@ -35,7 +35,8 @@ def find_data_dir(data_dir: Path | str | None = None) -> Path:
     Parameters
     ----------
     data_dir : path, optional
-        The folder to use; default: ``data/`` of the checkout this package is run from.
+        The folder to use; default: ``data/`` of the checkout this package is run from, else
+        ``data/`` in the current directory (a checkout with the package installed from it).
 
     Returns
     -------
@@ -46,9 +47,15 @@ def find_data_dir(data_dir: Path | str | None = None) -> Path:
     BuildInputError
         The folder does not hold the input tables (e.g. an installed wheel, not a checkout).
     """
-    folder = REPO_DATA if data_dir is None else Path(data_dir)
+    if data_dir is not None:
+        folder = Path(data_dir)
+    else:
+        # a checkout run in place (editable install), else the checkout the build is run from
+        # (a non-editable install, as CI tests the wheel from the repository's root)
+        candidates = [REPO_DATA, Path.cwd() / "data"]
+        folder = next((c for c in candidates if (c / _MARKER).is_file()), REPO_DATA)
     if not (folder / _MARKER).is_file():
-        where = "the repository's data/ folder next to src/" if data_dir is None else str(folder)
+        where = "the data/ folder next to src/ or in the current directory" if data_dir is None else str(folder)
         msg = (
             f"no build input tables in {where} ({_MARKER.as_posix()} missing): run the build from a "
             "ganpo_geo git checkout or pass --data-dir <checkout>/data"
