@@ -229,7 +229,13 @@ def main() -> None:
         quick_sizes=[1_000, 10_000, 30_000],
         size_unit="sites",
         description="batch and single site checks against all bundled layers",
-        extra_paths=("src/ganpo_geo/cli.py", "src/ganpo_geo/_commands", "src/ganpo_geo/batch.py", "src/ganpo_geo/_cache.py", "src/ganpo_geo/data"),
+        extra_paths=(
+            "src/ganpo_geo/cli.py",
+            "src/ganpo_geo/_commands",
+            "src/ganpo_geo/batch.py",
+            "src/ganpo_geo/_cache.py",
+            "src/ganpo_geo/data",
+        ),
     )
 
 
