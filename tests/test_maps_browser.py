@@ -15,19 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _browser import CHROMIUM, COUNT_JS, require_chromium
 
 from ganpo_geo.layers import Layers, load_layer
 from ganpo_geo.loads import trace_sources
 from ganpo_geo.maps import MAP_KINDS, save_map, write_all, zoning_map
 from ganpo_geo.rivers import navigate, river_network
 
-CHROMIUM = os.environ.get("GANPO_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium", pytrace=False)
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); CI installs it", allow_module_level=True)
+require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the [test] extra (playwright) is not installed")
 
@@ -41,20 +38,6 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-COUNT_JS = """() => {
-  const counts = {};
-  for (const key of Object.keys(window)) {
-    let value;
-    try { value = window[key]; } catch (e) { continue; }
-    if (value && window.L && value instanceof L.Map) {
-      value.eachLayer(layer => {
-        const p = layer.feature && layer.feature.properties;
-        if (p && p._layer) counts[p._layer] = (counts[p._layer] || 0) + 1;
-      });
-    }
-  }
-  return counts;
-}"""
 
 
 @pytest.fixture(scope="module")

@@ -17,17 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _browser import CHROMIUM, COUNT_JS, require_chromium
 
 from ganpo_geo import report as R
 from ganpo_geo.siting import check_site
 
-CHROMIUM = os.environ.get("GANPO_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium", pytrace=False)
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); CI installs it", allow_module_level=True)
+require_chromium()
+
 if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
     if os.environ.get("CI"):
         pytest.fail("pdftoppm/pdftotext are missing: .ci/run installs poppler-utils", pytrace=False)
@@ -40,20 +38,6 @@ SITES = {
     "line": ("LINESTRING (115.80 28.60, 116.00 28.75)", "线性基础设施", "en"),
     "polygon": ("POLYGON ((116.89 28.74, 116.91 28.74, 116.91 28.76, 116.89 28.76, 116.89 28.74))", "garment", "en"),
 }
-COUNT_JS = """() => {
-  const counts = {};
-  for (const key of Object.keys(window)) {
-    let value;
-    try { value = window[key]; } catch (e) { continue; }
-    if (value && window.L && value instanceof L.Map) {
-      value.eachLayer(layer => {
-        const p = layer.feature && layer.feature.properties;
-        if (p && p._layer) counts[p._layer] = (counts[p._layer] || 0) + 1;
-      });
-    }
-  }
-  return counts;
-}"""
 
 
 @pytest.fixture(scope="module")
