@@ -23,7 +23,11 @@ __all__ = ["GRID_MIN_POINTS", "LineChunks", "NearestLines", "PolygonIndex", "sna
 #: Below this many points a query uses the tree alone (building a grid costs ~1 s).
 GRID_MIN_POINTS = 20_000
 
-_GRID_DEG = 0.002  # ~200 m: border cells cover ~13% of the province with 1093 units
+_GRID_DEG = 0.002  # ~200 m: boundary cells cover ~3% of the province with 1093 units
+
+#: Slack (degrees) around each boundary segment when its cells are marked: far above the
+#: rounding of ``shapely.segmentize`` and of the cell arithmetic, far below a cell.
+_EDGE_SLACK = 1e-9
 
 
 class _NoGrid(NamedTuple):
@@ -36,29 +40,58 @@ class _NoGrid(NamedTuple):
     f: float = 0.0
 
 
+def _cells(x: np.ndarray, y: np.ndarray, transform: Affine | _NoGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row (as floats, NaN for NaN) of points in a grid: the one formula that the
+    build and the query share, monotonic in ``x`` and in ``y``."""
+    with np.errstate(invalid="ignore"):
+        col = np.floor((x - transform.c) / transform.a)
+        row = np.floor((y - transform.f) / transform.e)
+    return col, row
+
+
 @dataclass(frozen=True)
 class PolygonIndex:
     """Polygons (WGS84) with an STRtree and a grid of ids for fast point lookups.
 
+    Every grid cell is one of: inside exactly one polygon and crossed by no boundary (its id),
+    in no polygon (0), or *special*: crossed by the boundary of some polygon, or inside several
+    (overlaps). A special cell ``k`` holds the short list ``cell_poly[cell_start[k]:cell_start[k
+    + 1]]`` of the polygons that may hold its points, sorted, each flagged in ``cell_test`` when
+    the point needs the exact test (the polygon's boundary crosses the cell) rather than being
+    inside for sure (the cell lies in the polygon's interior). A point is answered by its cell
+    alone, or by exact ``shapely.intersects_xy`` tests against its cell's few flagged polygons:
+    the same pairs as ``tree.query(points, predicate="intersects")``.
+
     Attributes
     ----------
     geoms : numpy.ndarray
-        The polygons, WGS84.
+        The polygons, WGS84 (prepared).
     tree : shapely.STRtree
         Index over ``geoms``.
     grid : numpy.ndarray
-        ``int32`` raster: polygon position + 1 for cells no boundary crosses, 0 outside,
-        -1 for cells a boundary crosses (exact test needed). When polygons overlap each
-        other the whole grid is -1 (every point is tested exactly).
+        ``int32`` raster: polygon position + 1 for cells inside one polygon that no boundary
+        crosses, 0 for cells in no polygon, ``-(k + 1)`` for special cell ``k``. The grid has a
+        cell of margin around the polygons, so points outside it match nothing. An index built
+        without a grid has an empty (0, 0) grid: every point is tested with the tree.
     transform : affine.Affine
-        Grid transform (degrees); without a grid an identity stand-in (every point is tested
-        exactly).
+        Grid transform (degrees); without a grid an identity stand-in.
+    cell_start : numpy.ndarray
+        ``int64``, length (number of special cells + 1): where each special cell's polygons
+        start in ``cell_poly``.
+    cell_poly : numpy.ndarray
+        ``int32`` polygon positions of the special cells, sorted within each cell.
+    cell_test : numpy.ndarray
+        ``bool``, aligned with ``cell_poly``: True when the polygon's boundary crosses the cell
+        (exact test), False when the cell lies inside the polygon.
     """
 
     geoms: np.ndarray
     tree: shapely.STRtree
     grid: np.ndarray
     transform: Affine | _NoGrid
+    cell_start: np.ndarray
+    cell_poly: np.ndarray
+    cell_test: np.ndarray
 
     @classmethod
     def build(cls, geoms: np.ndarray, grid_deg: float | None = _GRID_DEG) -> PolygonIndex:
@@ -69,50 +102,50 @@ class PolygonIndex:
         """
         geoms = np.asarray(geoms, dtype=object)
         shapely.prepare(geoms)
-        if grid_deg is None:
-            return cls(geoms, shapely.STRtree(geoms), np.full((1, 1), -1, dtype=np.int32), _NoGrid())
-        west, south, east, north = shapely.total_bounds(geoms)
+        tree = shapely.STRtree(geoms)
+        present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+        if grid_deg is None or present.size == 0:
+            return cls(geoms, tree, np.zeros((0, 0), dtype=np.int32), _NoGrid(), *_no_cells())
+        if not grid_deg > 0:
+            raise ValueError(f"grid_deg must be positive, got {grid_deg}")
         # lazy on purpose, only when a grid is built: importing rasterio costs 0.15 s, affine
         # (with attrs) 0.05 s of a single site check
-        import rasterio.features
         from affine import Affine
 
-        ncol = max(1, int(np.ceil((east - west) / grid_deg)))
-        nrow = max(1, int(np.ceil((north - south) / grid_deg)))
-        transform = Affine(grid_deg, 0.0, west, 0.0, -grid_deg, north)
-        ids = rasterio.features.rasterize(
-            ((g, i + 1) for i, g in enumerate(geoms) if not g.is_empty),
-            out_shape=(nrow, ncol),
-            transform=transform,
-            fill=0,
-            all_touched=False,
-            dtype="int32",
-        )
-        edges = rasterio.features.rasterize(
-            ((b, 1) for b in shapely.boundary(geoms) if not b.is_empty),
-            out_shape=(nrow, ncol),
-            transform=transform,
-            fill=0,
-            all_touched=True,
-            dtype="uint8",
-        ).astype(bool)
-        # one cell of margin around every boundary cell, against rounding at cell edges
-        grown = edges.copy()
-        grown[1:, :] |= edges[:-1, :]
-        grown[:-1, :] |= edges[1:, :]
-        grown[:, 1:] |= edges[:, :-1]
-        grown[:, :-1] |= edges[:, 1:]
-        ids[grown] = -1
-        tree = shapely.STRtree(geoms)
-        left, right = tree.query(geoms, predicate="overlaps")
-        pair = left < right
-        if pair.any():
-            # slivers along shared borders lie in border cells, which are tested exactly; a real
-            # overlap (a cell's worth) would put one id where two polygons are: test all exactly
-            area = shapely.area(shapely.intersection(geoms[left[pair]], geoms[right[pair]]))
-            if (area > 0.01 * grid_deg**2).any():
-                ids[:] = -1
-        return cls(geoms, tree, ids, transform)
+        west, south, east, north = shapely.total_bounds(geoms[present])
+        ncol = int(np.ceil((east - west) / grid_deg)) + 2  # one cell of margin on each side
+        nrow = int(np.ceil((north - south) / grid_deg)) + 2
+        transform = Affine(grid_deg, 0.0, west - grid_deg, 0.0, -grid_deg, north + grid_deg)
+        edge_cell, edge_poly = _outline_cells(geoms, present, transform, (nrow, ncol))
+        ids, count = _center_rasters(geoms, present, transform, (nrow, ncol))
+        # special cells: crossed by a boundary, or with their centre in several polygons
+        multi = np.flatnonzero(count.ravel() > 1)
+        special = np.union1d(edge_cell, multi)
+        # the polygons holding a special cell's centre whose boundary does not cross the cell
+        # hold the whole cell (no test); one from the raster, several from the tree
+        flat_ids = ids.ravel()
+        single = special[count.ravel()[special] == 1]
+        held_cell = [single, np.empty(0, dtype=np.int64)]
+        held_poly = [flat_ids[single].astype(np.int64) - 1, np.empty(0, dtype=np.int64)]
+        if multi.size:
+            centre_x = transform.c + (multi % ncol + 0.5) * grid_deg
+            centre_y = transform.f - (multi // ncol + 0.5) * grid_deg
+            c_idx, p_idx = tree.query(shapely.points(centre_x, centre_y), predicate="intersects")
+            held_cell[1], held_poly[1] = multi[c_idx], p_idx
+        held_key = np.unique(np.concatenate(held_cell) * len(geoms) + np.concatenate(held_poly))
+        edge_key = edge_cell * len(geoms) + edge_poly  # unique
+        held_key = held_key[~np.isin(held_key, edge_key)]
+        key = np.concatenate([edge_key, held_key])
+        test = np.r_[np.ones(len(edge_key), dtype=bool), np.zeros(len(held_key), dtype=bool)]
+        order = np.argsort(key, kind="stable")
+        key, test = key[order], test[order]
+        cell, poly = np.divmod(key, len(geoms))
+        # every special cell has at least one polygon: a cell in `multi` without an edge holds
+        # its centre's polygons (at least two)
+        grid = np.where(count == 1, ids, 0).astype(np.int32)
+        grid.ravel()[special] = -1 - np.arange(len(special), dtype=np.int32)
+        cell_start = np.searchsorted(cell, np.r_[special, nrow * ncol]).astype(np.int64)
+        return cls(geoms, tree, grid, transform, cell_start, poly.astype(np.int32), test)
 
     def query_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (point position, polygon position) of points inside (or on) polygons.
@@ -125,35 +158,122 @@ class PolygonIndex:
         Returns
         -------
         (numpy.ndarray, numpy.ndarray)
-            Point and polygon positions, sorted by point; a point on a shared border may
-            match two polygons, as with ``intersects``.
+            Point and polygon positions (``int64``), sorted by point then polygon; a point on
+            a shared border matches both polygons, as with ``intersects``.
         """
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         nrow, ncol = self.grid.shape
-        with np.errstate(invalid="ignore"):
-            col = np.floor((x - self.transform.c) / self.transform.a)
-            row = np.floor((y - self.transform.f) / self.transform.e)
-            inside = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
-        value = np.full(x.shape, -1, dtype=np.int64)
-        value[inside] = self.grid[row[inside].astype(np.int64), col[inside].astype(np.int64)]
-        finite = np.isfinite(x) & np.isfinite(y)
-        value[~finite] = 0
-        value[~inside & finite] = -1
+        if self.grid.size == 0:  # no grid: the tree answers every point
+            finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+            p_idx, g_idx = self.tree.query(shapely.points(x[finite], y[finite]), predicate="intersects")
+            pts, polys = finite[p_idx], g_idx.astype(np.int64)
+            order = np.lexsort((polys, pts))
+            return pts[order], polys[order]
+        col, row = _cells(x, y, self.transform)
+        pos = np.flatnonzero((col >= 0) & (col < ncol) & (row >= 0) & (row < nrow))  # NaN: False
+        value = self.grid.ravel()[row[pos].astype(np.intp) * ncol + col[pos].astype(np.intp)]
         fast = value > 0
-        fast_pts = np.flatnonzero(fast)
-        fast_polys = value[fast] - 1
-        slow = np.flatnonzero(value == -1)
-        if slow.size:
-            pts = shapely.points(x[slow], y[slow])
-            p_idx, g_idx = self.tree.query(pts, predicate="intersects")
-            slow_pts, slow_polys = slow[p_idx], g_idx
-        else:
-            slow_pts = slow_polys = np.empty(0, dtype=np.int64)
-        pts_all = np.concatenate([fast_pts, slow_pts])
-        polys_all = np.concatenate([fast_polys, slow_polys])
-        order = np.lexsort((polys_all, pts_all))
+        fast_pts = pos[fast]
+        fast_polys = value[fast].astype(np.int64) - 1
+        special = np.flatnonzero(value < 0)
+        if special.size == 0:
+            return fast_pts, fast_polys
+        k = -1 - value[special].astype(np.int64)
+        start = self.cell_start[k]
+        n_cand = self.cell_start[k + 1] - start
+        first = np.cumsum(n_cand) - n_cand
+        cand = np.arange(int(n_cand.sum())) + np.repeat(start - first, n_cand)
+        pts = np.repeat(pos[special], n_cand)
+        polys = self.cell_poly[cand].astype(np.int64)
+        hit = ~self.cell_test[cand]
+        tested = np.flatnonzero(~hit)
+        hit[tested] = shapely.intersects_xy(self.geoms[polys[tested]], x[pts[tested]], y[pts[tested]])
+        # both runs are sorted by point (then polygon) and share no point: a stable sort merges
+        pts_all = np.concatenate([fast_pts, pts[hit]])
+        polys_all = np.concatenate([fast_polys, polys[hit]])
+        order = np.argsort(pts_all, kind="stable")
         return pts_all[order], polys_all[order]
+
+
+def _no_cells() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty special-cell arrays (an index without a grid)."""
+    return np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)
+
+
+def _outline_cells(
+    geoms: np.ndarray, present: np.ndarray, transform: Affine, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (flat cell, polygon position) pair, unique and sorted, where the polygon's outline
+    (boundary; lines and points themselves) may meet the cell.
+
+    Outlines are cut into segments shorter than a quarter of a cell; each segment marks the
+    cells of its bounding box widened by ``_EDGE_SLACK``, computed with the query's own cell
+    formula. That formula is monotonic, so any point of the outline, and any query point on it,
+    falls in a marked cell: an unmarked cell lies wholly inside or wholly outside the polygon.
+    """
+    nrow, ncol = shape
+    parts, owner = shapely.get_parts(geoms[present], return_index=True)
+    owner = present[owner]
+    polygonal = shapely.get_dimensions(parts) == 2
+    outline = parts.copy()
+    outline[polygonal] = shapely.boundary(parts[polygonal])
+    pieces, piece_of = shapely.get_parts(outline, return_index=True)
+    pieces = shapely.segmentize(pieces, transform.a / 4)
+    xy, vertex_of = shapely.get_coordinates(pieces, return_index=True)
+    # segments between consecutive vertices of a piece; a lone vertex (a point) is its own
+    same = np.r_[vertex_of[1:] == vertex_of[:-1], False]
+    lone = ~same & ~np.r_[False, same[:-1]]
+    seg = np.flatnonzero(same)
+    a_idx = np.r_[seg, np.flatnonzero(lone)]
+    b_idx = np.r_[seg + 1, np.flatnonzero(lone)]
+    poly = owner[piece_of[vertex_of[a_idx]]]
+    ax, ay, bx, by = xy[a_idx, 0], xy[a_idx, 1], xy[b_idx, 0], xy[b_idx, 1]
+    c_lo, r_hi = _cells(np.minimum(ax, bx) - _EDGE_SLACK, np.minimum(ay, by) - _EDGE_SLACK, transform)
+    c_hi, r_lo = _cells(np.maximum(ax, bx) + _EDGE_SLACK, np.maximum(ay, by) + _EDGE_SLACK, transform)
+    box = np.column_stack([c_lo, c_hi, r_lo, r_hi, poly]).astype(np.int64)
+    # runs of segments in the same cells (the most) are marked once
+    box = box[np.r_[True, (box[1:] != box[:-1]).any(axis=1)]]
+    c_lo, c_hi, r_lo, r_hi, poly = box.T
+    if box.size and (c_lo.min() < 0 or r_lo.min() < 0 or c_hi.max() >= ncol or r_hi.max() >= nrow):
+        raise AssertionError("polygon outline outside its own grid")  # the margin rules it out
+    keys = []
+    for dr in range(int((r_hi - r_lo).max(initial=0)) + 1):
+        for dc in range(int((c_hi - c_lo).max(initial=0)) + 1):
+            cell = np.minimum(r_lo + dr, r_hi) * ncol + np.minimum(c_lo + dc, c_hi)
+            keys.append(cell * len(geoms) + poly)
+    key = np.unique(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
+    cell, poly = np.divmod(key, len(geoms))
+    return cell, poly
+
+
+def _center_rasters(
+    geoms: np.ndarray, present: np.ndarray, transform: Affine, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rasters of the polygon (position + 1) and of the number of polygons holding each cell's
+    centre (rasterio, polygonal parts only). Exact for every cell no outline meets: its centre
+    is half a cell from any boundary."""
+    import rasterio.features
+    from rasterio.enums import MergeAlg
+
+    parts, owner = shapely.get_parts(geoms[present], return_index=True)
+    keep = shapely.get_dimensions(parts) == 2
+    parts, owner = parts[keep], present[owner[keep]]
+    ids = np.zeros(shape, dtype=np.int32)
+    count = np.zeros(shape, dtype=np.int32)
+    if parts.size:
+        ids = rasterio.features.rasterize(
+            zip(parts, owner + 1, strict=True), out_shape=shape, transform=transform, fill=0, dtype="int32"
+        )
+        count = rasterio.features.rasterize(
+            ((p, 1) for p in parts),
+            out_shape=shape,
+            transform=transform,
+            fill=0,
+            merge_alg=MergeAlg.add,
+            dtype="int32",
+        )
+    return ids, count
 
 
 @dataclass(frozen=True)
