@@ -1,7 +1,12 @@
-"""NearestLines.build: same index as the per-line reference, in time linear in the number of lines."""
+"""Spatial indexes of ``_index``.
+
+NearestLines.build: same index as the per-line reference, in time linear in the number of lines.
+PolygonIndex.query_points: the same pairs as ``STRtree.query(points, predicate="intersects")``.
+"""
 
 from __future__ import annotations
 
+import pickle
 import time
 
 import numpy as np
@@ -9,7 +14,7 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from ganpo_geo._index import LineChunks, NearestLines, _part_offsets, snap_to_lines
+from ganpo_geo._index import LineChunks, NearestLines, PolygonIndex, _part_offsets, snap_to_lines
 
 
 def _reference_build(lines: np.ndarray, spacing: float) -> NearestLines:
@@ -204,3 +209,184 @@ def test_snap_with_kdtree_bound_matches_exact_tree_path() -> None:
     assert np.allclose(fast[2], exact[2], equal_nan=True, atol=1e-9)
     found = np.isfinite(exact[0])
     assert 0 < found.sum() < len(x)  # some points within 150 m, some farther
+
+
+# --- PolygonIndex ------------------------------------------------------------------------------
+
+
+def _tree_pairs(geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The oracle: STRtree ``intersects`` of every finite point, sorted by point then polygon."""
+    finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    p, g = shapely.STRtree(geoms).query(shapely.points(x[finite], y[finite]), predicate="intersects")
+    p = finite[p]
+    order = np.lexsort((g, p))
+    return p[order], g[order]
+
+
+def _assert_pairs(index: PolygonIndex, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    got = index.query_points(x, y)
+    want = _tree_pairs(index.geoms, x, y)
+    assert got[0].dtype == got[1].dtype == np.int64
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    return got
+
+
+def _probe_points(
+    geoms: np.ndarray, index: PolygonIndex, rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random points around the polygons, their vertices, points on their edges, points on grid
+    cell edges and corners (also where edges run along them), far points, NaN and infinities."""
+    west, south, east, north = shapely.total_bounds(geoms)
+    w, h = east - west, north - south
+    x = [rng.uniform(west - 0.1 * w, east + 0.1 * w, n)]
+    y = [rng.uniform(south - 0.1 * h, north + 0.1 * h, n)]
+    xy = shapely.get_coordinates(geoms)
+    x.append(xy[:, 0])
+    y.append(xy[:, 1])
+    parts = shapely.get_parts(shapely.get_parts(geoms))
+    rings = shapely.get_exterior_ring(parts[(shapely.get_dimensions(parts) == 2) & ~shapely.is_empty(parts)])
+    on_edge = shapely.line_interpolate_point(rings, rng.uniform(0, 1, (20, len(rings))), normalized=True).ravel()
+    x.append(shapely.get_x(on_edge))
+    y.append(shapely.get_y(on_edge))
+    t = index.transform
+    if index.grid.size:
+        nrow, ncol = index.grid.shape
+        cols = rng.integers(0, ncol + 1, n)
+        rows = rng.integers(0, nrow + 1, n)
+        gx, gy = t.c + cols * t.a, t.f + rows * t.e  # cell edges (as the query computes them)
+        x += [gx, gx, rng.uniform(west, east, n)]
+        y += [gy, rng.uniform(south, north, n), gy]
+    x.append(np.array([np.nan, 0.0, np.inf, -np.inf, west - 10 * w, 1e300, west]))
+    y.append(np.array([0.0, np.nan, south, north, south, 1e300, np.nan]))
+    return np.concatenate(x), np.concatenate(y)
+
+
+def _voronoi_coverage(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A coverage (shared borders) of Voronoi cells, one with a hole filled by an island, one
+    multipolygon of two cells, and a tiny polygon smaller than a grid cell."""
+    seeds = shapely.multipoints(rng.uniform(0, 10, (n, 2)))
+    frame = shapely.box(0, 0, 10, 10)
+    cells = shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=frame)), frame)
+    cells = list(cells[shapely.area(cells) > 0])
+    centre = shapely.centroid(cells[0])
+    island = shapely.buffer(centre, 0.05)
+    cells[0] = shapely.difference(cells[0], island)
+    cells.append(island)
+    cells.append(shapely.union(cells.pop(1), cells.pop(1)))
+    cells.append(shapely.box(20.001, 20.001, 20.002, 20.002))  # 1/100 of a cell, far off
+    return np.array(cells, dtype=object)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_polygon_index_same_pairs_as_tree_on_a_coverage(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    geoms = _voronoi_coverage(rng, 40)
+    index = PolygonIndex.build(geoms, 0.1)
+    assert index.grid.shape[0] > 100 and (index.grid > 0).any() and (index.grid < 0).any()
+    x, y = _probe_points(geoms, index, rng, 20_000)
+    pts, _ = _assert_pairs(index, x, y)
+    twice = np.bincount(pts)
+    assert (twice >= 2).sum() > 100  # vertices and edge points on shared borders match two
+    _assert_pairs(PolygonIndex.build(geoms, None), x, y)
+
+
+def test_polygon_index_checkerboard_with_edges_on_the_grid_lines() -> None:
+    """Squares whose edges run along the grid lines, probed on every line and corner: points on
+    a cell edge match all the squares that share it (two, or four at a corner)."""
+    step = 0.25  # exact in binary, like the cell edges
+    i, j = np.meshgrid(np.arange(8), np.arange(6))
+    squares = shapely.box(i.ravel() * step, j.ravel() * step, (i.ravel() + 1) * step, (j.ravel() + 1) * step)
+    keep = (i.ravel() + j.ravel()) % 5 != 0  # some holes in the board
+    geoms = squares[keep]
+    for grid_deg in (0.25, 0.125, 0.1, 0.3):
+        index = PolygonIndex.build(geoms, grid_deg)
+        k = np.arange(-8, 70) * (step / 4)
+        gx, gy = np.meshgrid(k, k)
+        x = np.r_[gx.ravel(), np.nextafter(gx.ravel(), np.inf), np.nextafter(gx.ravel(), -np.inf)]
+        y = np.r_[gy.ravel(), gy.ravel(), np.nextafter(gy.ravel(), np.inf)]
+        pts, _ = _assert_pairs(index, x, y)
+        assert np.bincount(pts).max() == 4
+
+
+def test_polygon_index_overlapping_polygons_and_mixed_geometries() -> None:
+    """Overlaps (points in several polygons at once), lines, points, a collection, None and
+    empty geometries: the grid still gives the tree's pairs."""
+    rng = np.random.default_rng(5)
+    discs = shapely.buffer(shapely.points(rng.uniform(0, 5, (30, 2))), rng.uniform(0.1, 1.5, 30))
+    extra = [
+        shapely.box(1, 1, 4, 4),  # holds many discs
+        shapely.linestrings([[0, 0], [5, 5], [5, 0]]),
+        shapely.points(2.5, 2.5),
+        shapely.from_wkt("GEOMETRYCOLLECTION (POLYGON ((6 6, 7 6, 7 7, 6 6)), LINESTRING (6 0, 7 1))"),
+        None,
+        shapely.from_wkt("POLYGON EMPTY"),
+    ]
+    geoms = np.array(list(discs) + extra, dtype=object)
+    index = PolygonIndex.build(geoms, 0.05)
+    present = geoms[[g is not None for g in geoms]]
+    x, y = _probe_points(present, index, rng, 30_000)
+    x = np.r_[x, [2.5, 0.0, 5.0, 2.0, 6.5]]
+    y = np.r_[y, [2.5, 0.0, 5.0, 2.0, 0.5]]  # on the point, the line's ends and middle, the collection's line
+    pts, polys = _assert_pairs(index, x, y)
+    assert np.bincount(pts).max() >= 4
+    assert {30 + 1, 30 + 2, 30 + 3} <= set(polys.tolist())
+
+
+@pytest.mark.parametrize("name", ["counties", "control_units", "redlines", "catchments"])
+def test_polygon_index_bundled_layers(name: str) -> None:
+    """The four bundled polygon layers the checks index (red lines by part), at the default grid."""
+    from ganpo_geo.layers import load_layer
+
+    rng = np.random.default_rng(3)
+    geoms = shapely.get_parts(load_layer(name).geometry.to_numpy())
+    index = PolygonIndex.build(geoms)
+    x, y = _probe_points(geoms, index, rng, 20_000)
+    pick = rng.choice(len(x), 60_000, replace=False)  # all vertices would take the tree long
+    pts, _ = _assert_pairs(index, x[pick], y[pick])
+    assert (np.bincount(pts) >= 2).sum() > (100 if name != "redlines" else 0)
+
+
+def test_polygon_index_grid_answers_without_the_tree() -> None:
+    """Boundary cells are answered by their own short lists, not by the STRtree."""
+
+    class NoQueries:
+        def query(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("the tree was queried")
+
+    rng = np.random.default_rng(4)
+    geoms = _voronoi_coverage(rng, 30)
+    index = PolygonIndex.build(geoms, 0.1)
+    blind = PolygonIndex(**{**index.__dict__, "tree": NoQueries()})
+    x, y = _probe_points(geoms, index, rng, 5_000)
+    got = blind.query_points(x, y)
+    want = _tree_pairs(geoms, x, y)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_polygon_index_pickles_and_answers_the_same() -> None:
+    rng = np.random.default_rng(6)
+    geoms = _voronoi_coverage(rng, 20)
+    index = PolygonIndex.build(geoms, 0.2)
+    clone = pickle.loads(pickle.dumps(index))
+    assert not shapely.is_prepared(clone.geoms).any()  # pickles drop the preparation
+    x, y = _probe_points(geoms, index, rng, 5_000)
+    a, b = index.query_points(x, y), clone.query_points(x, y)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert shapely.is_prepared(clone.geoms).all()
+
+
+def test_polygon_index_empty_inputs_and_bad_grid() -> None:
+    none = np.empty(0)
+    for geoms in (np.empty(0, dtype=object), np.array([None, shapely.from_wkt("POLYGON EMPTY")], dtype=object)):
+        for grid_deg in (0.1, None):
+            index = PolygonIndex.build(geoms, grid_deg)
+            pts, polys = index.query_points(np.array([0.0, np.nan]), np.array([0.0, 1.0]))
+            assert len(pts) == len(polys) == 0
+    index = PolygonIndex.build(_voronoi_coverage(np.random.default_rng(0), 10), 0.5)
+    pts, polys = index.query_points(none, none)
+    assert len(pts) == len(polys) == 0 and pts.dtype == polys.dtype == np.int64
+    pts, _ = index.query_points(np.array([5.0, np.nan, 5.0]), np.array([5.0, 5.0, np.nan]))
+    assert pts.tolist() == [0]
+    for bad in (0.0, -0.1, np.nan):
+        with pytest.raises(ValueError, match="grid_deg"):
+            PolygonIndex.build(np.array([shapely.box(0, 0, 1, 1)]), bad)

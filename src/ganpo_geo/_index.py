@@ -112,10 +112,13 @@ class PolygonIndex:
         # (with attrs) 0.05 s of a single site check
         from affine import Affine
 
-        west, south, east, north = shapely.total_bounds(geoms[present])
-        ncol = int(np.ceil((east - west) / grid_deg)) + 2  # one cell of margin on each side
-        nrow = int(np.ceil((north - south) / grid_deg)) + 2
-        transform = Affine(grid_deg, 0.0, west - grid_deg, 0.0, -grid_deg, north + grid_deg)
+        # cell edges on multiples of grid_deg (indexes of one region share their grid), and a
+        # cell of margin on each side: no outline reaches the grid's edge
+        west, south, east, north = shapely.total_bounds(geoms[present]) / grid_deg
+        col0, row0 = np.floor(west) - 1, np.ceil(north) + 1
+        ncol = int(np.ceil(east) + 1 - col0)
+        nrow = int(row0 - (np.floor(south) - 1))
+        transform = Affine(grid_deg, 0.0, col0 * grid_deg, 0.0, -grid_deg, row0 * grid_deg)
         edge_cell, edge_poly = _outline_cells(geoms, present, transform, (nrow, ncol))
         ids, count = _center_rasters(geoms, present, transform, (nrow, ncol))
         # special cells: crossed by a boundary, or with their centre in several polygons
@@ -134,7 +137,9 @@ class PolygonIndex:
             held_cell[1], held_poly[1] = multi[c_idx], p_idx
         held_key = np.unique(np.concatenate(held_cell) * len(geoms) + np.concatenate(held_poly))
         edge_key = edge_cell * len(geoms) + edge_poly  # unique
-        held_key = held_key[~np.isin(held_key, edge_key)]
+        if edge_key.size:  # edge_key is sorted: a binary search beats isin's sort
+            at = np.minimum(np.searchsorted(edge_key, held_key), edge_key.size - 1)
+            held_key = held_key[edge_key[at] != held_key]
         key = np.concatenate([edge_key, held_key])
         test = np.r_[np.ones(len(edge_key), dtype=bool), np.zeros(len(held_key), dtype=bool)]
         order = np.argsort(key, kind="stable")
@@ -144,7 +149,7 @@ class PolygonIndex:
         # its centre's polygons (at least two)
         grid = np.where(count == 1, ids, 0).astype(np.int32)
         grid.ravel()[special] = -1 - np.arange(len(special), dtype=np.int32)
-        cell_start = np.searchsorted(cell, np.r_[special, nrow * ncol]).astype(np.int64)
+        cell_start = np.asarray(np.searchsorted(cell, np.r_[special, nrow * ncol]), dtype=np.int64)
         return cls(geoms, tree, grid, transform, cell_start, poly.astype(np.int32), test)
 
     def query_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,6 +193,7 @@ class PolygonIndex:
         polys = self.cell_poly[cand].astype(np.int64)
         hit = ~self.cell_test[cand]
         tested = np.flatnonzero(~hit)
+        shapely.prepare(self.geoms)  # a no-op unless unpickled (pickles drop the preparation)
         hit[tested] = shapely.intersects_xy(self.geoms[polys[tested]], x[pts[tested]], y[pts[tested]])
         # both runs are sorted by point (then polygon) and share no point: a stable sort merges
         pts_all = np.concatenate([fast_pts, pts[hit]])
