@@ -1,9 +1,10 @@
 """Spatial indexes shared by zoning, red lines and siting: polygons with a grid accelerator.
 
 Point-in-polygon for millions of points against a coverage of detailed polygons is dominated
-by exact tests. A coarse raster of polygon ids (rasterio) answers every point whose grid cell
-no polygon boundary crosses; only points in boundary cells (and outside the grid) go to the
-STRtree for the exact test. The answer is the same as the exact test for every point.
+by exact tests. A coarse grid of polygon ids answers every point whose cell no polygon boundary
+crosses; a point in a cell that a boundary crosses is tested exactly (``shapely.intersects_xy``)
+against the one or two polygons whose boundaries cross that cell, listed per cell at build time.
+The answer is the same as the STRtree's ``intersects`` query for every point.
 """
 
 from __future__ import annotations
@@ -54,13 +55,14 @@ class PolygonIndex:
     """Polygons (WGS84) with an STRtree and a grid of ids for fast point lookups.
 
     Every grid cell is one of: inside exactly one polygon and crossed by no boundary (its id),
-    in no polygon (0), or *special*: crossed by the boundary of some polygon, or inside several
-    (overlaps). A special cell ``k`` holds the short list ``cell_poly[cell_start[k]:cell_start[k
-    + 1]]`` of the polygons that may hold its points, sorted, each flagged in ``cell_test`` when
-    the point needs the exact test (the polygon's boundary crosses the cell) rather than being
-    inside for sure (the cell lies in the polygon's interior). A point is answered by its cell
-    alone, or by exact ``shapely.intersects_xy`` tests against its cell's few flagged polygons:
-    the same pairs as ``tree.query(points, predicate="intersects")``.
+    in no polygon (0), or *special* (-1): crossed by the boundary of some polygon, or inside
+    several (overlaps). The ``k``-th special cell (``special[k]``, a flat cell position) holds
+    the short list ``cell_poly[cell_start[k]:cell_start[k + 1]]`` of the polygons that may hold
+    its points, sorted, each flagged in ``cell_test`` when the point needs the exact test (the
+    polygon's boundary crosses the cell) rather than being inside for sure (the cell lies in the
+    polygon's interior). A point is answered by its cell alone, or by exact
+    ``shapely.intersects_xy`` tests against its cell's few flagged polygons: the same pairs as
+    ``tree.query(points, predicate="intersects")``.
 
     Attributes
     ----------
@@ -69,17 +71,20 @@ class PolygonIndex:
     tree : shapely.STRtree
         Index over ``geoms``.
     grid : numpy.ndarray
-        ``int32`` raster: polygon position + 1 for cells inside one polygon that no boundary
-        crosses, 0 for cells in no polygon, ``-(k + 1)`` for special cell ``k``. The grid has a
-        cell of margin around the polygons, so points outside it match nothing. An index built
-        without a grid has an empty (0, 0) grid: every point is tested with the tree.
+        Raster (``int16`` when the polygon positions fit, else ``int32``): polygon position + 1
+        for cells inside one polygon that no boundary crosses, 0 for cells in no polygon, -1 for
+        special cells. Cell edges lie on multiples of the cell size, and the grid has a cell of
+        margin around the polygons, so points outside it match nothing. An index built without a
+        grid has an empty (0, 0) grid: every point is tested with the tree.
     transform : affine.Affine
         Grid transform (degrees); without a grid an identity stand-in.
+    special : numpy.ndarray
+        Flat positions (``row * ncol + col``) of the special cells, sorted.
     cell_start : numpy.ndarray
-        ``int64``, length (number of special cells + 1): where each special cell's polygons
-        start in ``cell_poly``.
+        Length ``len(special) + 1``: where each special cell's polygons start in ``cell_poly``.
     cell_poly : numpy.ndarray
-        ``int32`` polygon positions of the special cells, sorted within each cell.
+        Polygon positions of the special cells (``int16`` when they fit), sorted within each
+        cell.
     cell_test : numpy.ndarray
         ``bool``, aligned with ``cell_poly``: True when the polygon's boundary crosses the cell
         (exact test), False when the cell lies inside the polygon.
@@ -89,6 +94,7 @@ class PolygonIndex:
     tree: shapely.STRtree
     grid: np.ndarray
     transform: Affine | _NoGrid
+    special: np.ndarray
     cell_start: np.ndarray
     cell_poly: np.ndarray
     cell_test: np.ndarray
@@ -147,10 +153,12 @@ class PolygonIndex:
         cell, poly = np.divmod(key, len(geoms))
         # every special cell has at least one polygon: a cell in `multi` without an edge holds
         # its centre's polygons (at least two)
-        grid = np.where(count == 1, ids, 0).astype(np.int32)
-        grid.ravel()[special] = -1 - np.arange(len(special), dtype=np.int32)
-        cell_start = np.asarray(np.searchsorted(cell, np.r_[special, nrow * ncol]), dtype=np.int64)
-        return cls(geoms, tree, grid, transform, cell_start, poly.astype(np.int32), test)
+        small = _small_int(len(geoms) + 1)
+        grid = np.where(count == 1, ids, 0).astype(small)
+        grid.ravel()[special] = -1
+        cell_start = np.searchsorted(cell, np.r_[special, nrow * ncol]).astype(_small_int(len(cell)))
+        special = special.astype(_small_int(nrow * ncol))
+        return cls(geoms, tree, grid, transform, special, cell_start, poly.astype(small), test)
 
     def query_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (point position, polygon position) of points inside (or on) polygons.
@@ -177,15 +185,16 @@ class PolygonIndex:
             return pts[order], polys[order]
         col, row = _cells(x, y, self.transform)
         pos = np.flatnonzero((col >= 0) & (col < ncol) & (row >= 0) & (row < nrow))  # NaN: False
-        value = self.grid.ravel()[row[pos].astype(np.intp) * ncol + col[pos].astype(np.intp)]
+        flat = row[pos].astype(np.intp) * ncol + col[pos].astype(np.intp)
+        value = self.grid.ravel()[flat]
         fast = value > 0
         fast_pts = pos[fast]
         fast_polys = value[fast].astype(np.int64) - 1
         special = np.flatnonzero(value < 0)
         if special.size == 0:
             return fast_pts, fast_polys
-        k = -1 - value[special].astype(np.int64)
-        start = self.cell_start[k]
+        k = np.searchsorted(self.special, flat[special])
+        start = self.cell_start[k].astype(np.int64)
         n_cand = self.cell_start[k + 1] - start
         first = np.cumsum(n_cand) - n_cand
         cand = np.arange(int(n_cand.sum())) + np.repeat(start - first, n_cand)
@@ -202,9 +211,17 @@ class PolygonIndex:
         return pts_all[order], polys_all[order]
 
 
-def _no_cells() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _no_cells() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Empty special-cell arrays (an index without a grid)."""
-    return np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)
+    return np.empty(0, dtype=np.int32), np.zeros(1, dtype=np.int32), np.empty(0, dtype=np.int16), np.empty(0, bool)
+
+
+def _small_int(largest: int) -> type[np.signedinteger[Any]]:
+    """The smallest of int16, int32, int64 that holds ``largest``."""
+    for kind in (np.int16, np.int32):
+        if largest <= np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def _outline_cells(
