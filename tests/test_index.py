@@ -14,7 +14,14 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from ganpo_geo._index import LineChunks, NearestLines, PolygonIndex, _part_offsets, snap_to_lines
+from ganpo_geo._index import (
+    LineChunks,
+    NearestLines,
+    PolygonIndex,
+    _part_offsets,
+    query_points_many,
+    snap_to_lines,
+)
 
 
 def _reference_build(lines: np.ndarray, spacing: float) -> NearestLines:
@@ -390,3 +397,43 @@ def test_polygon_index_empty_inputs_and_bad_grid() -> None:
     for bad in (0.0, -0.1, np.nan):
         with pytest.raises(ValueError, match="grid_deg"):
             PolygonIndex.build(np.array([shapely.box(0, 0, 1, 1)]), bad)
+
+
+def test_query_points_many_shares_the_grid_and_answers_like_each_index() -> None:
+    from ganpo_geo.layers import load_layer
+
+    rng = np.random.default_rng(8)
+    counties = load_layer("counties").geometry.to_numpy()
+    catchments = load_layer("catchments").geometry.to_numpy()
+    reds = shapely.get_parts(load_layer("redlines").geometry.to_numpy())
+    indexes = [
+        PolygonIndex.build(counties),
+        PolygonIndex.build(catchments),
+        PolygonIndex.build(reds),  # a smaller extent: another grid
+        PolygonIndex.build(counties, None),  # no grid
+        PolygonIndex.build(counties, 0.01),
+    ]
+    assert indexes[0]._grid_key() == indexes[1]._grid_key() != indexes[2]._grid_key()
+    x, y = _probe_points(counties, indexes[0], rng, 30_000)
+    calls = []
+    locate = PolygonIndex._locate
+
+    def counted(self: PolygonIndex, *args: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(self)
+        return locate(self, *args)
+
+    PolygonIndex._locate = counted  # type: ignore[method-assign]
+    try:
+        many = query_points_many(indexes, x, y)
+    finally:
+        PolygonIndex._locate = locate  # type: ignore[method-assign]
+    assert len(calls) == 3  # counties and catchments share one pass, the tree needs none
+    for index, (pts, polys) in zip(indexes, many, strict=True):
+        alone = index.query_points(x, y)
+        assert np.array_equal(pts, alone[0]) and np.array_equal(polys, alone[1])
+    assert np.array_equal(many[3][0], many[0][0]) and np.array_equal(many[3][1], many[0][1])
+    assert query_points_many([], x, y) == []
+    with pytest.raises(ValueError, match="1-d arrays of one length"):
+        query_points_many(indexes[:1], x, y[:-1])
+    with pytest.raises(ValueError, match="1-d arrays of one length"):
+        indexes[0].query_points(x.reshape(-1, 1), y.reshape(-1, 1))

@@ -10,6 +10,7 @@ The answer is the same as the STRtree's ``intersects`` query for every point.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -19,7 +20,7 @@ import shapely
 if TYPE_CHECKING:
     from affine import Affine
 
-__all__ = ["GRID_MIN_POINTS", "LineChunks", "NearestLines", "PolygonIndex", "snap_to_lines"]
+__all__ = ["GRID_MIN_POINTS", "LineChunks", "NearestLines", "PolygonIndex", "query_points_many", "snap_to_lines"]
 
 #: Below this many points a query uses the tree alone (building a grid costs ~1 s).
 GRID_MIN_POINTS = 20_000
@@ -174,18 +175,25 @@ class PolygonIndex:
             Point and polygon positions (``int64``), sorted by point then polygon; a point on
             a shared border matches both polygons, as with ``intersects``.
         """
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
+        (pairs,) = query_points_many([self], x, y)
+        return pairs
+
+    def _grid_key(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """What :func:`_cells` and the bounds test depend on: indexes with equal keys locate
+        points in the same cells."""
+        t = self.transform
+        return self.grid.shape, (t.a, t.c, t.e, t.f)
+
+    def _locate(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the points inside the grid, and their flat cell positions."""
         nrow, ncol = self.grid.shape
-        if self.grid.size == 0:  # no grid: the tree answers every point
-            finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-            p_idx, g_idx = self.tree.query(shapely.points(x[finite], y[finite]), predicate="intersects")
-            pts, polys = finite[p_idx], g_idx.astype(np.int64)
-            order = np.lexsort((polys, pts))
-            return pts[order], polys[order]
         col, row = _cells(x, y, self.transform)
         pos = np.flatnonzero((col >= 0) & (col < ncol) & (row >= 0) & (row < nrow))  # NaN: False
         flat = row[pos].astype(np.intp) * ncol + col[pos].astype(np.intp)
+        return pos, flat
+
+    def _answer(self, x: np.ndarray, y: np.ndarray, pos: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`query_points` from the points' cells (:meth:`_locate`)."""
         value = self.grid.ravel()[flat]
         fast = value > 0
         fast_pts = pos[fast]
@@ -209,6 +217,52 @@ class PolygonIndex:
         polys_all = np.concatenate([fast_polys, polys[hit]])
         order = np.argsort(pts_all, kind="stable")
         return pts_all[order], polys_all[order]
+
+    def _tree_answer(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`query_points` of an index without a grid: the tree answers every point."""
+        finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        p_idx, g_idx = self.tree.query(shapely.points(x[finite], y[finite]), predicate="intersects")
+        pts, polys = finite[p_idx], g_idx.astype(np.int64)
+        order = np.lexsort((polys, pts))
+        return pts[order], polys[order]
+
+
+def query_points_many(
+    indexes: Sequence[PolygonIndex], x: np.ndarray, y: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:meth:`PolygonIndex.query_points` of several indexes in one pass over the points.
+
+    Indexes built over the same region at the same ``grid_deg`` share their grid (cell edges lie
+    on multiples of the cell size): the points' cells are computed once for all of them, and
+    each index only reads its own grid there. Indexes with other grids, or none, are answered
+    on their own.
+
+    Parameters
+    ----------
+    indexes : sequence of PolygonIndex
+    x, y : numpy.ndarray
+        Point coordinates (WGS84); NaN points match nothing.
+
+    Returns
+    -------
+    list of (numpy.ndarray, numpy.ndarray)
+        For each index, what its ``query_points(x, y)`` returns.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d arrays of one length, got shapes {x.shape} and {y.shape}")
+    located: dict[tuple[tuple[int, ...], tuple[float, ...]], tuple[np.ndarray, np.ndarray]] = {}
+    out = []
+    for index in indexes:
+        if index.grid.size == 0:
+            out.append(index._tree_answer(x, y))
+            continue
+        key = index._grid_key()
+        if key not in located:
+            located[key] = index._locate(x, y)
+        out.append(index._answer(x, y, *located[key]))
+    return out
 
 
 def _no_cells() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
