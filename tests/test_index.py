@@ -394,6 +394,12 @@ def test_polygon_index_empty_inputs_and_bad_grid() -> None:
     assert len(pts) == len(polys) == 0 and pts.dtype == polys.dtype == np.int64
     pts, _ = index.query_points(np.array([5.0, np.nan, 5.0]), np.array([5.0, 5.0, np.nan]))
     assert pts.tolist() == [0]
+    wide = np.array([shapely.box(-170, -80, 170, 80), shapely.box(10, 10, 10.001, 10.001)])
+    index = PolygonIndex.build(wide, 0.002)  # 1.4e10 cells at 0.002: 32 times larger cells instead
+    assert index.grid.size <= 16_000_000 and index.transform.a == 0.002 * 2**5
+    x = np.array([0.0, 10.0005, 10.001, 10.0011, 175.0])
+    pts, polys = index.query_points(x, np.array([0.0, 10.0005, 10.001, 10.0005, 0.0]))
+    assert pts.tolist() == [0, 1, 1, 2, 2, 3] and polys.tolist() == [0, 0, 1, 0, 1, 0]
     for bad in (0.0, -0.1, np.nan):
         with pytest.raises(ValueError, match="grid_deg"):
             PolygonIndex.build(np.array([shapely.box(0, 0, 1, 1)]), bad)

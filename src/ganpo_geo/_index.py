@@ -27,6 +27,10 @@ GRID_MIN_POINTS = 20_000
 
 _GRID_DEG = 0.002  # ~200 m: boundary cells cover ~3% of the province with 1093 units
 
+#: A grid holds at most this many cells (int16: 32 MB); a wider extent gets larger cells (the
+#: answers do not depend on the cell size). Jiangxi at the default size: 6.9 million.
+_MAX_CELLS = 16_000_000
+
 #: Slack (degrees) around each boundary segment when its cells are marked: far above the
 #: rounding of ``shapely.segmentize`` and of the cell arithmetic, far below a cell.
 _EDGE_SLACK = 1e-9
@@ -121,10 +125,15 @@ class PolygonIndex:
 
         # cell edges on multiples of grid_deg (indexes of one region share their grid), and a
         # cell of margin on each side: no outline reaches the grid's edge
-        west, south, east, north = shapely.total_bounds(geoms[present]) / grid_deg
-        col0, row0 = np.floor(west) - 1, np.ceil(north) + 1
-        ncol = int(np.ceil(east) + 1 - col0)
-        nrow = int(row0 - (np.floor(south) - 1))
+        bounds = shapely.total_bounds(geoms[present])
+        while True:
+            west, south, east, north = bounds / grid_deg
+            col0, row0 = np.floor(west) - 1, np.ceil(north) + 1
+            ncol = int(np.ceil(east) + 1 - col0)
+            nrow = int(row0 - (np.floor(south) - 1))
+            if nrow * ncol <= _MAX_CELLS:
+                break
+            grid_deg *= 2
         transform = Affine(grid_deg, 0.0, col0 * grid_deg, 0.0, -grid_deg, row0 * grid_deg)
         edge_cell, edge_poly = _outline_cells(geoms, present, transform, (nrow, ncol))
         ids, count = _center_rasters(geoms, present, transform, (nrow, ncol))
