@@ -371,15 +371,22 @@ def test_polygon_index_grid_answers_without_the_tree() -> None:
 
 
 def test_polygon_index_pickles_and_answers_the_same() -> None:
+    """Pickles drop the preparation of geometries: unpickling prepares them again (and builds
+    their point locators, which threads sharing the index must not build concurrently)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     rng = np.random.default_rng(6)
     geoms = _voronoi_coverage(rng, 20)
     index = PolygonIndex.build(geoms, 0.2)
+    assert not shapely.is_prepared(pickle.loads(pickle.dumps(geoms))).any()
     clone = pickle.loads(pickle.dumps(index))
-    assert not shapely.is_prepared(clone.geoms).any()  # pickles drop the preparation
-    x, y = _probe_points(geoms, index, rng, 5_000)
-    a, b = index.query_points(x, y), clone.query_points(x, y)
-    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert shapely.is_prepared(clone.geoms).all()
+    x, y = _probe_points(geoms, index, rng, 5_000)
+    want = index.query_points(x, y)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: clone.query_points(x, y), range(8)))
+    for got in answers:
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
 def test_polygon_index_empty_inputs_and_bad_grid() -> None:

@@ -112,7 +112,7 @@ class PolygonIndex:
         for a handful of points, where rasterizing the grid would cost more than it saves.
         """
         geoms = np.asarray(geoms, dtype=object)
-        shapely.prepare(geoms)
+        _ready(geoms)
         tree = shapely.STRtree(geoms)
         present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         if grid_deg is None or present.size == 0:
@@ -139,7 +139,7 @@ class PolygonIndex:
         ids, count = _center_rasters(geoms, present, transform, (nrow, ncol))
         # special cells: crossed by a boundary, or with their centre in several polygons
         multi = np.flatnonzero(count.ravel() > 1)
-        special = np.union1d(edge_cell, multi)
+        special = _sorted_unique(np.concatenate([edge_cell, multi]))
         # the polygons holding a special cell's centre whose boundary does not cross the cell
         # hold the whole cell (no test); one from the raster, several from the tree
         flat_ids = ids.ravel()
@@ -151,7 +151,7 @@ class PolygonIndex:
             centre_y = transform.f - (multi // ncol + 0.5) * grid_deg
             c_idx, p_idx = tree.query(shapely.points(centre_x, centre_y), predicate="intersects")
             held_cell[1], held_poly[1] = multi[c_idx], p_idx
-        held_key = np.unique(np.concatenate(held_cell) * len(geoms) + np.concatenate(held_poly))
+        held_key = _sorted_unique(np.concatenate(held_cell) * len(geoms) + np.concatenate(held_poly))
         edge_key = edge_cell * len(geoms) + edge_poly  # unique
         if edge_key.size:  # edge_key is sorted: a binary search beats isin's sort
             at = np.minimum(np.searchsorted(edge_key, held_key), edge_key.size - 1)
@@ -169,6 +169,13 @@ class PolygonIndex:
         cell_start = np.searchsorted(cell, np.r_[special, nrow * ncol]).astype(_small_int(len(cell)))
         special = special.astype(_small_int(nrow * ncol))
         return cls(geoms, tree, grid, transform, special, cell_start, poly.astype(small), test)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling: pickles drop the geometries' preparation; prepare them again, here,
+        before any thread can query them."""
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        _ready(self.geoms)
 
     def query_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (point position, polygon position) of points inside (or on) polygons.
@@ -219,7 +226,6 @@ class PolygonIndex:
         polys = self.cell_poly[cand].astype(np.int64)
         hit = ~self.cell_test[cand]
         tested = np.flatnonzero(~hit)
-        shapely.prepare(self.geoms)  # a no-op unless unpickled (pickles drop the preparation)
         hit[tested] = shapely.intersects_xy(self.geoms[polys[tested]], x[pts[tested]], y[pts[tested]])
         # both runs are sorted by point (then polygon) and share no point: a stable sort merges
         pts_all = np.concatenate([fast_pts, pts[hit]])
@@ -274,9 +280,30 @@ def query_points_many(
     return out
 
 
+def _ready(geoms: np.ndarray) -> None:
+    """Prepare the geometries and build their lazy point locators now, in one thread.
+
+    GEOS builds a prepared geometry's point-in-area index on its first test, and not thread-safe
+    (libgeos/geos#825); shapely releases the GIL during the tests, so threads sharing an index
+    (the dask engine's threaded scheduler) must find the locators built.
+    """
+    shapely.prepare(geoms)
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    xy, owner = shapely.get_coordinates(present, return_index=True)
+    if xy.size:  # each geometry's first vertex: inside its envelope, so the locator is built
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        shapely.intersects_xy(present[owner[first]], xy[first, 0], xy[first, 1])
+
+
 def _no_cells() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Empty special-cell arrays (an index without a grid)."""
     return np.empty(0, dtype=np.int32), np.zeros(1, dtype=np.int32), np.empty(0, dtype=np.int16), np.empty(0, bool)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integers by sorting (numpy's hashing unique is slower on millions)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
 
 
 def _small_int(largest: int) -> type[np.signedinteger[Any]]:
@@ -293,10 +320,11 @@ def _outline_cells(
     """Every (flat cell, polygon position) pair, unique and sorted, where the polygon's outline
     (boundary; lines and points themselves) may meet the cell.
 
-    Outlines are cut into segments shorter than a quarter of a cell; each segment marks the
-    cells of its bounding box widened by ``_EDGE_SLACK``, computed with the query's own cell
-    formula. That formula is monotonic, so any point of the outline, and any query point on it,
-    falls in a marked cell: an unmarked cell lies wholly inside or wholly outside the polygon.
+    Outlines are cut into segments at most half a cell long; each segment marks the cells of
+    its bounding box (at most 2 x 2) widened by ``_EDGE_SLACK``, computed with the query's own
+    cell formula. That formula is monotonic, so any point of the outline, and any query point on
+    it, falls in a marked cell: an unmarked cell lies wholly inside or wholly outside the
+    polygon. (Longer segments would only mark more cells; the answers do not depend on it.)
     """
     nrow, ncol = shape
     parts, owner = shapely.get_parts(geoms[present], return_index=True)
@@ -305,7 +333,7 @@ def _outline_cells(
     outline = parts.copy()
     outline[polygonal] = shapely.boundary(parts[polygonal])
     pieces, piece_of = shapely.get_parts(outline, return_index=True)
-    pieces = shapely.segmentize(pieces, transform.a / 4)
+    pieces = shapely.segmentize(pieces, transform.a / 2)
     xy, vertex_of = shapely.get_coordinates(pieces, return_index=True)
     # segments between consecutive vertices of a piece; a lone vertex (a point) is its own
     same = np.r_[vertex_of[1:] == vertex_of[:-1], False]
@@ -317,18 +345,20 @@ def _outline_cells(
     ax, ay, bx, by = xy[a_idx, 0], xy[a_idx, 1], xy[b_idx, 0], xy[b_idx, 1]
     c_lo, r_hi = _cells(np.minimum(ax, bx) - _EDGE_SLACK, np.minimum(ay, by) - _EDGE_SLACK, transform)
     c_hi, r_lo = _cells(np.maximum(ax, bx) + _EDGE_SLACK, np.maximum(ay, by) + _EDGE_SLACK, transform)
-    box = np.column_stack([c_lo, c_hi, r_lo, r_hi, poly]).astype(np.int64)
+    box = [c_lo.astype(np.int64), c_hi.astype(np.int64), r_lo.astype(np.int64), r_hi.astype(np.int64), poly]
     # runs of segments in the same cells (the most) are marked once
-    box = box[np.r_[True, (box[1:] != box[:-1]).any(axis=1)]]
-    c_lo, c_hi, r_lo, r_hi, poly = box.T
-    if box.size and (c_lo.min() < 0 or r_lo.min() < 0 or c_hi.max() >= ncol or r_hi.max() >= nrow):
+    repeat = np.r_[False, np.ones(max(len(poly) - 1, 0), dtype=bool)]
+    for b in box:
+        repeat[1:] &= b[1:] == b[:-1]
+    c_lo, c_hi, r_lo, r_hi, poly = (b[~repeat] for b in box)
+    if poly.size and (c_lo.min() < 0 or r_lo.min() < 0 or c_hi.max() >= ncol or r_hi.max() >= nrow):
         raise AssertionError("polygon outline outside its own grid")  # the margin rules it out
     keys = []
     for dr in range(int((r_hi - r_lo).max(initial=0)) + 1):
         for dc in range(int((c_hi - c_lo).max(initial=0)) + 1):
-            cell = np.minimum(r_lo + dr, r_hi) * ncol + np.minimum(c_lo + dc, c_hi)
-            keys.append(cell * len(geoms) + poly)
-    key = np.unique(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
+            more = (r_lo + dr <= r_hi) & (c_lo + dc <= c_hi)  # most boxes hold one cell
+            keys.append(((r_lo[more] + dr) * ncol + c_lo[more] + dc) * len(geoms) + poly[more])
+    key = _sorted_unique(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
     cell, poly = np.divmod(key, len(geoms))
     return cell, poly
 
@@ -348,11 +378,12 @@ def _center_rasters(
     ids = np.zeros(shape, dtype=np.int32)
     count = np.zeros(shape, dtype=np.int32)
     if parts.size:
+        shapes = [p.__geo_interface__ for p in parts]  # once for both rasters (the slow part)
         ids = rasterio.features.rasterize(
-            zip(parts, owner + 1, strict=True), out_shape=shape, transform=transform, fill=0, dtype="int32"
+            zip(shapes, owner + 1, strict=True), out_shape=shape, transform=transform, fill=0, dtype="int32"
         )
         count = rasterio.features.rasterize(
-            ((p, 1) for p in parts),
+            ((p, 1) for p in shapes),
             out_shape=shape,
             transform=transform,
             fill=0,
