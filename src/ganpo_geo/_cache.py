@@ -212,9 +212,9 @@ def _geometries(wkb: np.ndarray, prepared: np.ndarray) -> np.ndarray:
 
 
 class _Pickler(pickle.Pickler):
-    """Pickles geometries with their prepared state (shapely's own pickling drops it, and a
-    loaded index would then answer point queries at half the speed of a built one), and arrays
-    of geometries as one array of WKB (parsed in one call at load, not one call per geometry)."""
+    """Pickles geometries with their prepared state (shapely's own pickling drops it: a loaded
+    index is then as it was built, prepared where its builder prepared it), and arrays of
+    geometries as one array of WKB (parsed in one call at load, not one call per geometry)."""
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, shapely.Geometry):
