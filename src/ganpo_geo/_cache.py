@@ -34,6 +34,7 @@ import pickle
 import struct
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,6 +57,10 @@ _ALIGN = 64  # raw buffers start at multiples of this (aligned for any dtype)
 RAW_MIN_BYTES = 1 << 14
 #: The kinds of file: the indexes, written once, and small tables that grow (rewritten when they do).
 KINDS = ("indexes", "tables")
+#: Files of this many keys are kept per kind (the newest): other versions or data in use keep theirs,
+#: and the folder does not fill up with the indexes of every version that ever ran.
+KEEP_KEYS = 3
+_STALE_TMP_S = 3600.0  # a temporary file this old is what a killed save left
 
 _SHARED: dict[str, Any] = {}
 
@@ -300,4 +305,25 @@ def save(key: str, objects: dict[str, Any], kind: str = "indexes") -> Path | Non
     finally:
         for flat in flats:
             flat.release()
+    _prune(path, kind)
     return path
+
+
+def _prune(kept: Path, kind: str) -> None:
+    """Remove the files of all but the ``KEEP_KEYS`` newest keys of ``kind``, and old temporary files."""
+    with contextlib.suppress(OSError):
+        others = []
+        for file in kept.parent.glob(f"{kind}-*.pkl"):
+            if file.name != kept.name:
+                with contextlib.suppress(OSError):
+                    others.append((file.stat().st_mtime, file))
+        others.sort(reverse=True)
+        now = time.time()
+        stale = [f for _, f in others[KEEP_KEYS - 1 :]]
+        for file in kept.parent.glob(f".{kind}-*.tmp"):
+            with contextlib.suppress(OSError):
+                if now - file.stat().st_mtime > _STALE_TMP_S:
+                    stale.append(file)
+        for file in stale:
+            with contextlib.suppress(OSError):
+                file.unlink()
