@@ -87,6 +87,21 @@ def test_geometries_keep_their_prepared_state(cache_dir) -> None:
     assert back["names"].tolist() == ["a", "b"]
 
 
+def test_geometries_come_back_as_they_were(cache_dir) -> None:
+    ring = shapely.LinearRing([(0, 0), (1, 0), (1, 1)])  # WKB alone would give a LineString
+    srid = shapely.set_srid(shapely.Point(1, 2), 4326)
+    kinds = [ring, shapely.Point(), shapely.Point(1, 2, 3), srid, shapely.from_wkt("POLYGON EMPTY")]
+    with_ring, without = np.array(kinds, dtype=object), np.array(kinds[1:], dtype=object)
+    _cache.save("34" * 32, {"one": ring, "with_ring": with_ring, "without": without})
+    back = _cache.load("34" * 32)
+    assert type(back["one"]) is shapely.LinearRing
+    for name, given in (("with_ring", with_ring), ("without", without)):
+        assert [type(g) for g in back[name]] == [type(g) for g in given]
+        assert shapely.get_srid(back[name]).tolist() == shapely.get_srid(given).tolist()
+        assert shapely.has_z(back[name]).tolist() == shapely.has_z(given).tolist()
+        assert (shapely.equals_exact(back[name], given, tolerance=0) | shapely.is_empty(given)).all()
+
+
 def test_unknown_kind_of_file() -> None:
     with pytest.raises(ValueError, match="kind"):
         _cache.load("ab" * 32, "everything")

@@ -63,6 +63,7 @@ KEEP_KEYS = 3
 _STALE_TMP_S = 3600.0  # a temporary file this old is what a killed save left
 
 _SHARED: dict[str, Any] = {}
+_RING_TYPE = int(shapely.GeometryType.LINEARRING)
 
 
 def cache_dir() -> Path | None:
@@ -200,9 +201,9 @@ def load(key: str, kind: str = "indexes") -> dict[str, Any] | None:
     return value
 
 
-def _geometry(wkb: bytes, prepared: bool) -> shapely.Geometry:
-    """A geometry from the cache: as saved, prepared again if it was."""
-    geom = shapely.from_wkb(wkb)
+def _geometry(build: Callable[..., Any], args: tuple[Any, ...], prepared: bool) -> shapely.Geometry:
+    """A geometry from the cache (shapely's own pickling), prepared again if it was."""
+    geom: shapely.Geometry = build(*args)
     if prepared:
         shapely.prepare(geom)
     return geom
@@ -223,10 +224,12 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, shapely.Geometry):
-            return _geometry, (shapely.to_wkb(obj, include_srid=True), bool(shapely.is_prepared(obj)))
+            build, args = obj.__reduce__()[:2]
+            return _geometry, (build, args, bool(shapely.is_prepared(obj)))
         if type(obj) is np.ndarray and obj.dtype == object and obj.ndim == 1 and obj.size:
             given = shapely.is_geometry(obj)
-            if given.any() and (given | shapely.is_missing(obj)).all():
+            # WKB has no linear rings (they would come back as lines): those go one by one
+            if given.any() and (given | shapely.is_missing(obj)).all() and _RING_TYPE not in shapely.get_type_id(obj):
                 return _geometries, (shapely.to_wkb(obj, include_srid=True), shapely.is_prepared(obj))
         return NotImplemented
 
