@@ -8,8 +8,9 @@ import pytest
 import shapely
 
 from ganpo_geo import _cache
+from ganpo_geo.basins import _bundled_catchment_index
 from ganpo_geo.layers import Layers
-from ganpo_geo.siting import _bundled_key, check_sites
+from ganpo_geo.siting import _bundled_key, check_site, check_sites
 
 
 @pytest.fixture
@@ -33,19 +34,77 @@ def test_round_trip_and_content_key(cache_dir, tmp_path) -> None:
     assert _cache.load(_cache.content_key([a], "v1")) is None
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "flip_stream", "flip_raw", "empty"])
 def test_corrupt_file_is_removed_and_ignored(cache_dir, damage) -> None:
     key = "ab" * 32
-    path = _cache.save(key, {"x": np.arange(1000)})
+    big = np.arange(100_000, dtype=np.int64)  # written raw, after the pickle stream
+    path = _cache.save(key, {"x": np.arange(1000), "big": big, "text": "t" * 5000})
     raw = path.read_bytes()
+    at = raw.index(b"t" * 5000) if damage == "flip_stream" else len(raw) - big.nbytes // 2
     if damage == "truncate":
         path.write_bytes(raw[: len(raw) // 2])
     elif damage == "flip":
         path.write_bytes(raw[:-10] + bytes(b ^ 0xFF for b in raw[-10:]))
+    elif damage in ("flip_stream", "flip_raw"):  # one bit in the middle of the stream / of a raw buffer
+        path.write_bytes(raw[:at] + bytes([raw[at] ^ 1]) + raw[at + 1 :])
+    elif damage == "empty":
+        path.write_bytes(b"")
     else:
         path.write_bytes(b"not a cache file")
     assert _cache.load(key) is None
     assert not path.exists()
+
+
+def test_arrays_load_mapped_writable_and_the_file_stays(cache_dir) -> None:
+    key = "ef" * 32
+    grid = np.arange(300_000, dtype=np.int32).reshape(600, 500)
+    fortran = np.asfortranarray(np.arange(40_000, dtype=np.float64).reshape(200, 200))
+    frame = pd.DataFrame({"a": np.arange(50_000), "b": ["x", "y"] * 25_000})
+    _cache.save(key, {"grid": grid, "fortran": fortran, "frame": frame, "small": np.arange(3)})
+    back = _cache.load(key)
+    np.testing.assert_array_equal(back["grid"], grid)
+    assert back["grid"].dtype == np.int32 and back["grid"].flags.c_contiguous
+    np.testing.assert_array_equal(back["fortran"], fortran)
+    pd.testing.assert_frame_equal(back["frame"], frame)
+    assert back["grid"].flags.writeable  # copy on write: a caller may write, the file does not change
+    back["grid"][0, 0] = -7
+    assert _cache.load(key)["grid"][0, 0] == 0
+
+
+def test_geometries_keep_their_prepared_state(cache_dir) -> None:
+    key = "12" * 32
+    polys = shapely.buffer(shapely.points(np.arange(50.0), np.zeros(50)), 0.4)
+    shapely.prepare(polys[::2])
+    mixed = np.array([shapely.Point(1, 2), None, shapely.LineString([(0, 0), (1, 1)])], dtype=object)
+    one = shapely.box(0, 0, 1, 1)
+    shapely.prepare(one)
+    _cache.save(key, {"polys": polys, "mixed": mixed, "one": one, "names": np.array(["a", "b"], dtype=object)})
+    back = _cache.load(key)
+    assert shapely.equals_exact(back["polys"], polys, tolerance=0).all()
+    assert shapely.is_prepared(back["polys"]).tolist() == shapely.is_prepared(polys).tolist()
+    assert back["mixed"][1] is None and shapely.equals_exact(back["mixed"][[0, 2]], mixed[[0, 2]], tolerance=0).all()
+    assert back["one"].equals(one) and shapely.is_prepared(back["one"])
+    assert back["names"].tolist() == ["a", "b"]
+
+
+def test_geometries_come_back_as_they_were(cache_dir) -> None:
+    ring = shapely.LinearRing([(0, 0), (1, 0), (1, 1)])  # WKB alone would give a LineString
+    srid = shapely.set_srid(shapely.Point(1, 2), 4326)
+    kinds = [ring, shapely.Point(), shapely.Point(1, 2, 3), srid, shapely.from_wkt("POLYGON EMPTY")]
+    with_ring, without = np.array(kinds, dtype=object), np.array(kinds[1:], dtype=object)
+    _cache.save("34" * 32, {"one": ring, "with_ring": with_ring, "without": without})
+    back = _cache.load("34" * 32)
+    assert type(back["one"]) is shapely.LinearRing
+    for name, given in (("with_ring", with_ring), ("without", without)):
+        assert [type(g) for g in back[name]] == [type(g) for g in given]
+        assert shapely.get_srid(back[name]).tolist() == shapely.get_srid(given).tolist()
+        assert shapely.has_z(back[name]).tolist() == shapely.has_z(given).tolist()
+        assert (shapely.equals_exact(back[name], given, tolerance=0) | shapely.is_empty(given)).all()
+
+
+def test_unknown_kind_of_file() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        _cache.load("ab" * 32, "everything")
 
 
 def test_file_of_another_key_is_not_trusted(cache_dir) -> None:
@@ -61,23 +120,66 @@ def test_disabled_cache(monkeypatch) -> None:
     assert _cache.load("ab" * 32) is None
 
 
+def test_key_covers_the_code_that_builds_the_indexes(monkeypatch) -> None:
+    seen = {}
+    monkeypatch.setattr(_cache, "content_key", lambda files, extra="": seen.setdefault("files", list(files)) and "k")
+    _bundled_key(Layers())
+    names = {f.name for f in seen["files"]}
+    assert {"_index.py", "basins.py", "siting.py", "redline.py", "zoning.py", "_cache.py"} <= names
+    assert any(f.suffix == ".gpkg" for f in seen["files"])  # and the data
+
+
+def test_one_site_does_not_read_the_cache(cache_dir, monkeypatch) -> None:
+    def fail(*args, **kwargs):
+        raise AssertionError("the batch cache was read for a single site")
+
+    monkeypatch.setattr(_cache, "load", fail)
+    report = check_site((115.89, 28.68), industry="化工", layers=Layers())
+    assert report.admin and report.verdict
+
+
 def test_user_layers_are_not_cached() -> None:
     units = Layers().units().head(3)
     assert _bundled_key(Layers(control_units=units)) is None
     assert _bundled_key(Layers()) is not None
 
 
-def test_a_new_process_reuses_the_indexes_with_the_same_results(cache_dir) -> None:
+def test_a_new_process_reuses_the_indexes_with_the_same_results(cache_dir, monkeypatch) -> None:
     rng = np.random.default_rng(2)
     n = 25_000  # above the grid threshold: the grids are built, then saved
     sites = pd.DataFrame({"lon": rng.uniform(114, 118, n), "lat": rng.uniform(25, 30, n), "industry": "化工"})
+    built = _bundled_catchment_index(True)  # a process-wide index below siting (basins): saved too
     first = check_sites(sites, layers=Layers(), progress=False)
     files = list(cache_dir.glob("indexes-*.pkl"))
     assert len(files) == 1
-    fresh = Layers()  # like a new process: nothing built
+    tables = list(cache_dir.glob("tables-*.pkl"))
+    assert len(tables) == 1
+    monkeypatch.setattr(_cache, "_SHARED", {})  # like a new process: nothing built
+    fresh = Layers()
     again = check_sites(sites.head(500), layers=fresh, progress=False)
     assert fresh._cache["_ganpo_disk_cache"]["loaded"]
     assert "county_grid" in fresh._cache  # loaded, not rebuilt for 500 sites
+    assert "verdict_table" in fresh._cache  # the memo tables too
+    loaded = _bundled_catchment_index(True)
+    assert loaded is not built  # loaded, not built again
+    np.testing.assert_array_equal(loaded.grid, built.grid)
     pd.testing.assert_frame_equal(
         pd.DataFrame(again.drop(columns="geometry")), pd.DataFrame(first.drop(columns="geometry")).head(500)
     )
+    # nothing new: no file is written again
+    stamps = {f: f.stat().st_mtime_ns for f in (*files, *tables)}
+    check_sites(sites.head(500), layers=fresh, progress=False)
+    assert {f: f.stat().st_mtime_ns for f in stamps} == stamps
+    # a new industry adds verdicts: the small tables file is rewritten, the indexes are not
+    grown = Layers()
+    other = sites.head(500).assign(industry="garment")
+    n_before = len(_cache.load(check_key(grown), "tables")["verdict_table"])
+    check_sites(other, layers=grown, progress=False)
+    assert files[0].stat().st_mtime_ns == stamps[files[0]]
+    assert len(_cache.load(check_key(grown), "tables")["verdict_table"]) > n_before
+
+
+def check_key(layers: Layers) -> str:
+    key = _bundled_key(layers)
+    assert key is not None
+    return key

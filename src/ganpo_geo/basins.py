@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ganpo_geo import _cache
 from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex
 from ganpo_geo._layerfiles import load_layer
 from ganpo_geo.crs import WGS84, as_sites, to_albers, to_wgs84
@@ -95,10 +96,18 @@ def _catchment_hits(
     return idx_in, idx_cat, measure
 
 
-@cache
 def _bundled_catchment_index(grid: bool) -> PolygonIndex:
-    geoms = catchments().geometry.to_numpy()
-    return PolygonIndex.build(geoms) if grid else PolygonIndex.build(geoms, None)
+    """The point index of the bundled catchments: with a grid (large batches) once per process,
+    or saved with a batch's indexes in the disk cache and loaded from it (:func:`_cache.shared`);
+    the tree alone (a few points) once per process."""
+    if grid:
+        return _cache.shared("catchment_grid", lambda: PolygonIndex.build(catchments().geometry.to_numpy()))
+    return _bundled_catchment_tree()
+
+
+@cache
+def _bundled_catchment_tree() -> PolygonIndex:
+    return PolygonIndex.build(catchments().geometry.to_numpy(), None)
 
 
 def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:

@@ -1851,18 +1851,39 @@ def _bundled_key(layers: Layers) -> str | None:
         return None
     data = Path(data_path("."))
     files = [f for f in data.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
-    # the code that builds what is cached is part of the key too (an edited index is rebuilt)
-    files += [Path(__file__).with_name(f"{m}.py") for m in _CACHED_BY]
+    # the code that builds what is cached is part of the key too (an edited index is rebuilt):
+    # every module of the package, so that a new module or class is covered as well
+    package = Path(__file__).parent
+    files += [f for f in package.rglob("*.py") if f.relative_to(package).parts[0] != "data"]
     versions = f"{shapely.geos_version_string} {np.__version__} {pd.__version__} {gpd.__version__} {sys.version}"
     return _cache.content_key(files, versions)
 
 
 #: Fewer sites than this do not read the on-disk index cache: hashing the data files and
-#: unpickling the whole-province indexes (about 100 MB) costs more than the little a few
+#: mapping the whole-province indexes (about 130 MB) costs more than the little a few
 #: sites build (the context only; no grids below GRID_MIN_POINTS). The results are the same.
 DISK_CACHE_MIN_SITES = 100
-_CACHED_BY = ("siting", "_index", "zoning", "redline", "rivers", "layers", "crs", "_cache")
-_DISK = "_ganpo_disk_cache"  # per Layers: {"key": ..., "loaded": bool, "saved": bool}
+_DISK = "_ganpo_disk_cache"  # per Layers: {"key": ..., "loaded": bool, "saved": {kind: sizes}}
+#: Memo tables that are cheaper to rebuild (for the few entries a batch misses) than to load.
+_NOT_SAVED = frozenset({"siting_combo_rules"})
+_SHARED_NAMES = "__shared__"  # the entry of a cache file that holds the process-wide objects
+
+
+def _cache_contents(layers: Layers) -> dict[str, dict[str, Any]]:
+    """What a batch saves, by kind of file: the indexes (with the process-wide shared ones), and
+    the memo tables (plain dicts) that grow as batches meet new cases."""
+    objects = {k: v for k, v in layers._cache.items() if k != _DISK and k not in _NOT_SAVED}
+    tables = {k: v for k, v in objects.items() if type(v) is dict}
+    indexes = {k: v for k, v in objects.items() if k not in tables}
+    indexes[_SHARED_NAMES] = _cache.shared_objects()
+    return {"indexes": indexes, "tables": tables}
+
+
+def _sizes(objects: dict[str, Any]) -> dict[str, int]:
+    """The names in a cache file and the entries of its tables: a file is rewritten when they grow."""
+    sizes = {k: len(v) if type(v) is dict else -1 for k, v in objects.items() if k != _SHARED_NAMES}
+    sizes.update({f"{_SHARED_NAMES}.{k}": -1 for k in objects.get(_SHARED_NAMES, {})})
+    return sizes
 
 
 def _restore_indexes(layers: Layers) -> None:
@@ -1870,24 +1891,38 @@ def _restore_indexes(layers: Layers) -> None:
     if _DISK in layers._cache:
         return
     key = _bundled_key(layers)
-    state: dict[str, Any] = {"key": key, "loaded": False, "saved": False}
+    state: dict[str, Any] = {"key": key, "loaded": False, "saved": {}}
     layers._cache[_DISK] = state
     if key is None:
         return
-    found = _cache.load(key)
-    if found:
+    for kind in _cache.KINDS:
+        found = _cache.load(key, kind)
+        if not found:
+            continue
+        state["saved"][kind] = _sizes(found)
+        _cache.share(found.pop(_SHARED_NAMES, {}))
         for name, value in found.items():
             layers._cache.setdefault(name, value)
-        state["loaded"] = True
+        state["loaded"] = state["loaded"] or kind == "indexes"
 
 
 def _store_indexes(layers: Layers, n_sites: int) -> None:
-    """Save the indexes built by a batch large enough to build the grids (once per Layers)."""
+    """Save what a batch built or added since the cache files were loaded or last saved.
+
+    The indexes (large) are written by a batch large enough to build the grids, when it built
+    an index the file lacks (the first batch of a key, or an index built later); the memo tables
+    (small) whenever they grew, so that the next process does not fill them again.
+    """
     state = layers._cache.get(_DISK)
-    if state is None or state["key"] is None or state["loaded"] or state["saved"] or n_sites < GRID_MIN_POINTS:
+    if state is None or state["key"] is None:
         return
-    state["saved"] = True
-    _cache.save(state["key"], {k: v for k, v in layers._cache.items() if k != _DISK})
+    for kind, objects in _cache_contents(layers).items():
+        if kind == "indexes" and n_sites < GRID_MIN_POINTS:
+            continue
+        sizes, before = _sizes(objects), state["saved"].get(kind, {})
+        if any(size > before.get(name, -2) for name, size in sizes.items()):
+            state["saved"][kind] = sizes
+            _cache.save(state["key"], objects, kind)
 
 
 def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray:
