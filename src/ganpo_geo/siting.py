@@ -886,16 +886,17 @@ def condition_state(condition: str, mask: int, bits: dict[str, int]) -> str:
 def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tuple[int, str]:
     """Severity and reason ids of the rules in scope of one (unit, industry) under a term mask."""
     severity, reasons = 0, []
-    for rule in rules.itertuples(index=False):
-        state = condition_state(rule.condition, mask, bits)
-        sev = _rule_severity(rule.effect, rule.industries, rule.condition)
+    columns = (rules[c].tolist() for c in ("rule_id", "effect", "industries", "condition"))
+    for rule_id, effect, industries, condition in zip(*columns, strict=True):  # not itertuples: no namedtuple class per call
+        state = condition_state(condition, mask, bits)
+        sev = _rule_severity(effect, industries, condition)
         if state in ("", "met"):
             severity = max(severity, sev)
             if sev >= 2:
-                reasons.append(rule.rule_id)
+                reasons.append(rule_id)
         elif state == "uncertain" and sev >= 2:  # might apply: a conditional verdict, to verify
             severity = max(severity, 2)
-            reasons.append(f"{rule.rule_id}(uncertain)")
+            reasons.append(f"{rule_id}(uncertain)")
     return severity, ";".join(reasons)
 
 
@@ -1320,18 +1321,10 @@ def _fill(
     # the rules' combination of each pair: (city, category, unit override, industry), found per
     # distinct (unit, industry) pair rather than per site
     ind_code, ind_uniq = pd.factorize(keys[pos][site_of])
-    pair_key = hit_unit.astype(np.int64) * (len(ind_uniq) + 1) + ind_code
-    uniq_pairs, pair_inverse = np.unique(pair_key, return_inverse=True)
-    combo_of: dict[tuple[Any, ...], int] = {}
-    combos: list[tuple[Any, ...]] = []
-    uniq_combo = np.empty(len(uniq_pairs), dtype=np.int64)
-    for j, pair_packed in enumerate(uniq_pairs.tolist()):
-        unit_at, ind_at = divmod(int(pair_packed), len(ind_uniq) + 1)
-        combo = (ut.city[unit_at], ut.category[unit_at], ut.unit_key[unit_at], ind_uniq[ind_at])
-        uniq_combo[j] = combo_of.setdefault(combo, len(combos))
-        if uniq_combo[j] == len(combos):
-            combos.append(combo)
-    combo_id = uniq_combo[pair_inverse.reshape(-1)]
+    unit_combo, unit_triples = layers.cached("siting_unit_combos", lambda: _unit_combos(ut))
+    span = len(ind_uniq) + 1
+    combo_id, combo_keys = pd.factorize(unit_combo[hit_unit] * span + ind_code)  # hashing, no sort
+    combos = [(*unit_triples[k // span], ind_uniq[k % span]) for k in combo_keys.tolist()]
     pair_mask = term_mask[site_of]
     # only the terms a combination's rules use matter to it: the table stays small
     width = 2 * len(bits) + 1  # masks use 2 bits per term
@@ -1429,6 +1422,16 @@ def _screening(
         text[cols["zones"]][pos] = found["zone_names"].to_numpy()
         flags[f"in_screening:{screen.name}"] = within
     return flags
+
+
+def _unit_combos(ut: _UnitArrays) -> tuple[np.ndarray, list[tuple[Any, Any, Any]]]:
+    """Per distinct unit, the code of its (city, category, unit override) as the rules see them, and those.
+
+    The triples are the values of each code's first unit (equal values: the same combination).
+    """
+    codes, _ = _factorize_rows(pd.DataFrame({"city": ut.city, "category": ut.category, "unit_key": ut.unit_key}))
+    first = np.unique(codes, return_index=True)[1]
+    return codes, [(ut.city[u], ut.category[u], ut.unit_key[u]) for u in first.tolist()]
 
 
 def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
@@ -1990,7 +1993,7 @@ def _check_sites(
         [(values, [names[c] for c in cols]) for values, cols in blocks], [names[c] for c in order], frame.index
     )
     out = pd.concat([frame[input_cols], geometry.rename(geom_name).to_frame(), result], axis=1)
-    gdf = gpd.GeoDataFrame(out, geometry=geom_name, crs=geometry.crs)
+    gdf = gpd.GeoDataFrame(out, geometry=geom_name, crs=geometry.crs, copy=False)  # out is ours: no copy
     gdf.attrs["ganpo_columns"] = names
     return gdf, checked
 
