@@ -887,9 +887,9 @@ def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tupl
     """Severity and reason ids of the rules in scope of one (unit, industry) under a term mask."""
     severity, reasons = 0, []
     columns = (rules[c].tolist() for c in ("rule_id", "effect", "industries", "condition"))
-    for rule_id, effect, industries, condition in zip(*columns, strict=True):  # not itertuples: no namedtuple class per call
+    for rule_id, effect, scope, condition in zip(*columns, strict=True):  # itertuples makes a class per call
         state = condition_state(condition, mask, bits)
-        sev = _rule_severity(effect, industries, condition)
+        sev = _rule_severity(effect, scope, condition)
         if state in ("", "met"):
             severity = max(severity, sev)
             if sev >= 2:
