@@ -1977,8 +1977,9 @@ def _check_sites(
         blocks.append((wkt, [CHECKED_WKT]))
     # result columns never overwrite input columns: clashing ones get the ganpo_ prefix
     taken = {*input_cols, geom_name}
+    order = [*whole.names(), "redline_within_buffer", *([CHECKED_WKT] if not same.all() else [])]
     names: dict[str, str] = {}
-    for col in [c for _, cols in blocks for c in cols]:
+    for col in order:
         name = col
         while name in taken:
             name = RESULT_PREFIX + name
@@ -1988,7 +1989,6 @@ def _check_sites(
         listed = ", ".join(f"{k} -> {v}" for k, v in list(moved.items())[:6]) + (" ..." if len(moved) > 6 else "")
         msg = f"the input already has columns named like results; those results are in prefixed columns: {listed}"
         warnings.warn(msg, UserWarning, stacklevel=3)
-    order = [*whole.names(), "redline_within_buffer", *([CHECKED_WKT] if not same.all() else [])]
     result = _frame_of(
         [(values, [names[c] for c in cols]) for values, cols in blocks], [names[c] for c in order], frame.index
     )
