@@ -45,6 +45,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pandas.api.internals import create_dataframe_from_blocks
 
@@ -434,7 +436,9 @@ def _blank(shape: int | tuple[int, ...]) -> np.ndarray:
 
 def _numbers(values: pd.Series) -> np.ndarray:
     """Text to floats; decimal commas (``115,89``) are read as decimal points; the rest NaN."""
-    out = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)  # a writable copy
+    out = _plain_decimals(values)
+    if out is None:
+        out = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)  # a writable copy
     miss = np.isnan(out)
     if miss.any():
         text = values[miss].astype(str).str.strip()
@@ -442,6 +446,35 @@ def _numbers(values: pd.Series) -> np.ndarray:
         if comma.any():
             fixed = pd.to_numeric(text[comma].str.replace(",", ".", regex=False), errors="coerce")
             out[np.flatnonzero(miss)[comma.to_numpy()]] = fixed.to_numpy(dtype=float)
+    return out
+
+
+#: Plain decimals (``-115.123456``): Arrow's parser and pandas' read them to the same double when
+#: they have at most 15 digits (both exact: the digits as an integer, one division by a power of 10).
+_PLAIN_DECIMAL = r"^[-+]?[0-9]+\.[0-9]+$"
+_PLAIN_MAX_CHARS = 15
+
+
+def _plain_decimals(values: pd.Series) -> np.ndarray | None:
+    """``pandas.to_numeric(values, errors="coerce")`` as floats, with Arrow's parser for plain decimals.
+
+    For Arrow text only (else None); the other values (bad ones, integers, exponents, long
+    numbers) go through pandas as before, or the whole column does when one of them is long.
+    """
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    text = pa.array(values.array)
+    short = pc.less_equal(pc.utf8_length(text), _PLAIN_MAX_CHARS)
+    plain = pc.and_(pc.match_substring_regex(text, _PLAIN_DECIMAL), short)
+    plain_rows = plain.fill_null(False).to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(~plain_rows)
+    longest = pc.max(pc.utf8_length(text.take(pa.array(rest)))).as_py() if rest.size else None
+    if longest is not None and longest > _PLAIN_MAX_CHARS:
+        return None  # a long value: pandas reads the column, as it always did
+    out = np.full(len(values), np.nan)
+    out[plain_rows] = pc.cast(text.filter(plain_rows), pa.float64()).to_numpy(zero_copy_only=False)
+    if rest.size:
+        out[rest] = np.array(pd.to_numeric(values.iloc[rest], errors="coerce"), dtype=float)
     return out
 
 
@@ -482,12 +515,10 @@ def sites_from_table(
     lat_name = lat_col or _find_column(cols, _LAT_NAMES)
     wkt_name = _find_column(cols, ("wkt", "geometry", "geom"))
     geom_name = "geometry" if "geometry" not in table.columns else RESULT_PREFIX + "geometry"
-    out = table.copy()
-    out[geom_name] = gpd.GeoSeries([None] * len(table), index=table.index, crs=WGS84)
-    out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84)
-    errors = (
-        np.full(len(table), "", dtype=object) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
-    )
+    out = table.copy(deep=False)  # copy-on-write: the user's table is not changed
+    out[geom_name] = gpd.GeoSeries(np.full(len(table), None, dtype=object), index=table.index, crs=WGS84)
+    out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84, copy=False)  # out is ours: no copy
+    errors = _blank(len(table)) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
     spec = parse_crs(crs if crs is not None else "wgs84")
     if lon_name and lat_name and lon_name in table and lat_name in table:
         lon = _numbers(table[lon_name])
@@ -1073,13 +1104,13 @@ class _Checked:
     def blocks(self, str_warnings: bool = False) -> list[_Block]:
         """The columns as blocks: text as object, floats, counts as ``Int64``, flags as ``boolean``.
 
-        ``str_warnings``: the warnings as pandas' ``str`` dtype (what setting them on a frame gives).
+        ``str_warnings``: the warnings with the dtype setting them on a frame gives (``str``).
         """
         text = ["warnings", *[c for c in self.text if c != "warnings"]]
         floats = [c for c in self.num if c not in _COUNT_COLUMNS]
         out: list[_Block] = [(_rows_of(self.float2d, self.num, floats), floats)]
         if str_warnings:
-            out.append((pd.array(self.text["warnings"], dtype=_STR), ["warnings"]))
+            out.append((_inferred(self.text["warnings"]), ["warnings"]))
             out.append((_rows_of(self.text2d[1:], self.text, text[1:]), text[1:]))
         else:
             out.append((_rows_of(self.text2d, self.text, text), text))
@@ -1099,8 +1130,10 @@ class _Checked:
         return _frame_of(self.blocks(), self.names(), index)
 
 
-#: pandas' default text dtype (Arrow strings, NaN for missing).
-_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+def _inferred(values: np.ndarray) -> Any:
+    """An object column as setting it on a frame stores it: ``str`` if it holds text, else itself (as a block)."""
+    array = pd.Series(values, copy=False).array
+    return values.reshape(1, -1) if isinstance(array, pd.arrays.NumpyExtensionArray) else array
 
 
 def _rows_of(block: np.ndarray, columns: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
@@ -1974,7 +2007,7 @@ def _check_sites(
     if not same.all():
         wkt = _blank((1, len(frame)))
         wkt[0, ~same] = shapely.to_wkt(checked[~same], rounding_precision=7)
-        blocks.append((wkt, [CHECKED_WKT]))
+        blocks.append((_inferred(wkt[0]), [CHECKED_WKT]))
     # result columns never overwrite input columns: clashing ones get the ganpo_ prefix
     taken = {*input_cols, geom_name}
     order = [*whole.names(), "redline_within_buffer", *([CHECKED_WKT] if not same.all() else [])]
