@@ -1361,8 +1361,7 @@ def _fill(
     pair_mask = term_mask[site_of]
     # only the terms a combination's rules use matter to it: the table stays small
     width = 2 * len(bits) + 1  # masks use 2 bits per term
-    uniq, uniq_id = np.unique((combo_id.astype(np.int64) << width) | pair_mask, return_inverse=True)
-    uniq_id = uniq_id.reshape(-1)
+    uniq_id, uniq = pd.factorize((combo_id.astype(np.int64) << width) | pair_mask)  # hashing, no sort
     table = layers.cached("verdict_table", dict)
     sev_u = np.zeros(len(uniq), dtype=int)
     why_u = np.full(len(uniq), "", dtype=object)
@@ -1483,7 +1482,7 @@ def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ..
 
 def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
     """``term=met`` / ``term=uncertain`` for the terms that hold, per site (one text per distinct mask)."""
-    uniq, inverse = np.unique(mask, return_inverse=True)
+    inverse, uniq = pd.factorize(mask)  # hashing, no sort
     texts = []
     for value in uniq:
         parts = []
@@ -1493,7 +1492,7 @@ def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
             elif value >> (bit + 1) & 1:
                 parts.append(f"{term}=uncertain")
         texts.append("; ".join(parts))
-    return np.asarray(texts, dtype=object)[inverse.reshape(-1)]
+    return np.asarray(texts, dtype=object)[inverse]
 
 
 def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
@@ -1783,12 +1782,12 @@ def _shoreline_columns(pairs: pd.DataFrame, ctx: _Context, n: int) -> dict[str, 
     body = first["body"].to_numpy(dtype=np.int64)
     dist = np.full(n, np.nan)
     dist[site] = np.maximum(first["distance_m"].to_numpy(), 0.0)
-    name = np.full(n, "", dtype=object)
+    name = _blank(n)
     name[site] = (bodies["name_zh"] + " " + bodies["name_en"]).to_numpy()[body]
     unc = np.full(n, np.nan)
     unc[site] = bodies["positional_uncertainty_m"].to_numpy()[body]
     met, unsure = _within(mine, bodies, n, NEAR_RIVER_M)
-    answer = np.where(met, "inside", np.where(unsure, "uncertain", "outside")).astype(object)
+    answer = np.array(["outside", "uncertain", "inside"], dtype=object)[np.where(met, 2, unsure.astype(np.int64))]
     # the uncertainty that decided an uncertain answer (not always the nearest body's)
     return {"shoreline_1km": answer, "shoreline_distance_m": dist, "shoreline_body": name, "uncertainty": unc}
 
