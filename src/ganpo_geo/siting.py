@@ -1492,7 +1492,8 @@ def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
             elif value >> (bit + 1) & 1:
                 parts.append(f"{term}=uncertain")
         texts.append("; ".join(parts))
-    return np.asarray(texts, dtype=object)[inverse]
+    per_site: np.ndarray = np.asarray(texts, dtype=object)[inverse]
+    return per_site
 
 
 def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
