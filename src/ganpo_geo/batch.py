@@ -45,6 +45,8 @@ _STREAM_OUTPUTS = (".csv", ".parquet")
 _STREAM_INPUTS = (".csv", ".txt", ".tsv")
 _BLOCK_BYTES = 8 << 20
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+#: The same pattern for Arrow's RE2 (Python's ``\d`` in a str pattern is any Unicode decimal digit).
+_NUMBER_RE2 = r"[-+]?\p{Nd}+(?:\.\p{Nd}+)?(?:e[-+]?\p{Nd}+)?"
 
 
 @dataclass
@@ -80,9 +82,7 @@ class BatchSummary:
         self.rows += len(result)
         fine = error == ""
         self.verdicts.update(pd.Series(verdict[fine]).value_counts().to_dict())
-        texts, counts = np.unique(error[~fine].astype(str), return_counts=True)
-        for text, count in zip(texts.tolist(), counts.tolist(), strict=True):
-            self.errors[error_kind(text)] += count
+        self.errors.update(_error_kinds(error[~fine]))
         if not self.data_notice and len(result):
             self.data_notice = str(result[col.get("data_notice", "data_notice")].iloc[0])
 
@@ -109,6 +109,26 @@ def error_kind(text: str) -> str:
     str
     """
     return _NUMBER.sub("#", text)
+
+
+def _error_kinds(texts: np.ndarray) -> dict[str, int]:
+    """Rows per error kind (:func:`error_kind`, vectorized), the kinds in the order of their first text.
+
+    That order (of the sorted distinct texts) is the one counting text by text gives: ties in
+    :meth:`BatchSummary.error_lines` come out the same.
+    """
+    if not len(texts):
+        return {}
+    import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
+
+    try:
+        text = pa.array(texts, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all str
+        text = pa.array(texts.astype(str), pa.string())
+    kinds = pc.replace_substring_regex(text, _NUMBER_RE2, "#")
+    grouped = pa.table({"kind": kinds, "text": text}).group_by("kind").aggregate([("text", "min"), ("text", "count")])
+    grouped = grouped.take(pc.sort_indices(grouped, [("text_min", "ascending")]))
+    return dict(zip(grouped["kind"].to_pylist(), grouped["text_count"].to_pylist(), strict=True))
 
 
 class _Progress:
@@ -231,14 +251,17 @@ def _frame(table: pa.Table, offset: int) -> pd.DataFrame:
 
 def _csv_table(result: pd.DataFrame) -> pa.Table:
     """The result without its geometry as an Arrow table (flags written True/False, as pandas does)."""
-    plain = result.drop(columns=result.geometry.name) if isinstance(result, gpd.GeoDataFrame) else result
+    import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
+
+    skip = result.geometry.name if isinstance(result, gpd.GeoDataFrame) else None
+    plain = result.copy(deep=False)
+    plain.attrs = {}  # else pandas deep-copies them into every column taken
     arrays = {}
-    for name in plain.columns:
-        col = plain[name]
+    for name, col in plain.items():  # column by column: no copy of the frame without its geometry
+        if name == skip:
+            continue
         if col.dtype == "boolean":
-            values = np.where(col.fillna(False).to_numpy(dtype=bool), "True", "False").astype(object)
-            values[col.isna().to_numpy()] = None
-            arrays[str(name)] = pa.array(values, pa.string())
+            arrays[str(name)] = pc.if_else(pa.array(col.array), "True", "False")  # missing stays missing
         elif col.dtype == object:
             arrays[str(name)] = pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True)
         elif col.dtype == np.float64:
@@ -251,10 +274,30 @@ def _csv_table(result: pd.DataFrame) -> pa.Table:
 def _float_text(values: np.ndarray) -> pa.Array:
     """Floats as pandas writes them to CSV (Python's repr: ``1.0``, ``1e-05``), NaN as null.
 
-    Arrow's shortest round-trip digits, vectorized; whole numbers get pandas' ``.0`` and the few
-    values below 1e-4 or in exponent notation (where the two may differ) take Python's repr.
+    Arrow's shortest round-trip digits, vectorized. Values in [1e-4, 1e9) and zero, which Arrow
+    writes without an exponent, take them as they are, whole ones with pandas' ``.0`` (one text
+    per distinct whole value); the others (few) go through :func:`_float_text_rare`.
     """
-    import pyarrow.compute as pc
+    import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
+
+    text = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    with np.errstate(invalid="ignore"):
+        size = np.abs(values)
+        plain = (size < 1e9) & ((size >= 1e-4) | ((values == 0) & ~np.signbit(values)))  # NaN: False
+        whole = plain & (np.trunc(values) == values)
+    if whole.any():
+        uniq, inverse = np.unique(values[whole], return_inverse=True)
+        texts = pc.binary_join_element_wise(pc.cast(pa.array(uniq), pa.string()), ".0", "")
+        text = pc.replace_with_mask(text, pa.array(whole), texts.take(pa.array(inverse.reshape(-1))))
+    rare = ~plain & ~np.isnan(values)
+    if rare.any():
+        text = pc.replace_with_mask(text, pa.array(rare), _float_text_rare(values[rare]))
+    return text
+
+
+def _float_text_rare(values: np.ndarray) -> pa.Array:
+    """:func:`_float_text` of any floats: whole numbers get ``.0``, exponents and tiny values Python's repr."""
+    import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
 
     text = pc.cast(pa.array(values, from_pandas=True), pa.string())
     whole = pc.invert(pc.match_substring_regex(text, "[.ein]"))

@@ -36,6 +36,7 @@ import logging
 import re
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -44,7 +45,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
+from pandas.api.internals import create_dataframe_from_blocks
 
 from ganpo_geo import _cache
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
@@ -423,9 +427,18 @@ def read_sites(
     return _sites_from_geometries(frame, crs)
 
 
+def _blank(shape: int | tuple[int, ...]) -> np.ndarray:
+    """An object array of empty texts (several times faster than ``np.full(shape, "", dtype=object)``)."""
+    out = np.empty(shape, dtype=object)
+    out.fill("")
+    return out
+
+
 def _numbers(values: pd.Series) -> np.ndarray:
     """Text to floats; decimal commas (``115,89``) are read as decimal points; the rest NaN."""
-    out = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)  # a writable copy
+    out = _plain_decimals(values)
+    if out is None:
+        out = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)  # a writable copy
     miss = np.isnan(out)
     if miss.any():
         text = values[miss].astype(str).str.strip()
@@ -433,6 +446,35 @@ def _numbers(values: pd.Series) -> np.ndarray:
         if comma.any():
             fixed = pd.to_numeric(text[comma].str.replace(",", ".", regex=False), errors="coerce")
             out[np.flatnonzero(miss)[comma.to_numpy()]] = fixed.to_numpy(dtype=float)
+    return out
+
+
+#: Plain decimals (``-115.123456``): Arrow's parser and pandas' read them to the same double when
+#: they have at most 15 digits (both exact: the digits as an integer, one division by a power of 10).
+_PLAIN_DECIMAL = r"^[-+]?[0-9]+\.[0-9]+$"
+_PLAIN_MAX_CHARS = 15
+
+
+def _plain_decimals(values: pd.Series) -> np.ndarray | None:
+    """``pandas.to_numeric(values, errors="coerce")`` as floats, with Arrow's parser for plain decimals.
+
+    For Arrow text only (else None); the other values (bad ones, integers, exponents, long
+    numbers) go through pandas as before, or the whole column does when one of them is long.
+    """
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    text = pa.array(values.array)
+    short = pc.less_equal(pc.utf8_length(text), _PLAIN_MAX_CHARS)
+    plain = pc.and_(pc.match_substring_regex(text, _PLAIN_DECIMAL), short)
+    plain_rows = plain.fill_null(False).to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(~plain_rows)
+    longest = pc.max(pc.utf8_length(text.take(pa.array(rest)))).as_py() if rest.size else None
+    if longest is not None and longest > _PLAIN_MAX_CHARS:
+        return None  # a long value: pandas reads the column, as it always did
+    out = np.full(len(values), np.nan)
+    out[plain_rows] = pc.cast(text.filter(plain_rows), pa.float64()).to_numpy(zero_copy_only=False)
+    if rest.size:
+        out[rest] = np.array(pd.to_numeric(values.iloc[rest], errors="coerce"), dtype=float)
     return out
 
 
@@ -473,12 +515,10 @@ def sites_from_table(
     lat_name = lat_col or _find_column(cols, _LAT_NAMES)
     wkt_name = _find_column(cols, ("wkt", "geometry", "geom"))
     geom_name = "geometry" if "geometry" not in table.columns else RESULT_PREFIX + "geometry"
-    out = table.copy()
-    out[geom_name] = gpd.GeoSeries([None] * len(table), index=table.index, crs=WGS84)
-    out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84)
-    errors = (
-        np.full(len(table), "", dtype=object) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
-    )
+    out = table.copy(deep=False)  # copy-on-write: the user's table is not changed
+    out[geom_name] = gpd.GeoSeries(np.full(len(table), None, dtype=object), index=table.index, crs=WGS84)
+    out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84, copy=False)  # out is ours: no copy
+    errors = _blank(len(table)) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
     spec = parse_crs(crs if crs is not None else "wgs84")
     if lon_name and lat_name and lon_name in table and lat_name in table:
         lon = _numbers(table[lon_name])
@@ -514,12 +554,12 @@ def _sites_from_geometries(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFram
         raise ValidationError(msg)
     spec = parse_crs(crs if crs is not None else frame.crs)
     geoms = frame.geometry.to_numpy().copy()
-    errors = np.full(len(frame), "", dtype=object)
+    errors = _blank(len(frame))
     errors[shapely.is_missing(geoms)] = "no geometry"
     errors[~shapely.is_missing(geoms) & shapely.is_empty(geoms)] = "empty geometry"
     collection = shapely.get_type_id(geoms) == shapely.GeometryType.GEOMETRYCOLLECTION
     errors[collection & (errors == "")] = "a GeometryCollection is not a site: give points, lines or polygons"
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the user's frame is not changed
     # the input's geometry as given (with its CRS) comes back in the output of check_sites
     out[_ORIG] = gpd.GeoSeries(frame.geometry.to_numpy(), index=frame.index, crs=frame.crs)
     return _finish_input(out, geoms, errors, spec)
@@ -574,7 +614,7 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
 
 def _clip_outside_parts(geoms: np.ndarray, errors: np.ndarray, province: shapely.Geometry) -> np.ndarray:
     """Multi-part sites: parts wholly outside Jiangxi are left out of the check; warnings name them."""
-    warns = np.full(len(geoms), "", dtype=object)
+    warns = _blank(len(geoms))
     multi = np.isin(
         shapely.get_type_id(geoms),
         [shapely.GeometryType.MULTIPOINT, shapely.GeometryType.MULTILINESTRING, shapely.GeometryType.MULTIPOLYGON],
@@ -601,9 +641,15 @@ def _clip_outside_parts(geoms: np.ndarray, errors: np.ndarray, province: shapely
 
 
 def _add_text(column: np.ndarray, extra: np.ndarray) -> np.ndarray:
-    """Join two arrays of ``; ``-separated texts row by row (only where ``extra`` is set)."""
-    out = column.astype(object).copy()
-    for i in np.flatnonzero(extra != ""):
+    """Join two arrays of ``; ``-separated texts row by row (only where ``extra`` is set).
+
+    Returns ``column`` itself when ``extra`` is empty everywhere, else a new array.
+    """
+    rows = np.flatnonzero(extra != "")
+    if not rows.size:
+        return column
+    out = column.astype(object)  # a copy
+    for i in rows.tolist():  # few: warnings are rare
         out[i] = f"{extra[i]}; {out[i]}" if out[i] else extra[i]
     return out
 
@@ -791,7 +837,7 @@ def _build_context() -> _Context:
 
 def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """values[rows], with NaN (numbers) or "" (text) where rows is -1."""
-    out = values[np.maximum(rows, 0)].copy()
+    out = values[np.maximum(rows, 0)]  # a copy (fancy indexing)
     out[rows < 0] = np.nan if values.dtype.kind == "f" else ""
     taken: np.ndarray = out
     return taken
@@ -871,16 +917,17 @@ def condition_state(condition: str, mask: int, bits: dict[str, int]) -> str:
 def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tuple[int, str]:
     """Severity and reason ids of the rules in scope of one (unit, industry) under a term mask."""
     severity, reasons = 0, []
-    for rule in rules.itertuples(index=False):
-        state = condition_state(rule.condition, mask, bits)
-        sev = _rule_severity(rule.effect, rule.industries, rule.condition)
+    columns = (rules[c].tolist() for c in ("rule_id", "effect", "industries", "condition"))
+    for rule_id, effect, scope, condition in zip(*columns, strict=True):  # itertuples makes a class per call
+        state = condition_state(condition, mask, bits)
+        sev = _rule_severity(effect, scope, condition)
         if state in ("", "met"):
             severity = max(severity, sev)
             if sev >= 2:
-                reasons.append(rule.rule_id)
+                reasons.append(rule_id)
         elif state == "uncertain" and sev >= 2:  # might apply: a conditional verdict, to verify
             severity = max(severity, 2)
-            reasons.append(f"{rule.rule_id}(uncertain)")
+            reasons.append(f"{rule_id}(uncertain)")
     return severity, ";".join(reasons)
 
 
@@ -900,15 +947,15 @@ def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple[Any, ...]) ->
 
 
 def _industry_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Industry keys per row and an error text for unknown ones."""
-    keys = np.full(len(values), "", dtype=object)
-    errors = np.full(len(values), "", dtype=object)
-    for name, idx in pd.Series(range(len(values))).groupby(values.astype(str).to_numpy()).groups.items():
+    """Industry keys per row and an error text for unknown ones (resolved once per distinct name)."""
+    codes, names = pd.factorize(values.astype(str))
+    keys, errors = _blank(len(names) + 1), _blank(len(names) + 1)  # the last: missing names (code -1)
+    for j, name in enumerate(names):
         try:
-            keys[list(idx)] = resolve_industry(name)
+            keys[j] = resolve_industry(name)
         except ValidationError as exc:
-            errors[list(idx)] = str(exc)
-    return keys, errors
+            errors[j] = str(exc)
+    return keys[codes], errors[codes]
 
 
 def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[np.ndarray, np.ndarray]:
@@ -976,58 +1023,166 @@ def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float
     return res
 
 
+def _column_names(layers: Layers) -> tuple[list[str], list[str], list[str]]:
+    """Names of the text, number and flag result columns, in the order of the result frame."""
+    text, num, flag = list(_TEXT_COLUMNS), [*_FLOAT_COLUMNS, *_COUNT_COLUMNS], list(_BOOL_COLUMNS)
+    for screen in layers.screening:  # one group of columns per screening layer
+        cols = screening_columns(screen.name)
+        flag += [cols["overlap"], cols["within_buffer"]]
+        num += [cols["overlap_km2"], cols["overlap_km"], cols["share"], cols["nearest_m"]]
+        text.append(cols["zones"])
+    return text, num, flag
+
+
+#: A block of a frame: a 2-D numpy array (one row per column) or an extension array, and its column names.
+_Block = tuple[Any, list[str]]
+
+
 @dataclass
 class _Checked:
-    """Result columns of a batch as arrays: text (object), numbers (float), flags (float, NaN unknown)."""
+    """Result columns of a batch as arrays: text (object), numbers (float), flags (float, NaN unknown).
+
+    The text columns are the rows of one 2-D object array and the float columns the rows of
+    one 2-D float array: the blocks pandas keeps them in, so that the frame wraps them
+    without copying. :meth:`rows` gives views on a range of sites for a chunk to fill in place.
+    """
 
     text: dict[str, np.ndarray]
     num: dict[str, np.ndarray]
     flag: dict[str, np.ndarray]
     geoms: np.ndarray
+    text2d: np.ndarray
+    float2d: np.ndarray  # the num columns that are not counts, in the order of ``num``
 
     @classmethod
-    def concat(cls, parts: list[_Checked]) -> _Checked:
-        """The parts one after the other (one array per column, no frames)."""
+    def empty(cls, n: int, layers: Layers) -> _Checked:
+        """Unchecked results for ``n`` sites (text ``""``, numbers and flags NaN, no geometry)."""
+        text_names, num_names, flag_names = _column_names(layers)
+        floats = [c for c in num_names if c not in _COUNT_COLUMNS]
+        text2d = _blank((len(text_names), n))
+        # the warnings first: the block of the other texts is then one slice (see blocks)
+        rows = ["warnings", *[c for c in text_names if c != "warnings"]]
+        by_row = dict(zip(rows, text2d, strict=True))
+        float2d = np.full((len(floats), n), np.nan)
+        num = dict(zip(floats, float2d, strict=True))
+        num |= {c: np.full(n, np.nan) for c in num_names if c in _COUNT_COLUMNS}
+        return cls(
+            {c: by_row[c] for c in text_names},
+            {c: num[c] for c in num_names},
+            {c: np.full(n, np.nan) for c in flag_names},
+            np.full(n, None, dtype=object),
+            text2d,
+            float2d,
+        )
 
-        def join(name: str) -> dict[str, np.ndarray]:
-            first: dict[str, np.ndarray] = getattr(parts[0], name)
-            return {c: np.concatenate([getattr(p, name)[c] for p in parts]) for c in first}
+    def rows(self, start: int, stop: int) -> _Checked:
+        """Views on the sites ``start:stop`` (writing into them writes into these results)."""
 
-        return cls(join("text"), join("num"), join("flag"), np.concatenate([p.geoms for p in parts]))
+        def cut(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {c: v[start:stop] for c, v in columns.items()}
+
+        return _Checked(
+            cut(self.text),
+            cut(self.num),
+            cut(self.flag),
+            self.geoms[start:stop],
+            self.text2d[:, start:stop],
+            self.float2d[:, start:stop],
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, layers: Layers, geoms: np.ndarray) -> _Checked:
+        """The arrays of a result frame made by :meth:`frame` (the dask engine's); ``geoms`` if it has none."""
+        out = cls.empty(len(frame), layers)
+        for c, v in out.text.items():
+            v[:] = frame[c].to_numpy(dtype=object)
+        for c, v in [*out.num.items(), *out.flag.items()]:
+            v[:] = frame[c].to_numpy(dtype=float, na_value=np.nan)
+        out.geoms[:] = frame["_checked_geometry"].to_numpy() if "_checked_geometry" in frame else geoms
+        return out
+
+    def blocks(self, str_warnings: bool = False) -> list[_Block]:
+        """The columns as blocks: text as object, floats, counts as ``Int64``, flags as ``boolean``.
+
+        ``str_warnings``: the warnings with the dtype setting them on a frame gives (``str``).
+        """
+        text = ["warnings", *[c for c in self.text if c != "warnings"]]
+        floats = [c for c in self.num if c not in _COUNT_COLUMNS]
+        out: list[_Block] = [(_rows_of(self.float2d, self.num, floats), floats)]
+        if str_warnings:
+            out.append((_inferred(self.text["warnings"]), ["warnings"]))
+            out.append((_rows_of(self.text2d[1:], self.text, text[1:]), text[1:]))
+        else:
+            out.append((_rows_of(self.text2d, self.text, text), text))
+        for c in _COUNT_COLUMNS:
+            v = self.num[c]
+            nan = np.isnan(v)
+            out.append((pd.arrays.IntegerArray(np.where(nan, 0, v).astype(np.int64), nan), [c]))
+        out += [(_boolean(v), [c]) for c, v in self.flag.items()]
+        return out
+
+    def names(self) -> list[str]:
+        """The column names in the order of the frame."""
+        return [*self.text, *self.num, *self.flag]
 
     def frame(self, index: pd.Index) -> pd.DataFrame:
         """One frame: text as object (no str inference), counts as Int64, flags as boolean."""
-        columns: dict[str, Any] = {c: pd.Series(v, index=index, dtype=object) for c, v in self.text.items()}
-        for c, v in self.num.items():
-            column = pd.Series(v, index=index)
-            columns[c] = column.astype("Int64") if c in _COUNT_COLUMNS else column
-        for c, v in self.flag.items():
-            nan = np.isnan(v)
-            columns[c] = pd.Series(pd.arrays.BooleanArray(np.where(nan, False, v == 1), nan), index=index)
-        return pd.DataFrame(columns, index=index)
+        return _frame_of(self.blocks(), self.names(), index)
+
+
+def _inferred(values: np.ndarray) -> Any:
+    """An object column as setting it on a frame stores it: ``str`` if it holds text, else itself (as a block)."""
+    array = pd.Series(values, copy=False).array
+    return values.reshape(1, -1) if isinstance(array, pd.arrays.NumpyExtensionArray) else array
+
+
+def _rows_of(block: np.ndarray, columns: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
+    """``block`` when its rows are still the arrays ``columns[names]``, else those stacked."""
+    arrays = [columns[c] for c in names]
+    same = len(block) == len(arrays) and all(
+        a.__array_interface__ == row.__array_interface__ for a, row in zip(arrays, block, strict=True)
+    )
+    return block if same else np.vstack(arrays) if arrays else block[:0]
+
+
+def _boolean(values: np.ndarray) -> pd.arrays.BooleanArray:
+    """Flags as 0/1 floats (NaN unknown) to a nullable boolean array."""
+    nan = np.isnan(values)
+    return pd.arrays.BooleanArray(np.where(nan, False, values == 1), nan)
+
+
+def _frame_of(blocks: list[_Block], names: list[str], index: pd.Index) -> pd.DataFrame:
+    """A frame of the columns ``names`` from blocks holding them, taken as they are (no copy).
+
+    pandas' constructor would copy every numpy column into consolidated blocks; here a 2-D
+    block is one pandas block already. ``names`` must be unique.
+    """
+    at = {c: i for i, c in enumerate(names)}
+    placed = [(values, np.array([at[c] for c in cols], dtype=np.intp)) for values, cols in blocks if cols]
+    return create_dataframe_from_blocks(placed, index=index, columns=pd.Index(names))
 
 
 def _check_arrays(
-    geoms: np.ndarray, input_errors: np.ndarray, industries: pd.Series, buffer_m: float, layers: Layers
+    geoms: np.ndarray,
+    input_errors: np.ndarray,
+    industries: pd.Series,
+    buffer_m: float,
+    layers: Layers,
+    into: _Checked | None = None,
 ) -> _Checked:
-    """The vectorized check of a batch: every result column as an array, and the checked geometries."""
+    """The vectorized check of a batch: every result column as an array, and the checked geometries.
+
+    ``into``: unchecked results of the batch's length to fill in place (views on a larger
+    batch's, see :meth:`_Checked.rows`); default: new ones.
+    """
     ctx = _context(layers)
     n = len(geoms)
-    text = {c: np.full(n, "", dtype=object) for c in _TEXT_COLUMNS}
-    num = {c: np.full(n, np.nan) for c in [*_FLOAT_COLUMNS, *_COUNT_COLUMNS]}
-    flag = {c: np.full(n, np.nan) for c in _BOOL_COLUMNS}
-    for screen in layers.screening:  # one group of columns per screening layer
-        cols = screening_columns(screen.name)
-        flag[cols["overlap"]] = np.full(n, np.nan)
-        flag[cols["within_buffer"]] = np.full(n, np.nan)
-        num[cols["overlap_km2"]] = np.full(n, np.nan)
-        num[cols["overlap_km"]] = np.full(n, np.nan)
-        num[cols["share"]] = np.full(n, np.nan)
-        num[cols["nearest_m"]] = np.full(n, np.nan)
-        text[cols["zones"]] = np.full(n, "", dtype=object)
+    out = _Checked.empty(n, layers) if into is None else into
+    text, num, flag = out.text, out.num, out.flag
     errors = np.asarray(input_errors, dtype=object).copy()
     warns = text["warnings"]
-    geoms = np.asarray(geoms, dtype=object).copy()
+    out.geoms[:] = geoms
+    geoms = out.geoms
 
     # geometry repair: self-intersecting polygons are repaired with make_valid (and said so)
     present = ~shapely.is_missing(geoms) & (errors == "")
@@ -1045,13 +1200,13 @@ def _check_arrays(
     errors = np.where((errors == "") & (industry_errors != ""), industry_errors, errors)
     ok = ~shapely.is_missing(geoms) & (errors == "")
     _clip_to_jiangxi(geoms, ok, warns, ctx)
-    text["error"] = errors
-    text["industry_key"] = np.where(ok, keys, "")
+    text["error"][:] = errors
+    text["industry_key"][ok] = keys[ok]
     text["data_notice"][:] = "; ".join(_notices(layers))
     pos = np.flatnonzero(ok)
     if pos.size:
         _fill(pos, geoms, keys, text, num, flag, ctx, layers, point_county[pos])
-    return _Checked(text, num, flag, geoms)
+    return out
 
 
 def _clip_to_jiangxi(geoms: np.ndarray, ok: np.ndarray, warns: np.ndarray, ctx: _Context) -> None:
@@ -1109,11 +1264,11 @@ def _fill(
     touched = np.bincount(hit_site, minlength=m)
     first_hit = np.unique(hit_site, return_index=True)[1]
     primary_site = hit_site[first_hit]
-    unit_code = np.full(m, "", dtype=object)
+    unit_code = _blank(m)
     unit_code[primary_site] = hit_code[first_hit]
     unit_code[pd.isna(unit_code)] = ""
     text["unit_code"][pos] = unit_code
-    unit_name = np.full(m, "", dtype=object)
+    unit_name = _blank(m)
     unit_name[primary_site] = hit_name[first_hit]
     unit_name[pd.isna(unit_name)] = ""
     text["unit_name"][pos] = unit_name
@@ -1146,10 +1301,8 @@ def _fill(
     rest = (1 - fraction) * rt["length_km"]
     num["dist_to_poyang_km"][pos] = rest + rt["dist_to_poyang_km"]
     num["dist_to_hukou_km"][pos] = rest + rt["dist_to_outlet_km"]
-    down = rt["stations_down"].copy()
-    for k in np.flatnonzero(np.isin(reach, list(ctx.stations_on_reach))).tolist():  # same reach: below the site?
-        below = [name for f, name in ctx.stations_on_reach[int(reach[k])] if f > fraction[k]]
-        down[k] = "; ".join([*below, *([down[k]] if down[k] else [])])
+    down = rt["stations_down"]  # a new array (_take)
+    _stations_on_reach(down, reach, fraction, ctx.stations_on_reach)
     text["stations_downstream"][pos] = down
 
     # the shoreline rule: distances to banks, with the data's positional uncertainty
@@ -1169,8 +1322,10 @@ def _fill(
         every = basin_of(g[extended], all_basins=True)
         touched_basins[extended] = [";".join(t) for t in every]
     text["basins_touched"][pos] = touched_basins
-    tp_basin = np.isin(basin, list(POYANG_BASINS))
-    discharges = ctx.industries["discharges_tp"].reindex(keys[pos]).fillna(False).to_numpy(dtype=bool)
+    basin_code, basin_names = pd.factorize(basin)  # hashing: per distinct basin, not per site
+    tp_basin = np.isin(np.asarray(basin_names, dtype=object), list(POYANG_BASINS))[basin_code]
+    key_code, key_names = pd.factorize(keys[pos])
+    discharges = ctx.industries["discharges_tp"].reindex(key_names).fillna(False).to_numpy(dtype=bool)[key_code]
     flag["tp_exceeding_basin"][pos] = tp_basin
     flag["tp_offset_required"][pos] = tp_basin & discharges
     num["lake_tp_inflow_via_reach_pct"][pos] = rt["tp_share"]
@@ -1199,23 +1354,14 @@ def _fill(
     # the rules' combination of each pair: (city, category, unit override, industry), found per
     # distinct (unit, industry) pair rather than per site
     ind_code, ind_uniq = pd.factorize(keys[pos][site_of])
-    pair_key = hit_unit.astype(np.int64) * (len(ind_uniq) + 1) + ind_code
-    uniq_pairs, pair_inverse = np.unique(pair_key, return_inverse=True)
-    combo_of: dict[tuple[Any, ...], int] = {}
-    combos: list[tuple[Any, ...]] = []
-    uniq_combo = np.empty(len(uniq_pairs), dtype=np.int64)
-    for j, pair_packed in enumerate(uniq_pairs.tolist()):
-        unit_at, ind_at = divmod(int(pair_packed), len(ind_uniq) + 1)
-        combo = (ut.city[unit_at], ut.category[unit_at], ut.unit_key[unit_at], ind_uniq[ind_at])
-        uniq_combo[j] = combo_of.setdefault(combo, len(combos))
-        if uniq_combo[j] == len(combos):
-            combos.append(combo)
-    combo_id = uniq_combo[pair_inverse.reshape(-1)]
+    unit_combo, unit_triples = layers.cached("siting_unit_combos", lambda: _unit_combos(ut))
+    span = len(ind_uniq) + 1
+    combo_id, combo_keys = pd.factorize(unit_combo[hit_unit] * span + ind_code)  # hashing, no sort
+    combos = [(*unit_triples[k // span], ind_uniq[k % span]) for k in combo_keys.tolist()]
     pair_mask = term_mask[site_of]
     # only the terms a combination's rules use matter to it: the table stays small
     width = 2 * len(bits) + 1  # masks use 2 bits per term
-    uniq, uniq_id = np.unique((combo_id.astype(np.int64) << width) | pair_mask, return_inverse=True)
-    uniq_id = uniq_id.reshape(-1)
+    uniq_id, uniq = pd.factorize((combo_id.astype(np.int64) << width) | pair_mask)  # hashing, no sort
     table = layers.cached("verdict_table", dict)
     sev_u = np.zeros(len(uniq), dtype=int)
     why_u = np.full(len(uniq), "", dtype=object)
@@ -1229,11 +1375,11 @@ def _fill(
     pair_why = why_u[uniq_id]
     site_sev = np.zeros(m, dtype=int)
     np.maximum.at(site_sev, site_of, pair_sev)
-    reasons = np.full(m, "", dtype=object)
+    reasons = _blank(m)
     single = touched[site_of] == 1
     reasons[site_of[single]] = pair_why[single]
-    for i in np.unique(site_of[~single]):  # sites touching several units: union of reasons
-        ids = [r for w in pair_why[site_of == i] for r in w.split(";") if r]
+    for i, whys in _groups(site_of[~single], pair_why[~single]):  # sites touching several units: union of reasons
+        ids = [r for w in whys for r in w.split(";") if r]
         reasons[i] = ";".join(dict.fromkeys(ids))
     verdict = np.array([VERDICT_TABLE[s_] for s_ in range(4)], dtype=object)[site_sev]
     no_unit = touched == 0  # inside Jiangxi but in no unit of the (official) layer in use
@@ -1242,6 +1388,39 @@ def _fill(
     text["verdict"][pos] = verdict
     text["reasons"][pos] = reasons
     text["reason_texts"][pos] = _reason_texts(reasons, rules)
+
+
+def _groups(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Each distinct key (ascending) with its values, in their order (a stable sort, not a scan per key)."""
+    if not len(keys):
+        return
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        yield sorted_keys[a].item(), values[order[a:b]]
+
+
+def _stations_on_reach(
+    down: np.ndarray, reach: np.ndarray, fraction: np.ndarray, on_reach: dict[int, list[tuple[float, str]]]
+) -> None:
+    """Prepend to ``down`` the stations on a site's own reach below it (``fraction`` along the reach).
+
+    The stations below a site depend only on where its fraction falls among the stations' own:
+    one text per reach and interval, not per site.
+    """
+    on = np.flatnonzero(np.isin(reach, list(on_reach)))
+    for rid, sites in _groups(reach[on].astype(np.int64), on):
+        stations = on_reach[int(rid)]
+        cuts = np.sort(np.array([f for f, _ in stations], dtype=float))
+        interval = np.searchsorted(cuts, fraction[sites], side="right")
+        _, first, inverse = np.unique(interval, return_index=True, return_inverse=True)
+        texts = []
+        for k in sites[first].tolist():  # one site per interval: the others get the same text
+            below = [name for f, name in stations if f > fraction[k]]
+            texts.append("; ".join([*below, *([down[k]] if down[k] else [])]))
+        down[sites] = np.asarray(texts, dtype=object)[inverse.reshape(-1)]
 
 
 def screening_columns(name: str) -> dict[str, str]:
@@ -1277,6 +1456,16 @@ def _screening(
     return flags
 
 
+def _unit_combos(ut: _UnitArrays) -> tuple[np.ndarray, list[tuple[Any, Any, Any]]]:
+    """Per distinct unit, the code of its (city, category, unit override) as the rules see them, and those.
+
+    The triples are the values of each code's first unit (equal values: the same combination).
+    """
+    codes, _ = _factorize_rows(pd.DataFrame({"city": ut.city, "category": ut.category, "unit_key": ut.unit_key}))
+    first = np.unique(codes, return_index=True)[1]
+    return codes, [(ut.city[u], ut.category[u], ut.unit_key[u]) for u in first.tolist()]
+
+
 def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
     """Codes of each row's distinct value tuple and the tuples (column codes packed in one int)."""
     packed = np.zeros(len(frame), dtype=np.int64)
@@ -1293,7 +1482,7 @@ def _factorize_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ..
 
 def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
     """``term=met`` / ``term=uncertain`` for the terms that hold, per site (one text per distinct mask)."""
-    uniq, inverse = np.unique(mask, return_inverse=True)
+    inverse, uniq = pd.factorize(mask)  # hashing, no sort
     texts = []
     for value in uniq:
         parts = []
@@ -1303,7 +1492,8 @@ def _describe_terms(mask: np.ndarray, bits: dict[str, int]) -> np.ndarray:
             elif value >> (bit + 1) & 1:
                 parts.append(f"{term}=uncertain")
         texts.append("; ".join(parts))
-    return np.asarray(texts, dtype=object)[inverse.reshape(-1)]
+    per_site: np.ndarray = np.asarray(texts, dtype=object)[inverse]
+    return per_site
 
 
 def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
@@ -1593,12 +1783,12 @@ def _shoreline_columns(pairs: pd.DataFrame, ctx: _Context, n: int) -> dict[str, 
     body = first["body"].to_numpy(dtype=np.int64)
     dist = np.full(n, np.nan)
     dist[site] = np.maximum(first["distance_m"].to_numpy(), 0.0)
-    name = np.full(n, "", dtype=object)
+    name = _blank(n)
     name[site] = (bodies["name_zh"] + " " + bodies["name_en"]).to_numpy()[body]
     unc = np.full(n, np.nan)
     unc[site] = bodies["positional_uncertainty_m"].to_numpy()[body]
     met, unsure = _within(mine, bodies, n, NEAR_RIVER_M)
-    answer = np.where(met, "inside", np.where(unsure, "uncertain", "outside")).astype(object)
+    answer = np.array(["outside", "uncertain", "inside"], dtype=object)[np.where(met, 2, unsure.astype(np.int64))]
     # the uncertainty that decided an uncertain answer (not always the nearest body's)
     return {"shoreline_1km": answer, "shoreline_distance_m": dist, "shoreline_body": name, "uncertainty": unc}
 
@@ -1776,38 +1966,33 @@ def _check_sites(
     geoms = frame.geometry.to_numpy().copy()
     errors = frame[_ERR].to_numpy()
     part_warnings = _clip_outside_parts(geoms, errors, ctx.province)
-    core = gpd.GeoDataFrame(
-        {"_input_error": errors}, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=WGS84), crs=WGS84
-    )
     if engine == "dask":
+        core = gpd.GeoDataFrame(
+            {"_input_error": errors}, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=WGS84), crs=WGS84
+        )
         result = _check_dask(core, industries, buffer_m, layers, workers, scheduler)
+        whole = _Checked.from_frame(result, layers, geoms)
     else:
-        show = (sys.stderr.isatty() if progress is None else progress) and len(core) > 10_000
-        parts = []
-        starts = range(0, max(len(core), 1), chunk_size)
+        # the chunks write their results into the batch's arrays (no concatenation)
+        whole = _Checked.empty(len(frame), layers)
+        show = (sys.stderr.isatty() if progress is None else progress) and len(frame) > 10_000
+        starts = range(0, max(len(frame), 1), chunk_size)
         if show:
             from tqdm import tqdm
 
-            starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(core):,} sites")
+            starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(frame):,} sites")
         for start in starts:
             stop = start + chunk_size
-            parts.append(
-                _check_arrays(geoms[start:stop], errors[start:stop], industries.iloc[start:stop], buffer_m, layers)
-            )
-        whole = _Checked.concat(parts)
-        _store_indexes(layers, len(core))
-        result = whole.frame(pd.RangeIndex(len(core)))
-        result["_checked_geometry"] = whole.geoms
-    checked = result.pop("_checked_geometry").to_numpy() if "_checked_geometry" in result else geoms
-    for col in _COUNT_COLUMNS:
-        if result[col].dtype != "Int64":
-            result[col] = result[col].astype("Int64")
-    within = pd.array(result["redline_nearest_m"].to_numpy() <= buffer_m, dtype="boolean")
-    within[result["error"].to_numpy() != ""] = pd.NA
-    result["redline_within_buffer"] = within
-    result = result.set_axis(frame.index)
-    result["warnings"] = _add_text(result["warnings"].to_numpy(), part_warnings)
-    result["warnings"] = _add_text(result["warnings"].to_numpy(), _duplicate_unit_warnings(result, layers))
+            chunk = whole.rows(start, stop)
+            _check_arrays(geoms[start:stop], errors[start:stop], industries.iloc[start:stop], buffer_m, layers, chunk)
+        _store_indexes(layers, len(frame))
+    checked = whole.geoms
+    text = whole.text
+    failed = text["error"] != ""
+    within = _boolean(np.where(failed, np.nan, whole.num["redline_nearest_m"] <= buffer_m))
+    for extra in (part_warnings, _duplicate_unit_warnings(text["unit_code"], layers)):
+        text["warnings"][:] = _add_text(text["warnings"], extra)
+    blocks = [*whole.blocks(str_warnings=True), (within, ["redline_within_buffer"])]
     # the input geometry as given; the checked one in its own column where it differs
     geom_name = frame.geometry.name
     if _ORIG in frame.columns:
@@ -1820,13 +2005,14 @@ def _check_sites(
         same = np.ones(len(frame), dtype=bool)
         geometry = gpd.GeoSeries(checked, index=frame.index, crs=WGS84)
     if not same.all():
-        wkt = np.full(len(frame), "", dtype=object)
-        wkt[~same] = shapely.to_wkt(checked[~same], rounding_precision=7)
-        result[CHECKED_WKT] = wkt
+        wkt = _blank((1, len(frame)))
+        wkt[0, ~same] = shapely.to_wkt(checked[~same], rounding_precision=7)
+        blocks.append((_inferred(wkt[0]), [CHECKED_WKT]))
     # result columns never overwrite input columns: clashing ones get the ganpo_ prefix
     taken = {*input_cols, geom_name}
+    order = [*whole.names(), "redline_within_buffer", *([CHECKED_WKT] if not same.all() else [])]
     names: dict[str, str] = {}
-    for col in result.columns:
+    for col in order:
         name = col
         while name in taken:
             name = RESULT_PREFIX + name
@@ -1836,10 +2022,11 @@ def _check_sites(
         listed = ", ".join(f"{k} -> {v}" for k, v in list(moved.items())[:6]) + (" ..." if len(moved) > 6 else "")
         msg = f"the input already has columns named like results; those results are in prefixed columns: {listed}"
         warnings.warn(msg, UserWarning, stacklevel=3)
-    result = result.rename(columns=names)
-    out = pd.concat([frame[input_cols], result], axis=1)
-    out.insert(len(input_cols), geom_name, geometry)
-    gdf = gpd.GeoDataFrame(out, geometry=geom_name, crs=geometry.crs)
+    result = _frame_of(
+        [(values, [names[c] for c in cols]) for values, cols in blocks], [names[c] for c in order], frame.index
+    )
+    out = pd.concat([frame[input_cols], geometry.rename(geom_name).to_frame(), result], axis=1)
+    gdf = gpd.GeoDataFrame(out, geometry=geom_name, crs=geometry.crs, copy=False)  # out is ours: no copy
     gdf.attrs["ganpo_columns"] = names
     return gdf, checked
 
@@ -1925,14 +2112,14 @@ def _store_indexes(layers: Layers, n_sites: int) -> None:
             _cache.save(state["key"], objects, kind)
 
 
-def _duplicate_unit_warnings(result: pd.DataFrame, layers: Layers) -> np.ndarray:
+def _duplicate_unit_warnings(unit_code: np.ndarray, layers: Layers) -> np.ndarray:
     """A warning for sites whose unit code is used by several units of the layer in use."""
-    warns = np.full(len(result), "", dtype=object)
+    warns = _blank(len(unit_code))
 
     codes = _unit_table(layers).index  # cached per Layers (the rules use it too)
     dup = codes[codes.duplicated()].unique()
     if len(dup):
-        hit = result["unit_code"].isin(dup).to_numpy()
+        hit = pd.Series(unit_code, dtype=object).isin(dup).to_numpy()
         warns[hit] = (
             "the unit code of this site is used by several units of the control-unit layer; "
             "the attributes and rules of its first unit were used (run `ganpo validate` on the layer)"
