@@ -49,7 +49,7 @@ import shapely
 from ganpo_geo import _cache
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
-from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, snap_to_lines
+from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, SegmentGrid, snap_to_lines
 from ganpo_geo.basins import basin_of
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
 from ganpo_geo.io import read_csv_table, read_excel_table
@@ -813,9 +813,12 @@ def _albers_transformer() -> Any:
 
 def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
     """Nearest reach of each site (exact): reach_id, distance_m, fraction."""
-    nearest = None
-    if len(xy) >= GRID_MIN_POINTS:
-        nearest = layers.cached("siting_reach_kdtree", lambda: NearestLines.build(ctx.reach_m, 200.0))
+    grid = None
+    if len(xy) >= GRID_MIN_POINTS:  # a grid of candidate segments over the province (cached on disk)
+        grid = layers.cached(
+            "siting_reach_segments",
+            lambda: SegmentGrid.build(ctx.reach_chunks, ctx.province_m.bounds, MAX_SNAP_M),
+        )
     ids, dist, _, frac = snap_to_lines(
         xy[:, 0],
         xy[:, 1],
@@ -823,7 +826,7 @@ def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
         ctx.reaches["reach_id"].to_numpy(),
         shapely.length(ctx.reach_m),
         MAX_SNAP_M,
-        nearest,
+        grid=grid,
     )
     return pd.DataFrame({"reach_id": ids, "distance_m": dist, "fraction": frac})
 
