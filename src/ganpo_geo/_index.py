@@ -615,7 +615,9 @@ class SegmentGrid:
         ptr = np.zeros(nrow * ncol + 1, dtype=np.int64)
         cand = np.empty(0, dtype=np.int32)
         if len(seg_xy):
-            cand_cell, cand = _segment_candidates(seg_xy, chunks.pieces, (west, south), cell, (nrow, ncol), max_distance)
+            cand_cell, cand = _segment_candidates(
+                seg_xy, chunks.pieces, (west, south), cell, (nrow, ncol), max_distance
+            )
             ptr[1:] = np.cumsum(np.bincount(cand_cell, minlength=nrow * ncol))
             cand = cand.astype(np.int32)
         return cls(
