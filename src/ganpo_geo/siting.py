@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -48,6 +47,7 @@ import shapely
 
 from ganpo_geo import _cache
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
+from ganpo_geo._dask import SCHEDULER_PATTERN, check_scheduler, client_for, import_dask
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, SegmentGrid, snap_to_lines
 from ganpo_geo.basins import basin_of
@@ -1924,51 +1924,27 @@ def _check_dask(
     workers: int | None,
     scheduler: str | None = None,
 ) -> pd.DataFrame:
-    try:  # lazy on purpose: dask is an optional extra
-        import dask
-        import dask_geopandas
-    except ImportError:
-        msg = "the dask engine needs the [dask] extra: pip install 'ganpo_geo[dask]'"
-        raise ValidationError(msg) from None
+    dask, dask_geopandas = import_dask()
     data = frame.assign(_industry=industries.to_numpy())
     nparts = max(1, min(len(data), (workers or 2) * 4))
     ddf = dask_geopandas.from_geopandas(data, npartitions=nparts)
     meta = _check_frame(data.iloc[:0], industries.iloc[:0], buffer_m, layers)
-    if scheduler in (None, "threads"):
-        result = ddf.map_partitions(_dask_partition, buffer_m, layers, meta=meta)
-        with dask.config.set(scheduler="threads", num_workers=workers or 2):
-            out: pd.DataFrame = result.compute()
-        return out
-    try:  # lazy on purpose: the distributed scheduler is optional too
-        import dask.distributed
-
-        distributed: Any = dask.distributed  # untyped library
-    except ImportError:
-        msg = "a distributed scheduler needs dask.distributed: pip install 'ganpo_geo[dask]'"
-        raise ValidationError(msg) from None
-    cluster: Any
-    client: Any
-    if scheduler == "processes":
-        cluster = distributed.LocalCluster(
-            n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
-    else:
-        cluster, client = None, distributed.Client(scheduler, timeout="10s")
-    try:
+    scheduler = check_scheduler(scheduler)
+    with client_for(scheduler, workers) as client:
+        if client is None:  # threads, in this process
+            result = ddf.map_partitions(_dask_partition, buffer_m, layers, meta=meta)
+            with dask.config.set(scheduler="threads", num_workers=workers or 2):
+                out: pd.DataFrame = result.compute()
+            return out
         # the bundled layers are not sent: each worker loads its own (indexes from the disk
         # cache); user layers travel once per worker
         shipped: Any = None if _bundled_key(layers) is not None else client.scatter(layers, broadcast=True)
         result = ddf.map_partitions(_dask_partition, buffer_m, shipped, meta=meta)
         out = client.compute(result).result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return out
 
 
-_SCHEDULER = re.compile(r"threads|processes|tcp://[^\s:/]+:\d+")
+_SCHEDULER = SCHEDULER_PATTERN
 
 
 def _dask_partition(part: gpd.GeoDataFrame, buffer_m: float, layers: Layers | None) -> pd.DataFrame:
