@@ -156,6 +156,23 @@ class PolygonIndex:
         return pts_all[order], polys_all[order]
 
 
+def _z_order(xy: np.ndarray, cell: float) -> np.ndarray:
+    """Permutation that sorts points by the Z-order (Morton) code of their ``cell``-sized grid cell."""
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    c = np.floor((xy - xy.min(axis=0)) / cell).astype(np.int64) & 0xFFFF
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = (v | (v << 8)) & 0x00FF00FF
+        v = (v | (v << 4)) & 0x0F0F0F0F
+        v = (v | (v << 2)) & 0x33333333
+        out: np.ndarray = (v | (v << 1)) & 0x55555555
+        return out
+
+    order: np.ndarray = np.argsort(spread(c[:, 0]) | (spread(c[:, 1]) << 1), kind="stable")
+    return order
+
+
 @dataclass(frozen=True)
 class NearestLines:
     """Nearest line (metric CRS) for many points: a KD-tree of densified vertices.
@@ -237,7 +254,12 @@ class NearestLines:
         if not ok.any() or len(self.xy) == 0:
             return line, dist, along
         bound = max_distance + self.spacing if np.isfinite(max_distance) else np.inf
-        d0, v = self.tree.query(pts[ok], k=1, distance_upper_bound=bound, workers=-1)
+        # queried in Z order: neighbouring queries walk the same tree nodes (1.3-1.6x faster for
+        # a million random points); each answer does not depend on the order
+        order = _z_order(pts[ok], 20 * self.spacing)
+        d0 = np.empty(len(order))
+        v = np.empty(len(order), dtype=np.int64)
+        d0[order], v[order] = self.tree.query(pts[ok][order], k=1, distance_upper_bound=bound, workers=-1)
         found = np.isfinite(d0)
         rows = np.flatnonzero(ok)[found]
         v = v[found]
