@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from ganpo_geo._index import LineChunks, SegmentGrid, _point_segment, snap_to_lines
+from ganpo_geo._index import LineChunks, NearMask, SegmentGrid, _point_segment, snap_to_lines
 
 
 def _random_lines(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -124,3 +124,20 @@ def test_a_larger_request_than_the_grid_answers_uses_the_tree() -> None:
     tree = snap_to_lines(x, y, chunks, np.arange(10), shapely.length(lines), 20_000.0)
     _assert_same(far, tree)
     assert np.nanmax(far[1]) > 500.0
+
+
+def test_near_mask_keeps_every_point_within_the_distance() -> None:
+    rng = np.random.default_rng(6)
+    lines = _random_lines(rng, 20)
+    tree = shapely.STRtree(lines)
+    mask = NearMask.build(tree, (0.0, 0.0, 60_000.0, 60_000.0), 1_000.0, 700.0)
+    x, y = rng.uniform(-2_000, 62_000, (2, 50_000))
+    kept = mask(x, y)
+    hit, _ = tree.query(shapely.points(x, y), predicate="dwithin", distance=1_000.0)
+    assert kept[hit].all()  # never drops a point within reach
+    assert kept.mean() < 0.8  # and does drop points
+    outside = (x < 0) | (y < 0)  # (the grid ends past 60 km: whole cells)
+    assert kept[outside].all()  # outside the grid: kept for the exact test
+    assert not mask(np.array([np.nan]), np.array([1.0]))[0]
+    with pytest.raises(ValueError, match="distance"):
+        NearMask.build(tree, (0, 0, 1, 1), -1.0)

@@ -18,7 +18,7 @@ import shapely
 if TYPE_CHECKING:
     from affine import Affine
 
-__all__ = ["GRID_MIN_POINTS", "LineChunks", "NearestLines", "PolygonIndex", "SegmentGrid", "snap_to_lines"]
+__all__ = ["GRID_MIN_POINTS", "LineChunks", "NearMask", "NearestLines", "PolygonIndex", "SegmentGrid", "snap_to_lines"]
 
 #: Below this many points a query uses the tree alone (building a grid costs ~1 s).
 GRID_MIN_POINTS = 20_000
@@ -723,4 +723,57 @@ class SegmentGrid:
         in_piece = np.where(factor <= 0.0, start, np.where(factor <= 1.0, start + factor * length, start + length))
         # GEOS: a point equal to the segment's end has factor 1 (it is, with these formulas)
         out: np.ndarray = offset[self.seg_piece[segment]] + in_piece
+        return out
+
+
+@dataclass(frozen=True)
+class NearMask:
+    """Cells of a grid (metric CRS) within a distance of some line: a cheap filter for range queries.
+
+    A cell is marked when its centre is within ``distance`` plus half the cell diagonal of a
+    line, so every point within ``distance`` of a line lies in a marked cell (points outside the
+    grid count as marked). The exact test is left to the caller.
+
+    Attributes
+    ----------
+    origin : tuple of float
+        ``(x, y)`` of the lower-left corner.
+    cell : float
+        Cell size (metres).
+    mask : numpy.ndarray
+        ``bool`` raster, row 0 at ``origin``'s y.
+    """
+
+    origin: tuple[float, float]
+    cell: float
+    mask: np.ndarray
+
+    @classmethod
+    def build(
+        cls, tree: shapely.STRtree, bounds: tuple[float, float, float, float], distance: float, cell: float = 500.0
+    ) -> NearMask:
+        """Mark the cells over ``bounds`` within ``distance`` of the geometries of ``tree``."""
+        if not (np.isfinite(distance) and distance >= 0 and cell > 0):
+            raise ValueError(f"distance must be finite and >= 0 and cell > 0, got {distance}, {cell}")
+        west, south, east, north = (float(v) for v in bounds)
+        ncol = max(1, int(np.ceil((east - west) / cell)))
+        nrow = max(1, int(np.ceil((north - south) / cell)))
+        cx = west + (np.arange(ncol) + 0.5) * cell
+        cy = south + (np.arange(nrow) + 0.5) * cell
+        centres = shapely.points(np.tile(cx, nrow), np.repeat(cy, ncol))
+        mask = np.zeros(nrow * ncol, dtype=bool)
+        # 1 m of slack: marking more cells only costs exact tests
+        hit, _ = tree.query(centres, predicate="dwithin", distance=distance + cell * np.sqrt(0.5) + 1.0)
+        mask[hit] = True
+        return cls((west, south), float(cell), mask.reshape(nrow, ncol))
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each point may be within the distance (True outside the grid; False for NaN)."""
+        nrow, ncol = self.mask.shape
+        with np.errstate(invalid="ignore"):
+            col = np.floor((np.asarray(x, float) - self.origin[0]) / self.cell)
+            row = np.floor((np.asarray(y, float) - self.origin[1]) / self.cell)
+            inside = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
+        out: np.ndarray = np.isfinite(x) & np.isfinite(y) & ~inside
+        out[inside] = self.mask[row[inside].astype(np.int64), col[inside].astype(np.int64)]
         return out

@@ -49,7 +49,7 @@ from ganpo_geo import _cache
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
 from ganpo_geo._dask import SCHEDULER_PATTERN, check_scheduler, client_for, import_dask
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
-from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, SegmentGrid, snap_to_lines
+from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearMask, PolygonIndex, SegmentGrid, snap_to_lines
 from ganpo_geo.basins import basin_of
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
 from ganpo_geo.io import read_csv_table, read_excel_table
@@ -1508,13 +1508,13 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     reach = NEAR_RIVER_M + sh.max_offset_m
     geoms = g.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
-    # points: a KD-tree of the shoreline lines' vertices (every 200 m, so at most 100 m above the
-    # exact distance) keeps only the points that may be within reach of any of them
-    if len(xy) >= GRID_MIN_POINTS:  # small batches query the pieces' tree directly (no scipy start-up)
-        spacing = 200.0
-        kd = layers.cached("siting_shore_kdtree", lambda: NearestLines.build(sh.lines, spacing))
-        _, d_vertex, _ = kd.query(xy[:, 0], xy[:, 1], reach + spacing)
-        cand = np.flatnonzero(~is_point | ~np.isnan(d_vertex))
+    # points: a grid of the cells within reach of a shoreline line keeps only the points that
+    # may be within reach (a superset; the tree below measures exactly)
+    if len(xy) >= GRID_MIN_POINTS:  # small batches query the pieces' tree directly
+        near = layers.cached(
+            "siting_shore_near", lambda: NearMask.build(sh.chunks.tree, ctx.province_m.bounds, reach)
+        )
+        cand = np.flatnonzero(~is_point | near(xy[:, 0], xy[:, 1]))
     else:
         cand = np.arange(len(xy))
     frames = [pd.DataFrame({"site": np.empty(0, np.int64), "body": np.empty(0, np.int64), "distance_m": []})]
