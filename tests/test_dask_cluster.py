@@ -30,16 +30,44 @@ def test_local_cluster_of_two_processes_gives_identical_output(tmp_path, monkeyp
     assert shapely.equals_exact(on_cluster.geometry.to_numpy(), default.geometry.to_numpy(), 0).sum() == (
         default.geometry.notna().sum()
     )
+    # exact: partitions under 20,000 sites snap with the pieces' tree, larger ones with the
+    # segment grid, and both break ties the same way (lowest reach id, then earliest piece)
     pd.testing.assert_frame_equal(
         pd.DataFrame(on_cluster.drop(columns="geometry")),
         pd.DataFrame(default.drop(columns="geometry")),
-        # exact but for the last bit of dist_to_*_km at a few sites: a partition with under 20,000
-        # sites in Jiangxi snaps with the tree, not the KD-tree, and a point equally near two
-        # pieces of a reach may be located on the other one (as with smaller chunks in main)
-        check_exact=False,
-        rtol=1e-12,
-        atol=0.0,
+        check_exact=True,
     )
+
+
+def test_a_running_cluster_by_its_tcp_address(tmp_path, monkeypatch) -> None:
+    """A scheduler given as tcp://HOST:PORT (here a LocalCluster of 2 processes started by the test):
+    check_sites and the partitioned file-to-file batch both run on it, with the default engine's answers."""
+    from dask.distributed import LocalCluster
+
+    from ganpo_geo.dask_batch import check_to_dataset
+
+    monkeypatch.setenv("GANPO_CACHE_DIR", str(tmp_path / "cache"))
+    sites = _sites(30_000)
+    default = check_sites(sites, progress=False)
+    source = tmp_path / "sites.csv"
+    sites.to_csv(source, index=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        on_cluster = check_sites(sites, engine="dask", scheduler=address, progress=False)
+        summary = check_to_dataset(source, tmp_path / "out", scheduler=address, blocksize=300_000)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(on_cluster.drop(columns="geometry")), pd.DataFrame(default.drop(columns="geometry"))
+    )
+    assert summary.parts > 1 and summary.rows == len(sites)
+    written = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "out").glob("part.*.parquet"))])
+    assert written["verdict"].tolist() == default["verdict"].tolist()
+    assert written["error"].str.len().gt(0).sum() == (default["error"] != "").sum()
+
+
+def test_an_unreachable_scheduler_is_one_line() -> None:
+    with pytest.raises(ValidationError, match="cannot reach the dask scheduler"):
+        check_sites(_sites(3), engine="dask", scheduler="tcp://127.0.0.1:9")
 
 
 @pytest.mark.parametrize("scheduler", ["cluster", "tcp://host", "processes;rm"])

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -52,8 +51,9 @@ from pandas.api.internals import create_dataframe_from_blocks
 
 from ganpo_geo import _cache
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
+from ganpo_geo._dask import SCHEDULER_PATTERN, check_scheduler, client_for, import_dask
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
-from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearestLines, PolygonIndex, snap_to_lines
+from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearMask, PolygonIndex, SegmentGrid, snap_to_lines
 from ganpo_geo.basins import basin_of
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
 from ganpo_geo.io import read_csv_table, read_excel_table
@@ -859,9 +859,12 @@ def _albers_transformer() -> Any:
 
 def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
     """Nearest reach of each site (exact): reach_id, distance_m, fraction."""
-    nearest = None
-    if len(xy) >= GRID_MIN_POINTS:
-        nearest = layers.cached("siting_reach_kdtree", lambda: NearestLines.build(ctx.reach_m, 200.0))
+    grid = None
+    if len(xy) >= GRID_MIN_POINTS:  # a grid of candidate segments over the province (cached on disk)
+        grid = layers.cached(
+            "siting_reach_segments",
+            lambda: SegmentGrid.build(ctx.reach_chunks, ctx.province_m.bounds, MAX_SNAP_M),
+        )
     ids, dist, _, frac = snap_to_lines(
         xy[:, 0],
         xy[:, 1],
@@ -869,7 +872,7 @@ def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
         ctx.reaches["reach_id"].to_numpy(),
         shapely.length(ctx.reach_m),
         MAX_SNAP_M,
-        nearest,
+        grid=grid,
     )
     return pd.DataFrame({"reach_id": ids, "distance_m": dist, "fraction": frac})
 
@@ -986,9 +989,9 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
     xy = shapely.get_coordinates(shapely.point_on_surface(geoms[away]))
     x, y = xy[:, 0], xy[:, 1]
     swapped = (np.abs(x) <= 90) & shapely.contains_xy(ctx.province, y, x)
-    tree, names = layers.cached("siting_provinces", _province_tree)  # built once, when a site is outside
-    p_idx, g_idx = tree.query(shapely.points(x, y), predicate="intersects")
-    first = np.unique(p_idx, return_index=True)[1]
+    index, names = layers.cached("siting_province_index", _province_index)  # built once, when a site is outside
+    p_idx, g_idx = index.query_points(x, y)
+    first = np.unique(p_idx, return_index=True)[1]  # on a shared border: the first province
     where = np.full(len(away), -1)
     where[p_idx[first]] = g_idx[first]
     # one text per kind, built as arrays (numpy's "%.5f" is Python's f"{x:.5f}")
@@ -1008,11 +1011,19 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
     return out, county
 
 
-def _province_tree() -> tuple[shapely.STRtree, np.ndarray]:
-    """The provinces of China (for sites outside Jiangxi): their tree and names."""
+#: Cell size (degrees) of the provinces' point grid: China at 0.05 degrees is under a million cells.
+_PROVINCE_GRID_DEG = 0.05
+
+
+def _province_index() -> tuple[PolygonIndex, np.ndarray]:
+    """The provinces of China (for sites outside Jiangxi): their point index and names.
+
+    A grid answers most points; the rest are tested against the prepared polygons (a plain tree
+    query tests each point against the whole outline, ~20 us a point).
+    """
     provinces = load_layer("china_provinces")
     names = (provinces["name_en"] + " (" + provinces["name_zh"] + ")").to_numpy(dtype=object)
-    return shapely.STRtree(provinces.geometry.to_numpy()), names
+    return PolygonIndex.build(provinces.geometry.to_numpy(), _PROVINCE_GRID_DEG), names
 
 
 def _check_frame(sites: gpd.GeoDataFrame, industries: pd.Series, buffer_m: float, layers: Layers) -> pd.DataFrame:
@@ -1687,13 +1698,13 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     reach = NEAR_RIVER_M + sh.max_offset_m
     geoms = g.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
-    # points: a KD-tree of the shoreline lines' vertices (every 200 m, so at most 100 m above the
-    # exact distance) keeps only the points that may be within reach of any of them
-    if len(xy) >= GRID_MIN_POINTS:  # small batches query the pieces' tree directly (no scipy start-up)
-        spacing = 200.0
-        kd = layers.cached("siting_shore_kdtree", lambda: NearestLines.build(sh.lines, spacing))
-        _, d_vertex, _ = kd.query(xy[:, 0], xy[:, 1], reach + spacing)
-        cand = np.flatnonzero(~is_point | ~np.isnan(d_vertex))
+    # points: a grid of the cells within reach of a shoreline line keeps only the points that
+    # may be within reach (a superset; the tree below measures exactly)
+    if len(xy) >= GRID_MIN_POINTS:  # small batches query the pieces' tree directly
+        near = layers.cached(
+            "siting_shore_near", lambda: NearMask.build(sh.chunks.tree, ctx.province_m.bounds, reach)
+        )
+        cand = np.flatnonzero(~is_point | near(xy[:, 0], xy[:, 1]))
     else:
         cand = np.arange(len(xy))
     frames = [pd.DataFrame({"site": np.empty(0, np.int64), "body": np.empty(0, np.int64), "distance_m": []})]
@@ -2135,51 +2146,27 @@ def _check_dask(
     workers: int | None,
     scheduler: str | None = None,
 ) -> pd.DataFrame:
-    try:  # lazy on purpose: dask is an optional extra
-        import dask
-        import dask_geopandas
-    except ImportError:
-        msg = "the dask engine needs the [dask] extra: pip install 'ganpo_geo[dask]'"
-        raise ValidationError(msg) from None
+    dask, dask_geopandas = import_dask()
     data = frame.assign(_industry=industries.to_numpy())
     nparts = max(1, min(len(data), (workers or 2) * 4))
     ddf = dask_geopandas.from_geopandas(data, npartitions=nparts)
     meta = _check_frame(data.iloc[:0], industries.iloc[:0], buffer_m, layers)
-    if scheduler in (None, "threads"):
-        result = ddf.map_partitions(_dask_partition, buffer_m, layers, meta=meta)
-        with dask.config.set(scheduler="threads", num_workers=workers or 2):
-            out: pd.DataFrame = result.compute()
-        return out
-    try:  # lazy on purpose: the distributed scheduler is optional too
-        import dask.distributed
-
-        distributed: Any = dask.distributed  # untyped library
-    except ImportError:
-        msg = "a distributed scheduler needs dask.distributed: pip install 'ganpo_geo[dask]'"
-        raise ValidationError(msg) from None
-    cluster: Any
-    client: Any
-    if scheduler == "processes":
-        cluster = distributed.LocalCluster(
-            n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
-    else:
-        cluster, client = None, distributed.Client(scheduler, timeout="10s")
-    try:
+    scheduler = check_scheduler(scheduler)
+    with client_for(scheduler, workers) as client:
+        if client is None:  # threads, in this process
+            result = ddf.map_partitions(_dask_partition, buffer_m, layers, meta=meta)
+            with dask.config.set(scheduler="threads", num_workers=workers or 2):
+                out: pd.DataFrame = result.compute()
+            return out
         # the bundled layers are not sent: each worker loads its own (indexes from the disk
         # cache); user layers travel once per worker
         shipped: Any = None if _bundled_key(layers) is not None else client.scatter(layers, broadcast=True)
         result = ddf.map_partitions(_dask_partition, buffer_m, shipped, meta=meta)
         out = client.compute(result).result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return out
 
 
-_SCHEDULER = re.compile(r"threads|processes|tcp://[^\s:/]+:\d+")
+_SCHEDULER = SCHEDULER_PATTERN
 
 
 def _dask_partition(part: gpd.GeoDataFrame, buffer_m: float, layers: Layers | None) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from ganpo_geo._commands import _first_line
 from ganpo_geo._commands._common import COUNT, FINITE, POSITIVE, _load_layers, layers_option
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.batch import check_file
+from ganpo_geo.dask_batch import check_to_dataset
 from ganpo_geo.io import XLSX_MAX_ROWS, atomic_path, check_output_path, write_table
 from ganpo_geo.layers import Layers
 from ganpo_geo.siting import check_site, check_sites, cited_rules, read_sites
@@ -43,9 +44,11 @@ __all__ = ["site_check_cmd"]
 @click.option(
     "--output",
     "output_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
-    help="Batch output: .csv, .xlsx, .geojson, .gpkg or .parquet (default: CSV on stdout); written atomically.",
+    help="Batch output: .csv, .xlsx, .geojson, .gpkg or .parquet (default: CSV on stdout); written atomically. "
+    "With --engine dask a folder (no suffix): partitioned GeoParquet, one part per input block, written by "
+    "the workers.",
 )
 @click.option(
     "--bom/--no-bom",
@@ -148,11 +151,13 @@ def site_check_cmd(
         msg = "give exactly one of --lon/--lat, --wkt, --geojson or --input"
         raise ValidationError(msg)
     # outputs are checked before any work: known format, writable folder, not an input file
+    dataset = output_path is not None and engine == "dask" and Path(output_path).suffix == ""
     if output_path is not None:
         if input_path is None:
             msg = "--output is for batches (--input); one site's report goes to stdout (and --html)"
             raise ValidationError(msg)
-        check_output_path(output_path, inputs=[input_path])
+        if not dataset:  # a partitioned output folder is checked by check_to_dataset
+            check_output_path(output_path, inputs=[input_path])
     if html_path is not None:
         if input_path is not None:
             msg = "--html writes one site's report; it cannot be used with --input"
@@ -269,6 +274,25 @@ def _site_batch(
     html_dir: str | None = None,
     lang: str = "zh",
 ) -> None:
+    if output_path is not None and engine == "dask" and Path(output_path).suffix == "":
+        if html_dir is not None:
+            msg = "--html-dir is for at most 200 rows: use it without --engine dask"
+            raise ValidationError(msg)
+        written = check_to_dataset(
+            input_path,
+            output_path,
+            industry=industry,
+            industry_col=industry_col,
+            crs=crs_name,
+            buffer_m=buffer_m,
+            lon_col=lon_col,
+            lat_col=lat_col,
+            scheduler=scheduler,
+            workers=workers,
+            layers=layers,
+        )
+        click.echo(written.text(), err=True)
+        return
     if (
         output_path is not None
         and html_dir is None
