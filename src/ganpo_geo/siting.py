@@ -1407,6 +1407,8 @@ def _stations_on_reach(
 ) -> None:
     """Prepend to ``down`` the stations on a site's own reach below it (``fraction`` along the reach).
 
+    ``down``: the stations below each site's reach (the same for the sites of a reach).
+
     The stations below a site depend only on where its fraction falls among the stations' own:
     one text per reach and interval, not per site.
     """
