@@ -594,7 +594,8 @@ def test_plain_decimals_read_as_pandas_reads_them() -> None:
     rng = np.random.default_rng(1)
     digits = rng.integers(0, 10**12, 20_000).astype(str)
     cut = rng.integers(1, 12, 20_000)
-    plain = [f"{'-' if k % 3 == 0 else ''}{d[:-c] or '0'}.{d[-c:]}" for k, (d, c) in enumerate(zip(digits, cut))]
+    pairs = enumerate(zip(digits.tolist(), cut.tolist(), strict=True))
+    plain = [f"{'-' if k % 3 == 0 else ''}{d[:-c] or '0'}.{d[-c:]}" for k, (d, c) in pairs]
     odd = ["", "abc", "nan", "999", "-0", "-0.0", "+0.50", "007.5", "1e5", " 1.5", "1_000.5", "inf", "１２.５", None]
     values = pd.Series(pd.array(plain + odd * 20, dtype="str"))
     fast = _plain_decimals(values)
