@@ -145,3 +145,87 @@ def test_cli_batch_streams_and_summarises(sites_csv, tmp_path) -> None:
     assert res.exit_code == 0, res.output
     assert "1200 sites:" in res.output and "with errors" in res.output
     assert len(pd.read_csv(out)) == 1_200
+
+
+def _kinds_one_by_one(texts: np.ndarray) -> list[tuple[str, int]]:
+    """Error kinds counted text by text (the reference the vectorized count must equal, order included)."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    uniq, n = np.unique(texts.astype(str), return_counts=True)
+    for text, count in zip(uniq.tolist(), n.tolist(), strict=True):
+        counts[error_kind(text)] += count
+    return list(counts.items())
+
+
+def test_error_kinds_vectorized_equal_one_by_one() -> None:
+    from ganpo_geo.batch import _error_kinds
+
+    rng = np.random.default_rng(3)
+    texts = np.array(
+        [
+            "the site (120.50000, 35.10000) is outside Jiangxi, in Shandong",
+            "latitude 91.5 is outside [-90, 90]",
+            "latitude -91.25 (vertex 3) is outside [-90, 90]",
+            "x１２３y ٣٤.٥ (Unicode digits are digits, as for Python's re)",
+            "²3 and ⅷ 8 (not decimal digits)",
+            "1.2.3 -1.5e-3 +2e5 3.e4 e5 1e 1e+",
+            "unknown industry 'abc'",
+            "",
+        ],
+        dtype=object,
+    )
+    sample = texts[rng.integers(0, len(texts), 500)]
+    assert list(_error_kinds(sample).items()) == _kinds_one_by_one(sample)
+    assert _error_kinds(np.array([], dtype=object)) == {}
+    summary = BatchSummary()
+    summary.add(pd.DataFrame({"error": sample, "verdict": "", "data_notice": "n"}))
+    assert list(summary.errors.items()) == _kinds_one_by_one(sample[sample != ""])  # ties keep the same order
+    assert summary.rows == 500
+
+
+def test_float_text_is_the_general_rule_on_every_magnitude() -> None:
+    from ganpo_geo.batch import _float_text, _float_text_rare
+
+    rng = np.random.default_rng(0)
+    for scale in [1e-310, 1e-8, 1e-5, 1e-4, 1e-3, 1, 1e3, 1e8, 1e9, 1e10, 1e15, 1e16, 1e20, 1e300]:
+        v = rng.standard_normal(5_000) * scale
+        v[::3] = np.round(v[::3])
+        v[::7], v[::11], v[::13], v[::19], v[::17] = np.nan, 0.0, np.inf, -np.inf, -0.0
+        v[::23], v[::29], v[::31] = 1e9, 1e-4, 999_999_999.0
+        assert _float_text(v).equals(_float_text_rare(v)), scale
+    assert _float_text(np.array([1.0, 0.5, -0.0, 1e-5, np.nan, 1e16])).to_pylist() == [
+        "1.0",
+        "0.5",
+        "-0.0",
+        "1e-05",
+        None,
+        "1e+16",
+    ]
+    assert _float_text(np.array([], dtype=float)).to_pylist() == []
+
+
+def test_a_failed_write_raises_and_leaves_no_output(sites_csv, tmp_path, monkeypatch) -> None:
+    import pyarrow.csv as pacsv
+
+    out = tmp_path / "out.csv"
+    real = pacsv.CSVWriter
+
+    class FailingWriter:  # the second chunk cannot be written
+        def __init__(self, *args):
+            self.inner, self.n = real(*args), 0
+
+        def write_table(self, table):
+            self.n += 1
+            if self.n == 2:
+                raise OSError("disk full")
+            self.inner.write_table(table)
+
+        def close(self):
+            self.inner.close()
+
+    monkeypatch.setattr(pacsv, "CSVWriter", FailingWriter)
+    with pytest.raises(OSError, match="disk full"):  # written in a thread: the error still reaches the caller
+        check_file(sites_csv, out, chunk_size=250, progress=False)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

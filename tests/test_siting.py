@@ -583,3 +583,71 @@ def test_a_pipeline_across_two_basins_lists_both() -> None:
     assert len(touched) >= 2
     assert report.phosphorus["basins_touched"] == list(touched)
     assert report.phosphorus["basin"] in touched
+
+
+# --------------------------------------------------------------------------- batch assembly (issue 16)
+
+
+def test_plain_decimals_read_as_pandas_reads_them() -> None:
+    from ganpo_geo.siting import _numbers, _plain_decimals
+
+    rng = np.random.default_rng(1)
+    digits = rng.integers(0, 10**12, 20_000).astype(str)
+    cut = rng.integers(1, 12, 20_000)
+    pairs = enumerate(zip(digits.tolist(), cut.tolist(), strict=True))
+    plain = [f"{'-' if k % 3 == 0 else ''}{d[:-c] or '0'}.{d[-c:]}" for k, (d, c) in pairs]
+    odd = ["", "abc", "nan", "999", "-0", "-0.0", "+0.50", "007.5", "1e5", " 1.5", "1_000.5", "inf", "１２.５", None]
+    values = pd.Series(pd.array(plain + odd * 20, dtype="str"))
+    fast = _plain_decimals(values)
+    assert fast is not None
+    slow = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
+    np.testing.assert_array_equal(fast.view(np.int64)[~np.isnan(slow)], slow.view(np.int64)[~np.isnan(slow)])
+    assert np.isnan(fast[np.isnan(slow)]).all()  # bit for bit, -0.0 included
+    assert _plain_decimals(pd.Series(plain, dtype=object)) is None  # not Arrow text: pandas reads it
+    assert _plain_decimals(pd.Series(pd.array(["1.5", "123456789.1234567"], dtype="str"))) is None  # long: pandas
+    assert _numbers(pd.Series(pd.array(["115,89", "1.5", "x"], dtype="str")))[:2].tolist() == [115.89, 1.5]
+
+
+def test_stations_on_the_sites_reach_as_site_by_site() -> None:
+    from ganpo_geo.siting import _stations_on_reach
+
+    rng = np.random.default_rng(5)
+    on_reach = {3: [(0.7, "A"), (0.2, "B"), (0.7, "C")], 8: [(0.5, "D")]}
+    reach = rng.choice([3.0, 8.0, 9.0, np.nan], 2_000)
+    fraction = rng.choice([0.0, 0.2, 0.5, 0.7, 1.0, np.nan, *rng.uniform(0, 1, 20)], 2_000)
+    below_reach = {3.0: "X; Y", 8.0: "", 9.0: "X"}  # the stations below a reach (the same for its sites)
+    down = np.array([below_reach.get(r, "") for r in reach], dtype=object)
+    expected = down.copy()
+    for k in range(len(reach)):  # the rule, site by site
+        if reach[k] in on_reach:
+            below = [name for f, name in on_reach[int(reach[k])] if f > fraction[k]]
+            expected[k] = "; ".join([*below, *([down[k]] if down[k] else [])])
+    _stations_on_reach(down, reach, fraction, on_reach)
+    assert down.tolist() == expected.tolist()
+
+
+def test_batch_frame_wraps_its_arrays_and_keeps_the_dtypes() -> None:
+    from ganpo_geo.layers import bundled_layers
+    from ganpo_geo.siting import _Checked
+
+    checked = _Checked.empty(5, bundled_layers())
+    frame = checked.frame(pd.RangeIndex(5))
+    assert np.shares_memory(frame["verdict"].to_numpy(), checked.text2d)  # no copy of the text block
+    assert np.shares_memory(frame["river_distance_m"].to_numpy(), checked.float2d)
+    assert frame["verdict"].dtype == object and frame["units_touched"].dtype == "Int64"
+    assert frame["redline_overlap"].dtype == "boolean" and frame["redline_overlap"].isna().all()
+    sites = pd.DataFrame({"lon": [115.89, 200.0], "lat": [28.68, 28.0], "industry": ["化工", "化工"]})
+    out = check_sites(sites, progress=False)
+    assert out["warnings"].dtype == "str" and out["verdict"].dtype == object  # as pandas' setitem gives
+    assert check_sites(sites.iloc[:0], progress=False)["warnings"].dtype == object
+    shifted = gpd.GeoDataFrame({"industry": ["化工"]}, geometry=[Point(115.89, 28.68)], crs=4326).to_crs(4548)
+    assert check_sites(shifted, progress=False)["checked_wkt"].dtype == "str"
+
+
+def test_industry_keys_once_per_name() -> None:
+    from ganpo_geo.siting import _industry_keys
+
+    keys, errors = _industry_keys(pd.Series(["化工", "chemical", "nonsense", None, "化工"], dtype=object))
+    assert keys[0] == keys[4] != "" and errors[0] == ""
+    assert keys[2] == "" and "nonsense" in errors[2]
+    assert errors[3] == "" or "None" in errors[3]

@@ -21,9 +21,10 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -329,13 +330,19 @@ def _parquet_table(result: gpd.GeoDataFrame) -> pa.Table:
 
 
 class _Writer:
-    """Appends chunks to a CSV or Parquet file with the first chunk's schema."""
+    """Appends chunks to a CSV or Parquet file with the first chunk's schema.
+
+    Arrow writes a chunk in a thread of its own (without the GIL, to a native file) while the
+    next chunk is checked; one chunk at most waits to be written, in order.
+    """
 
     def __init__(self, path: Path, kind: str, bom: bool) -> None:
         self.path, self.kind, self.bom = path, kind, bom
         self.schema: pa.Schema | None = None
         self.writer: Any = None
-        self.handle: IO[bytes] | None = None
+        self.handle: Any = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ganpo-writer")
+        self.pending: Future[None] | None = None
 
     def write(self, result: gpd.GeoDataFrame) -> None:
         table = _csv_table(result) if self.kind == "csv" else _parquet_table(result)
@@ -344,7 +351,7 @@ class _Writer:
             if self.kind == "csv":
                 import pyarrow.csv as pacsv  # lazy on purpose: only batches write CSV through Arrow
 
-                self.handle = self.path.open("wb")
+                self.handle = pa.OSFile(str(self.path), "wb")  # native: written without the GIL
                 if self.bom:
                     self.handle.write(b"\xef\xbb\xbf")
                 self.writer = pacsv.CSVWriter(self.handle, self.schema)
@@ -353,13 +360,24 @@ class _Writer:
                 import pyarrow.parquet as pq
 
                 self.writer = pq.ParquetWriter(self.path, self.schema)
-        self.writer.write_table(table.cast(self.schema))
+        table = table.cast(self.schema)
+        self._wait()  # the previous chunk is written (and its error raised) before the next is queued
+        self.pending = self.pool.submit(self.writer.write_table, table)
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        if self.handle is not None:
-            self.handle.close()
+        try:
+            self._wait()
+        finally:
+            self.pool.shutdown(wait=True)
+            if self.writer is not None:
+                self.writer.close()
+            if self.handle is not None:
+                self.handle.close()
 
 
 def _widen(schema: pa.Schema) -> pa.Schema:

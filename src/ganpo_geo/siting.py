@@ -577,25 +577,11 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
         bad = ~np.isfinite(coords).all(axis=1)
         if spec.kind in ("wgs84", "gcj02", "bd09"):
             bad |= (np.abs(coords[:, 1]) > 90) | (np.abs(coords[:, 0]) > 180)
-    if bad.any():
-        province = load_layer("province").geometry.iloc[0]
+    if bad.any():  # one text per kind of mistake, built as arrays (the first bad vertex of each bad row)
         first_bad = np.flatnonzero(bad)
         owners, at = np.unique(owner[first_bad], return_index=True)
-        for k, j in zip(owners, first_bad[at], strict=True):  # the first bad vertex of each bad row
-            i = rows[k]
-            x, y = coords[j]
-            vertex = int(j - np.searchsorted(owner, k))
-            where = f" (vertex {vertex})" if shapely.get_num_coordinates(geoms[i]) > 1 else ""
-            if not np.isfinite([x, y]).all():
-                errors[i] = f"non-numeric or missing coordinates{where}: ({x}, {y})"
-            elif spec.kind != "proj" and abs(y) <= 180 and abs(x) <= 90 and province.contains(shapely.Point(y, x)):
-                errors[i] = (
-                    f"longitude and latitude look swapped: ({x}, {y}) is not a place, but ({y}, {x}) is in Jiangxi"
-                )
-            elif abs(y) > 90:
-                errors[i] = f"latitude {y}{where} is outside [-90, 90]"
-            else:
-                errors[i] = f"longitude {x}{where} is outside [-180, 180]"
+        worst = first_bad[at]
+        errors[rows[owners]] = _coordinate_errors(coords[worst], worst, owners, owner, geoms[rows[owners]], spec)
     ok = ~shapely.is_missing(geoms) & (errors == "")
     converted = np.full(len(geoms), None, dtype=object)
     if ok.any():
@@ -609,6 +595,47 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
                     errors[i] = str(exc)
     out = out.set_geometry(gpd.GeoSeries(converted, index=out.index, crs=WGS84, name=out.geometry.name))
     out[_ERR] = errors
+    return out
+
+
+def _coordinate_errors(
+    xy: np.ndarray, vertex_at: np.ndarray, owners: np.ndarray, owner: np.ndarray, geoms: np.ndarray, spec: Any
+) -> np.ndarray:
+    """The error text of each row's first bad vertex ``xy`` (position ``vertex_at`` among the coordinates)."""
+    x, y = xy[:, 0], xy[:, 1]
+    vertex = (vertex_at - np.searchsorted(owner, owners)).astype(str).astype(object)
+    where = np.where(shapely.get_num_coordinates(geoms) > 1, " (vertex " + vertex + ")", "").astype(object)
+    finite = np.isfinite(x) & np.isfinite(y)
+    swapped = np.zeros(len(x), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        maybe = finite & (np.abs(y) <= 180) & (np.abs(x) <= 90)
+    if spec.kind != "proj" and maybe.any():
+        province = load_layer("province").geometry.iloc[0]
+        swapped[maybe] = shapely.contains_xy(province, y[maybe], x[maybe])
+    xs, ys = _float_texts(x), _float_texts(y)
+    with np.errstate(invalid="ignore"):
+        high = np.abs(y) > 90
+    pair, turned = "(" + xs + ", " + ys + ")", "(" + ys + ", " + xs + ")"
+    latitude = "latitude " + ys + where + " is outside [-90, 90]"
+    longitude = "longitude " + xs + where + " is outside [-180, 180]"
+    texts = np.where(
+        ~finite,
+        "non-numeric or missing coordinates" + where + ": " + pair,
+        np.where(
+            swapped,
+            "longitude and latitude look swapped: " + pair + " is not a place, but " + turned + " is in Jiangxi",
+            np.where(high, latitude, longitude),
+        ),
+    )
+    out: np.ndarray = texts.astype(object)
+    return out
+
+
+def _float_texts(values: np.ndarray) -> np.ndarray:
+    """``str`` of each float (Python's repr digits), formatted once per distinct value (bit for bit)."""
+    _, first, inverse = np.unique(values.view(np.int64), return_index=True, return_inverse=True)
+    texts = np.array([str(v) for v in values[first]], dtype=object)  # numpy floats, as f"{x}" formats them
+    out: np.ndarray = texts[inverse.reshape(-1)]
     return out
 
 
@@ -1417,6 +1444,8 @@ def _stations_on_reach(
     down: np.ndarray, reach: np.ndarray, fraction: np.ndarray, on_reach: dict[int, list[tuple[float, str]]]
 ) -> None:
     """Prepend to ``down`` the stations on a site's own reach below it (``fraction`` along the reach).
+
+    ``down``: the stations below each site's reach (the same for the sites of a reach).
 
     The stations below a site depend only on where its fraction falls among the stations' own:
     one text per reach and interval, not per site.
