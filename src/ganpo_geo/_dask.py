@@ -19,13 +19,15 @@ __all__ = ["SCHEDULER_PATTERN", "check_scheduler", "client_for", "import_dask"]
 SCHEDULER_PATTERN = re.compile(r"threads|processes|tcp://[^\s:/]+:\d+")
 
 
-def check_scheduler(scheduler: str | None) -> str:
+def check_scheduler(scheduler: str | None, engine: str = "dask") -> str:
     """The scheduler to use (``threads`` when none is given), or a one-line error.
 
     Parameters
     ----------
     scheduler : str, optional
         ``threads``, ``processes`` or ``tcp://HOST:PORT``.
+    engine : str
+        The engine asked for: a scheduler is only for ``dask``.
 
     Returns
     -------
@@ -33,7 +35,7 @@ def check_scheduler(scheduler: str | None) -> str:
     """
     if scheduler is None:
         return "threads"
-    if not SCHEDULER_PATTERN.fullmatch(scheduler):
+    if engine != "dask" or not SCHEDULER_PATTERN.fullmatch(scheduler):
         msg = f"scheduler {scheduler!r}: use threads, processes or tcp://HOST:PORT, with engine dask"
         raise ValidationError(msg)
     return scheduler

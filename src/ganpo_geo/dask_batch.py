@@ -25,7 +25,7 @@ import pandas as pd
 from ganpo_geo._dask import check_scheduler, client_for, import_dask
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.layers import Layers, bundled_layers
-from ganpo_geo.siting import _bundled_key, check_sites, sites_from_table
+from ganpo_geo.siting import _layers_for_workers, check_sites, sites_from_table
 
 __all__ = ["DatasetSummary", "check_to_dataset"]
 
@@ -232,9 +232,7 @@ def check_to_dataset(
                 with dask.config.set(scheduler="threads", num_workers=workers or 2):
                     summary = job.compute()
             else:
-                # the bundled layers are not sent: each worker loads its own, indexes from its disk
-                # cache; user layers travel once per worker
-                shipped: Any = None if _bundled_key(layers) is not None else client.scatter(layers, broadcast=True)
+                shipped = _layers_for_workers(client, layers)
                 job = blocks.map_partitions(_check_part, str(tmp), options, shipped, meta=meta)
                 summary = client.compute(job).result()
     except pd.errors.ParserError as exc:

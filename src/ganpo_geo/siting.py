@@ -51,7 +51,7 @@ from pandas.api.internals import create_dataframe_from_blocks
 
 from ganpo_geo import _cache
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
-from ganpo_geo._dask import SCHEDULER_PATTERN, check_scheduler, client_for, import_dask
+from ganpo_geo._dask import check_scheduler, client_for, import_dask
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearMask, PolygonIndex, SegmentGrid, snap_to_lines
 from ganpo_geo.basins import basin_of
@@ -1996,9 +1996,7 @@ def _check_sites(
     if engine not in ("default", "dask"):
         msg = f"unknown engine {engine!r}: use default or dask"
         raise ValidationError(msg)
-    if scheduler is not None and (engine != "dask" or not _SCHEDULER.fullmatch(scheduler)):
-        msg = f"scheduler {scheduler!r}: use threads, processes or tcp://HOST:PORT, with engine dask"
-        raise ValidationError(msg)
+    check_scheduler(scheduler, engine)
     if len(frame) >= DISK_CACHE_MIN_SITES:
         _restore_indexes(layers)
     ctx = _context(layers)
@@ -2187,15 +2185,21 @@ def _check_dask(
             with dask.config.set(scheduler="threads", num_workers=workers or 2):
                 out: pd.DataFrame = result.compute()
             return out
-        # the bundled layers are not sent: each worker loads its own (indexes from the disk
-        # cache); user layers travel once per worker
-        shipped: Any = None if _bundled_key(layers) is not None else client.scatter(layers, broadcast=True)
-        result = ddf.map_partitions(_dask_partition, buffer_m, shipped, meta=meta)
+        result = ddf.map_partitions(_dask_partition, buffer_m, _layers_for_workers(client, layers), meta=meta)
         out = client.compute(result).result()
     return out
 
 
-_SCHEDULER = SCHEDULER_PATTERN
+def _layers_for_workers(client: Any, layers: Layers) -> Layers | None:
+    """What to pass to the dask tasks of ``client`` for ``layers``.
+
+    The bundled layers are not sent (``None``): each worker loads its own, indexes from its disk
+    cache. User layers travel once per worker (``Client.scatter(..., broadcast=True)``).
+    """
+    if _bundled_key(layers) is not None:
+        return None
+    shipped: Layers = client.scatter(layers, broadcast=True)  # a future standing for the layers
+    return shipped
 
 
 def _dask_partition(part: gpd.GeoDataFrame, buffer_m: float, layers: Layers | None) -> pd.DataFrame:
