@@ -134,6 +134,9 @@ def test_cli_writes_a_partitioned_folder_with_the_dask_engine(tmp_path) -> None:
     )
     assert run.exit_code == 0, run.output
     assert "600 sites" in run.output and "part(s)" in run.output
+    # the synthetic reference layers say so, as in every other ganpo output
+    assert "control_units: reference data synthesized for demonstration, not official" in run.output
+    assert (_read_dataset(out)["data_notice"] == check_to_dataset(source, tmp_path / "again").data_notice).all()
     assert len(_read_dataset(out)) == len(table)
     # without --engine dask a folder is not an output
     run = CliRunner().invoke(main, ["site-check", "--input", str(source), "--output", str(out)])

@@ -25,7 +25,7 @@ import pandas as pd
 from ganpo_geo._dask import check_scheduler, client_for, import_dask
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.layers import Layers, bundled_layers
-from ganpo_geo.siting import _layers_for_workers, check_sites, sites_from_table
+from ganpo_geo.siting import _layers_for_workers, _notices, check_sites, sites_from_table
 
 __all__ = ["DatasetSummary", "check_to_dataset"]
 
@@ -52,6 +52,9 @@ class DatasetSummary:
         Rows per verdict.
     seconds : float
         Wall time.
+    data_notice : str
+        Which layers are reference data synthesized for demonstration and which official (the
+        ``data_notice`` column of every row).
     """
 
     output: Path
@@ -60,6 +63,7 @@ class DatasetSummary:
     errors: int
     verdicts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    data_notice: str = ""
 
     def text(self) -> str:
         """One line: rows, verdicts, errors, parts, time."""
@@ -259,4 +263,5 @@ def check_to_dataset(
         errors=int(summary["errors"].sum()),
         verdicts=verdicts,
         seconds=time.perf_counter() - start,
+        data_notice="; ".join(_notices(layers)),
     )

@@ -292,6 +292,7 @@ def _site_batch(
             layers=layers,
         )
         click.echo(written.text(), err=True)
+        click.echo(written.data_notice, err=True)
         return
     if (
         output_path is not None
