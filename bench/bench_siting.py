@@ -2,7 +2,8 @@
 
 Batch: random points inside Jiangxi with random industries, checked by ``check_sites`` (the
 default engine, all layers: county, units, rules and verdict, red lines, nearest reach, 1 km
-river test, distances, phosphorus). Baseline in the same run: chaining ``geopandas.sjoin``
+river test, distances, phosphorus; chunks on one thread per core), and again with ``workers=1``
+(one thread; the results are compared, to the last bit). Baseline in the same run: chaining ``geopandas.sjoin``
 (counties, control units, red lines) and ``geopandas.sjoin_nearest`` (reaches) for the same
 answers, which are compared (county, unit, red-line membership, nearest reach id and distance)
 before anything is written. The baseline does less: no rules, verdicts, distances downstream or
@@ -57,6 +58,13 @@ TASKS = [
         "baseline_sjoin_chain_s",
         "`sjoin` x3 + `sjoin_nearest`",
         "the baseline gives fewer answers",
+    ),
+    Task(
+        "`check_sites`, chunks on 2 threads (the default here: one per core)",
+        "check_sites_s",
+        "check_sites_one_thread_s",
+        "`check_sites(..., workers=1)`",
+        "the gain of the second core; the same results",
     ),
     Task(
         "`check_sites --engine dask --scheduler processes`, 2 workers (cluster start-up included)",
@@ -196,6 +204,9 @@ def run_size(size: int) -> dict:
     check_sites(random_sites(30_000, seed=3), progress=False)  # builds the per-process indexes once
     timer = Timer()
     ours = timer.run("check_sites_s", lambda: check_sites(sites, progress=False))
+    one_thread = timer.run("check_sites_one_thread_s", lambda: check_sites(sites, progress=False, workers=1))
+    pd.testing.assert_frame_equal(one_thread, ours, check_exact=True)  # threads change nothing
+    del one_thread
 
     counties = load_layer("counties")[["adcode", "geometry"]]
     units = load_layer("control_units")[["unit_code", "geometry"]]

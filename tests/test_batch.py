@@ -229,3 +229,79 @@ def test_a_failed_write_raises_and_leaves_no_output(sites_csv, tmp_path, monkeyp
         check_file(sites_csv, out, chunk_size=250, progress=False)
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_threads_write_the_same_file_as_one_thread(sites_csv, tmp_path, suffix) -> None:
+    one, two = tmp_path / f"one{suffix}", tmp_path / f"two{suffix}"
+    s1 = check_file(sites_csv, one, chunk_size=100, progress=False, workers=1)  # 12 chunks
+    s2 = check_file(sites_csv, two, chunk_size=100, progress=False, workers=2)
+    assert s1.streamed and s2.streamed
+    if suffix == ".csv":
+        assert one.read_bytes() == two.read_bytes()
+    else:
+        pd.testing.assert_frame_equal(gpd.read_parquet(two), gpd.read_parquet(one), check_exact=True)
+    assert (s1.rows, s1.verdicts, list(s1.errors.items())) == (s2.rows, s2.verdicts, list(s2.errors.items()))
+    with pytest.raises(ValidationError, match="workers"):
+        check_file(sites_csv, tmp_path / "x.csv", workers=0)
+
+
+def test_a_chunk_independent_warning_is_said_once_with_threads(tmp_path) -> None:
+    table = _table(600)
+    table["verdict"] = "old"  # a result column name: the results go to prefixed columns, with a warning
+    src = tmp_path / "again.csv"
+    table.to_csv(src, index=False)
+    with pytest.warns(UserWarning, match="prefixed columns") as caught:
+        check_file(src, tmp_path / "out.csv", chunk_size=100, progress=False, workers=2)
+    assert sum("prefixed columns" in str(w.message) for w in caught) == 1
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert (out["verdict"] == "old").all() and "ganpo_verdict" in out
+
+
+def test_summary_parts_merge_to_the_whole(in_memory) -> None:
+    whole, added, merged = BatchSummary(), BatchSummary(), BatchSummary()
+    whole.add(in_memory)
+    for start in range(0, len(in_memory), 300):
+        chunk = in_memory.iloc[start : start + 300]
+        added.add(chunk)  # what one thread did, chunk after chunk
+        part = BatchSummary()
+        part.add(chunk)  # what a worker thread does
+        merged.merge(part)
+    assert (merged.rows, merged.verdicts, list(merged.errors.items())) == (
+        added.rows,
+        added.verdicts,
+        list(added.errors.items()),
+    )
+    assert (merged.rows, dict(merged.errors), dict(merged.verdicts)) == (
+        whole.rows,
+        dict(whole.errors),
+        dict(whole.verdicts),
+    )
+    assert merged.data_notice == whole.data_notice != ""
+
+
+def test_text_array_is_pyarrow_of_the_objects() -> None:
+    import pyarrow as pa
+
+    from ganpo_geo.batch import _text_array
+
+    shared = "江西省 Jiangxi"
+    twin = "".join(["江西省", " Jiangxi"])  # equal text, another object
+    values = np.array([shared, twin, "", None, np.nan, shared, "a" * 400, twin, None], dtype=object)
+    for case in (values, values[::-1], values[:0], np.array([shared] * 1_000, dtype=object), values[::2]):
+        assert _text_array(case).equals(pa.array(case, pa.string(), from_pandas=True))
+
+
+def test_cli_workers_sets_the_threads_of_a_file_batch(sites_csv, tmp_path) -> None:
+    runner = CliRunner()
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.csv"
+        args = ["site-check", "--input", str(sites_csv), "--output", str(out), "--workers", workers, "--quiet"]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    args = ["site-check", "--input", str(sites_csv), "--output", str(tmp_path / "x.csv"), "--workers", "0"]
+    bad = runner.invoke(main, args)
+    assert bad.exit_code != 0 and "workers" in bad.output.lower()

@@ -19,6 +19,7 @@ from ganpo_geo._index import (
     NearestLines,
     PolygonIndex,
     _part_offsets,
+    coordinates,
     query_points_many,
     snap_to_lines,
 )
@@ -450,3 +451,22 @@ def test_query_points_many_shares_the_grid_and_answers_like_each_index() -> None
         query_points_many(indexes[:1], x, y[:-1])
     with pytest.raises(ValueError, match="1-d arrays of one length"):
         indexes[0].query_points(x.reshape(-1, 1), y.reshape(-1, 1))
+
+
+def test_coordinates_equal_shapely_get_coordinates() -> None:
+    rng = np.random.default_rng(2)
+    points = shapely.points(rng.uniform(-180, 180, 1_000), rng.uniform(-90, 90, 1_000))
+    with_empty = points.copy()
+    with_empty[[3, 500]] = shapely.Point()  # empty points have no row
+    with_nan = points.copy()
+    with_nan[7] = shapely.Point(np.nan, 1.0)
+    mixed = points.copy()
+    mixed[9] = shapely.LineString([(0, 0), (1, 1)])
+    mixed[10] = None
+    for geoms in (points, with_empty, with_nan, mixed, points[:0]):
+        np.testing.assert_array_equal(coordinates(geoms), shapely.get_coordinates(geoms))
+        got, got_index = coordinates(geoms, return_index=True)
+        want, want_index = shapely.get_coordinates(geoms, return_index=True)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_index, want_index)
+        assert got.shape[1] == 2 and got_index.dtype == want_index.dtype

@@ -332,3 +332,27 @@ def test_corrupt_file(tmp_path) -> None:
     path.write_bytes(b"this is not a geopackage")
     with pytest.raises(ValidationError, match="cannot read"):
         load_layer(path)
+
+
+def test_cached_builds_once_when_threads_ask_at_once() -> None:
+    import threading
+    import time
+
+    from ganpo_geo.layers import Layers
+
+    layers = Layers()
+    calls = []
+
+    def slow_build():
+        calls.append(threading.get_ident())
+        time.sleep(0.2)  # both threads ask while the first one builds
+        return object()
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(layers.cached("slow", slow_build))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(got) == 4 and all(g is got[0] for g in got)

@@ -15,7 +15,7 @@ from shapely import Point
 from ganpo_geo import ValidationError
 from ganpo_geo.crs import area_km2, to_albers
 from ganpo_geo.layers import Layers, layer_info, load_layer
-from ganpo_geo.redline import NEAREST_SPACING_M, load_redlines, redline_overlap, redlines
+from ganpo_geo.redline import NEAREST_SPACING_M, load_redlines, overlap_columns, redline_overlap, redlines
 
 
 @pytest.fixture(scope="module")
@@ -288,3 +288,18 @@ def test_no_zone_named_after_a_place_it_misses(red, protected) -> None:
         for name, pt in zip(names, pts, strict=True):
             if row.name_zh.startswith(name) or f"、{name}" in row.name_zh:
                 assert shapely.distance(geom, pt) < 1_000, (row.name_zh, name)
+
+
+def test_overlap_columns_are_redline_overlap_as_arrays() -> None:
+    rng = np.random.default_rng(8)
+    sites = list(shapely.points(rng.uniform(113.5, 118.5, 300), rng.uniform(24.5, 30.1, 300)))
+    sites[5] = shapely.buffer(Point(116.0, 29.55), 0.02)  # Lushan: inside a red line
+    sites[6] = shapely.LineString([(115.9, 29.4), (116.1, 29.6)])
+    frame = redline_overlap(sites, buffer_m=500)
+    arrays = overlap_columns(np.asarray(sites, dtype=object), buffer_m=500)
+    assert list(arrays) == list(frame.columns)
+    for name, values in arrays.items():
+        np.testing.assert_array_equal(values, frame[name].to_numpy(dtype=values.dtype))
+    assert arrays["zone_ids"].dtype == object and arrays["overlaps"].any()
+    with pytest.raises(ValidationError, match="buffer_m"):
+        overlap_columns(np.asarray(sites, dtype=object), buffer_m=-1)

@@ -651,3 +651,72 @@ def test_industry_keys_once_per_name() -> None:
     assert keys[0] == keys[4] != "" and errors[0] == ""
     assert keys[2] == "" and "nonsense" in errors[2]
     assert errors[3] == "" or "None" in errors[3]
+
+
+def _mixed_sites(n: int, seed: int = 5) -> gpd.GeoDataFrame:
+    """Points over and around Jiangxi (some outside, one NaN), with lines, polygons and a bow-tie among them."""
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(113.0, 119.0, n), rng.uniform(24.0, 30.5, n)
+    geoms = shapely.points(lon, lat).astype(object)
+    geoms[7::50] = shapely.buffer(geoms[7::50], 0.01)
+    ends = zip(lon[11::50], lat[11::50], strict=True)
+    geoms[11::50] = [shapely.LineString([(x, y), (x + 0.05, y + 0.03)]) for x, y in ends]
+    geoms[13] = shapely.from_wkt("POLYGON ((116.89 28.74, 116.91 28.76, 116.91 28.74, 116.89 28.76, 116.89 28.74))")
+    geoms[17] = Point(np.nan, 28.0)
+    industry = rng.choice(["化工", "garment", "steel", "livestock", "nonsense"], n)
+    return gpd.GeoDataFrame({"industry": industry}, geometry=list(geoms), crs=4326)
+
+
+@pytest.mark.parametrize(("n", "chunk_size"), [(3_000, 500), (50_000, 25_000)])
+def test_chunks_checked_on_threads_give_the_serial_results(n: int, chunk_size: int) -> None:
+    sites = _mixed_sites(n)
+    serial = check_sites(sites, progress=False, chunk_size=chunk_size, workers=1)
+    threaded = check_sites(sites, progress=False, chunk_size=chunk_size, workers=2)
+    pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
+    assert (serial["error"] != "").any() and (serial["error"] == "").sum() > n // 5
+    assert serial["warnings"].str.contains("make_valid").any()
+
+
+def test_threads_on_fresh_user_layers_build_each_index_once(tmp_path, monkeypatch) -> None:
+    units = load_layer("control_units")
+    path = tmp_path / "official.gpkg"
+    units[["unit_code", "name_zh", "category", "geometry"]].to_file(path)
+    sites = _mixed_sites(4_000, seed=9)
+    serial = check_sites(sites, progress=False, chunk_size=400, workers=1, layers=Layers.official(control_units=path))
+    built = []
+    original = Layers.cached
+
+    def counting(self, key, build):
+        def counted():
+            built.append(key)
+            return build()
+
+        return original(self, key, counted)
+
+    monkeypatch.setattr(Layers, "cached", counting)
+    fresh = Layers.official(control_units=path)
+    threaded = check_sites(sites, progress=False, chunk_size=400, workers=4, layers=fresh)
+    pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
+    assert built and len(built) == len(set(built))  # no index built twice by racing threads
+
+
+def test_workers_must_be_a_positive_count() -> None:
+    sites = _mixed_sites(20)
+    with pytest.raises(ValidationError, match="workers"):
+        check_sites(sites, workers=0)
+
+
+def test_fixed5_is_python_percent_5f_on_ties_and_signs() -> None:
+    from ganpo_geo.siting import _fixed5
+
+    rng = np.random.default_rng(12)
+    cases = [
+        rng.uniform(-180, 180, 200_000),
+        np.round(rng.uniform(-180, 180, 200_000), 6),  # six decimals: many look like ties
+        (np.floor(rng.uniform(-180, 180, 200_000) * 1e5) + 0.5) / 1e5,  # the nearest doubles to ties
+        np.array([0.0, -0.0, -1e-9, 1e-9, 5e-6, -5e-6, 1.5e-5, 2.5e-5, 179.999995, -179.999995, 89.999995]),
+        np.array([1e9 + 0.123455, -(2.0**35) - 0.5e-5, 2.0**35 + 1.5e-5]),
+    ]
+    for values in cases:
+        want = [f"{v:.5f}" for v in values]
+        assert _fixed5(values).to_pylist() == want

@@ -42,6 +42,8 @@ from typing import Any, TypeVar
 import numpy as np
 import shapely
 
+from ganpo_geo._threads import prepare_shared
+
 __all__ = ["CACHE_FORMAT", "cache_dir", "content_key", "load", "save", "share", "shared", "shared_objects"]
 
 _T = TypeVar("_T")
@@ -63,6 +65,7 @@ KEEP_KEYS = 3
 _STALE_TMP_S = 3600.0  # a temporary file this old is what a killed save left
 
 _SHARED: dict[str, Any] = {}
+_SHARED_LOCK = threading.RLock()  # held while a shared object is built
 _RING_TYPE = int(shapely.GeometryType.LINEARRING)
 
 
@@ -119,9 +122,13 @@ def shared(name: str, build: Callable[[], _T]) -> _T:
     -------
     object
     """
-    if name not in _SHARED:
-        _SHARED[name] = build()
-    value: _T = _SHARED[name]
+    try:
+        value: _T = _SHARED[name]
+    except KeyError:
+        with _SHARED_LOCK:  # threads checking chunks at once build it once
+            if name not in _SHARED:
+                _SHARED[name] = build()
+            value = _SHARED[name]
     return value
 
 
@@ -205,7 +212,7 @@ def _geometry(build: Callable[..., Any], args: tuple[Any, ...], prepared: bool) 
     """A geometry from the cache (shapely's own pickling), prepared again if it was."""
     geom: shapely.Geometry = build(*args)
     if prepared:
-        shapely.prepare(geom)
+        prepare_shared(geom)  # its point locator too: threads may share it
     return geom
 
 
@@ -213,7 +220,7 @@ def _geometries(wkb: np.ndarray, prepared: np.ndarray) -> np.ndarray:
     """An array of geometries from the cache (one vectorized parse), prepared again where they were."""
     geoms: np.ndarray = shapely.from_wkb(wkb)
     if prepared.any():
-        shapely.prepare(geoms[prepared])
+        prepare_shared(geoms[prepared])  # their point locators too: threads may share them
     return geoms
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import shapely
 
 from ganpo_geo._errors import CoordinateError, ValidationError
+from ganpo_geo._index import coordinates
 from ganpo_geo._layerfiles import load_layer
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, gcj02_to_wgs84, to_albers, transformer
 
@@ -75,6 +76,7 @@ def renamed_parameters(**renames: str) -> Callable[[Callable[_P, _R]], Callable[
         return wrapper
 
     return decorate
+
 
 #: Jiangxi's extent in WGS84 degrees (west, south, east, north), rounded outwards.
 JIANGXI_BOUNDS = (113.5, 24.4, 118.5, 30.1)
@@ -151,7 +153,7 @@ def check_geometry_coords(geometries: Any, name: str, *, degrees: bool = True) -
         Whether the coordinates are longitude/latitude (then |lon| <= 180, |lat| <= 90).
     """
     geoms = np.asarray(geometries, dtype=object).ravel()
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    coords, owner = coordinates(geoms, return_index=True)
     if not len(coords):
         return
     finite = np.isfinite(coords).all(axis=1)

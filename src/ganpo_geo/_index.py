@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import shapely
 
+from ganpo_geo._threads import prepare_shared
+
 if TYPE_CHECKING:
     from affine import Affine
 
@@ -27,6 +29,7 @@ __all__ = [
     "NearestLines",
     "PolygonIndex",
     "SegmentGrid",
+    "coordinates",
     "query_points_many",
     "snap_to_lines",
 ]
@@ -121,7 +124,7 @@ class PolygonIndex:
         for a handful of points, where rasterizing the grid would cost more than it saves.
         """
         geoms = np.asarray(geoms, dtype=object)
-        _ready(geoms)
+        prepare_shared(geoms)
         tree = shapely.STRtree(geoms)
         present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         if grid_deg is None or present.size == 0:
@@ -184,7 +187,7 @@ class PolygonIndex:
         before any thread can query them."""
         for name, value in state.items():
             object.__setattr__(self, name, value)
-        _ready(self.geoms)
+        prepare_shared(self.geoms)
 
     def query_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (point position, polygon position) of points inside (or on) polygons.
@@ -289,19 +292,31 @@ def query_points_many(
     return out
 
 
-def _ready(geoms: np.ndarray) -> None:
-    """Prepare the geometries and build their lazy point locators now, in one thread.
+def coordinates(geoms: np.ndarray, return_index: bool = False) -> Any:
+    """``shapely.get_coordinates`` (x, y), without holding the GIL when every geometry is a point.
 
-    GEOS builds a prepared geometry's point-in-area index on its first test, and not thread-safe
-    (libgeos/geos#825); shapely releases the GIL during the tests, so threads sharing an index
-    (the dask engine's threaded scheduler) must find the locators built.
+    shapely's ``get_coordinates`` holds the GIL while it walks the geometries (shapely#2048), so
+    chunks checked on threads would wait on each other there; ``get_x``/``get_y`` are ufuncs
+    that release it. Same values, same rows (empty points and missing geometries have none).
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely geometries
+    return_index : bool
+        Also return the position of each row's geometry.
+
+    Returns
+    -------
+    numpy.ndarray or (numpy.ndarray, numpy.ndarray)
+        Coordinates, shape (n, 2), and with ``return_index`` the geometry of each row.
     """
-    shapely.prepare(geoms)
-    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    xy, owner = shapely.get_coordinates(present, return_index=True)
-    if xy.size:  # each geometry's first vertex: inside its envelope, so the locator is built
-        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        shapely.intersects_xy(present[owner[first]], xy[first, 0], xy[first, 1])
+    geoms = np.asarray(geoms, dtype=object)
+    if not geoms.size or not (shapely.get_type_id(geoms) == shapely.GeometryType.POINT).all():
+        return shapely.get_coordinates(geoms, return_index=return_index)
+    keep = ~shapely.is_empty(geoms)
+    points = geoms if keep.all() else geoms[keep]
+    xy = np.column_stack([shapely.get_x(points), shapely.get_y(points)])
+    return (xy, np.flatnonzero(keep)) if return_index else xy
 
 
 def _no_cells() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -901,9 +916,9 @@ class SegmentGrid:
             max_distance=float(max_distance),
         )
 
-    def query(self, x: np.ndarray, y: np.ndarray, line_rank: np.ndarray, owner: np.ndarray) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray
-    ]:
+    def query(
+        self, x: np.ndarray, y: np.ndarray, line_rank: np.ndarray, owner: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Nearest segment of each point within ``max_distance``.
 
         Parameters

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from ganpo_geo import _cache
-from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex
+from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex, coordinates
 from ganpo_geo._layerfiles import load_layer
 from ganpo_geo.crs import WGS84, as_sites, to_albers, to_wgs84
 
@@ -70,7 +70,7 @@ def _catchment_hits(
     if bundled:
         points = np.flatnonzero(valid & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT))
         if points.size:
-            xy = shapely.get_coordinates(geoms[points])
+            xy = coordinates(geoms[points])
             index = _bundled_catchment_index(points.size >= GRID_MIN_POINTS)
             p_in, p_cat = index.query_points(xy[:, 0], xy[:, 1])
             hits_in.append(points[p_in])

@@ -15,6 +15,8 @@ output (GeoJSON, GeoPackage, XLSX) goes the in-memory way: :func:`read_sites`,
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
 import sys
 import time
@@ -31,7 +33,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ganpo_geo._checks import check_count
 from ganpo_geo._errors import ValidationError
+from ganpo_geo._threads import check_threads, in_threads
 from ganpo_geo.io import _DELIMITERS, _sniff_delimiter, atomic_path, check_output_path, write_table
 from ganpo_geo.layers import Layers
 from ganpo_geo.siting import check_sites, read_sites, sites_from_table
@@ -86,6 +90,13 @@ class BatchSummary:
         self.errors.update(_error_kinds(error[~fine]))
         if not self.data_notice and len(result):
             self.data_notice = str(result[col.get("data_notice", "data_notice")].iloc[0])
+
+    def merge(self, other: BatchSummary) -> None:
+        """Add the counts of another part of the same batch (checked after the earlier parts)."""
+        self.rows += other.rows
+        self.verdicts.update(other.verdicts)
+        self.errors.update(other.errors)
+        self.data_notice = self.data_notice or other.data_notice
 
     def text(self) -> str:
         """One line: rows, verdicts, errors and time."""
@@ -264,12 +275,36 @@ def _csv_table(result: pd.DataFrame) -> pa.Table:
         if col.dtype == "boolean":
             arrays[str(name)] = pc.if_else(pa.array(col.array), "True", "False")  # missing stays missing
         elif col.dtype == object:
-            arrays[str(name)] = pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True)
+            arrays[str(name)] = _text_array(col.to_numpy(dtype=object))
         elif col.dtype == np.float64:
             arrays[str(name)] = _float_text(col.to_numpy())
         else:
             arrays[str(name)] = pa.array(col, from_pandas=True)
     return pa.table(arrays)
+
+
+def _text_array(values: np.ndarray) -> pa.Array:
+    """An object column of texts (None/NaN missing) as an Arrow string array, without the GIL for
+    its repeated values.
+
+    The result columns repeat a few text objects (verdicts, names, the data notice) over many
+    rows. They are dictionary-encoded by object identity (the array's pointers, read as
+    integers: no Python object is touched per row), only the distinct objects are converted,
+    and Arrow decodes the dictionary. Converting every row instead holds the GIL, so chunks
+    converted on two threads would wait on each other. Same values as ``pa.array(values, pa.string())``.
+    """
+    import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
+
+    values = np.ascontiguousarray(values, dtype=object)
+    if not len(values):
+        return pa.array(values, pa.string(), from_pandas=True)
+    pointers = np.frombuffer(values, dtype=np.uintp)  # the objects' addresses (values stays alive)
+    codes, distinct = pd.factorize(pointers)
+    first = np.empty(len(distinct), dtype=np.intp)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the first row of each object
+    dictionary = pa.array(values[first], pa.string(), from_pandas=True)
+    encoded = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
+    return pc.cast(encoded, pa.string())
 
 
 def _float_text(values: np.ndarray) -> pa.Array:
@@ -344,8 +379,8 @@ class _Writer:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ganpo-writer")
         self.pending: Future[None] | None = None
 
-    def write(self, result: gpd.GeoDataFrame) -> None:
-        table = _csv_table(result) if self.kind == "csv" else _parquet_table(result)
+    def write(self, table: pa.Table) -> None:
+        """Queue a chunk's Arrow table, after the previous one is written."""
         if self.schema is None:
             self.schema = _widen(table.schema)
             if self.kind == "csv":
@@ -401,6 +436,7 @@ def check_file(
     bom: bool = False,
     progress: bool | None = None,
     chunk_size: int = STREAM_CHUNK,
+    workers: int | None = None,
 ) -> BatchSummary:
     """Check every site of a file and write the results to another file (atomically).
 
@@ -420,6 +456,9 @@ def check_file(
         terminal, else a line every 10% on stderr; ``False`` silences it. Default: on.
     chunk_size : int
         Rows per streamed chunk.
+    workers : int, optional
+        Threads checking chunks at once (>= 1; default: one per usable core). The results
+        and their order do not depend on it.
 
     Returns
     -------
@@ -437,6 +476,7 @@ def check_file(
     if chunk_size < 1:
         msg = f"chunk_size must be >= 1, got {chunk_size}"
         raise ValidationError(msg)
+    threads = check_threads(check_count(workers, "workers", allow_none=True))
     options: dict[str, Any] = {
         "industry": industry,
         "industry_col": industry_col,
@@ -447,13 +487,13 @@ def check_file(
     summary = BatchSummary()
     if plan is not None:
         try:
-            _stream(src, dst, plan, summary, options, crs, lon_col, lat_col, bom, progress, chunk_size)
+            _stream(src, dst, plan, summary, options, crs, lon_col, lat_col, bom, progress, (chunk_size, threads))
             summary.streamed = True
         except (pa.ArrowInvalid, UnicodeDecodeError):
             summary = BatchSummary()  # ragged rows or bad bytes: the in-memory way reports them per row
     if not summary.streamed:
         sites = read_sites(src, crs=crs, lon_col=lon_col, lat_col=lat_col, sheet=sheet)
-        result = check_sites(sites, crs="wgs84", progress=progress, **options)
+        result = check_sites(sites, crs="wgs84", progress=progress, workers=threads, **options)
         write_table(result, dst, bom=bom)
         summary.add(result)
     summary.seconds = time.perf_counter() - start
@@ -471,28 +511,41 @@ def _stream(
     lat_col: str | None,
     bom: bool,
     progress: bool | None,
-    chunk_size: int,
+    chunking: tuple[int, int],
 ) -> None:
+    """Read, check and write the CSV chunk by chunk: ``chunking`` is (rows per chunk, threads).
+
+    This thread reads the chunks and writes the results in order. The first chunk is checked
+    here, alone (it builds or loads the indexes and says the warnings once); the others by
+    ``threads`` threads (:func:`ganpo_geo._threads.in_threads`), each parsing, checking and
+    converting one chunk to Arrow at a time.
+    """
     delimiter, names, has_bom = plan
+    chunk_size, threads = chunking
     if has_bom or delimiter != ",":  # the note read_sites gives
         encoding = "UTF-8 with BOM" if has_bom else "UTF-8"
         warnings.warn(f"{src.name}: read as {encoding}, {_DELIMITERS[delimiter]}-delimited", UserWarning, stacklevel=3)
     estimate = max(_count_lines(src) - 1, 0)
     bar = _Progress(estimate, progress, f"site-check {src.name}")
     kind = "csv" if dst.suffix.lower() == ".csv" else "parquet"
+    setup = _ChunkSetup(kind, crs, lon_col, lat_col, chunk_size, options)
     try:
         with atomic_path(dst) as tmp:
-            writer = _Writer(tmp, kind, bom)
+            writer = _Writer(tmp, setup.kind, bom)
             try:
-                for chunk in _csv_chunks(src, delimiter, names, chunk_size):
-                    sites = sites_from_table(chunk, crs=crs, lon_col=lon_col, lat_col=lat_col)
+                chunks = _csv_chunks(src, delimiter, names, chunk_size)
+                first = next(chunks, None)
+                if first is not None:
                     with warnings.catch_warnings():
-                        if summary.rows:  # say a chunk-independent warning once, not per chunk
-                            warnings.simplefilter("ignore", UserWarning)
-                        result = check_sites(sites, crs="wgs84", progress=False, chunk_size=chunk_size, **options)
-                    writer.write(result)
-                    summary.add(result)
-                    bar.update(len(result))
+                        done = [_check_chunk(first, setup)]
+                        warnings.simplefilter("ignore", UserWarning)  # said once, for the first chunk
+                        jobs = ((chunk, setup) for chunk in chunks)
+                        rest = in_threads(_check_chunk, jobs, threads, first_alone=False)
+                        with contextlib.closing(rest):
+                            for part, table in itertools.chain(done, rest):
+                                writer.write(table)
+                                summary.merge(part)
+                                bar.update(part.rows)
             finally:
                 writer.close()
             if summary.rows == 0:
@@ -500,3 +553,24 @@ def _stream(
                 raise ValidationError(msg)
     finally:
         bar.close()
+
+
+@dataclass(frozen=True)
+class _ChunkSetup:
+    """What checking one streamed chunk needs besides the chunk (sent to every worker job)."""
+
+    kind: str  # "csv" or "parquet": the Arrow table to make
+    crs: Any
+    lon_col: str | None
+    lat_col: str | None
+    chunk_size: int
+    options: dict[str, Any]  # check_sites keywords
+
+
+def _check_chunk(chunk: pd.DataFrame, setup: _ChunkSetup) -> tuple[BatchSummary, pa.Table]:
+    """Parse, check and convert one chunk (in any thread): its counts and its Arrow table."""
+    sites = sites_from_table(chunk, crs=setup.crs, lon_col=setup.lon_col, lat_col=setup.lat_col)
+    result = check_sites(sites, crs="wgs84", progress=False, chunk_size=setup.chunk_size, workers=1, **setup.options)
+    part = BatchSummary()
+    part.add(result)
+    return part, _csv_table(result) if setup.kind == "csv" else _parquet_table(result)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ LAYERS_FILE_SECTIONS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = Ma
 
 
 _T = TypeVar("_T")
+
+#: Held while a cached index is built (re-entrant: a build may use other cached values).
+_BUILD_LOCK = threading.RLock()
 
 
 class _ReadOnly(Mapping[str, Any]):
@@ -562,10 +566,18 @@ class Layers:
         return out
 
     def cached(self, key: str, build: Callable[[], _T]) -> _T:
-        """Value of ``build()`` computed once per Layers object (spatial indexes)."""
-        if key not in self._cache:
-            self._cache[key] = build()
-        value: _T = self._cache[key]
+        """Value of ``build()`` computed once per Layers object (spatial indexes).
+
+        Safe from several threads (chunks of a batch checked at once): one builds, the
+        others wait for it instead of building the same index again.
+        """
+        try:
+            value: _T = self._cache[key]
+        except KeyError:
+            with _BUILD_LOCK:
+                if key not in self._cache:
+                    self._cache[key] = build()
+                value = self._cache[key]
         return value
 
 

@@ -14,13 +14,14 @@ import shapely
 
 from ganpo_geo._checks import check_geometry_coords, check_number
 from ganpo_geo._errors import ValidationError
-from ganpo_geo._index import GRID_MIN_POINTS, NearestLines, PolygonIndex
+from ganpo_geo._index import GRID_MIN_POINTS, NearestLines, PolygonIndex, coordinates
 from ganpo_geo._official import REDLINE_FIELDS, load_redlines
+from ganpo_geo._threads import prepare_shared
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, as_sites, to_albers, transformer
 from ganpo_geo.layers import Layers, bundled_layers
 from ganpo_geo.types import CRSLike, GeometryLike
 
-__all__ = ["REDLINE_FIELDS", "load_redlines", "redline_overlap", "redlines"]
+__all__ = ["REDLINE_FIELDS", "load_redlines", "overlap_columns", "redline_overlap", "redlines"]
 
 
 def redlines(layers: Layers | None = None) -> gpd.GeoDataFrame:
@@ -50,7 +51,7 @@ def _redline_parts(layers: Layers) -> tuple[shapely.STRtree, np.ndarray, np.ndar
     def build() -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
         metric = to_albers(layers.red().geometry)
         parts, zone = shapely.get_parts(metric, return_index=True)
-        shapely.prepare(parts)
+        prepare_shared(parts)
         return shapely.STRtree(parts), parts, zone
 
     return layers.cached("redline_parts", build)
@@ -125,6 +126,31 @@ def redline_overlap(
     >>> bool(hits.loc[0, "nearest_m"] > 1000)
     True
     """
+    series = as_sites(geometries, crs)
+    columns = overlap_columns(series.to_numpy(), buffer_m=buffer_m, layers=layers, max_search_m=max_search_m)
+    return pd.DataFrame(columns, index=series.index)
+
+
+def overlap_columns(
+    wgs: np.ndarray, *, buffer_m: float = 0.0, layers: Layers | None = None, max_search_m: float = 50_000.0
+) -> dict[str, np.ndarray]:
+    """:func:`redline_overlap` of WGS84 geometries, as arrays (text as object arrays).
+
+    For the batch check, which writes the arrays into its own: no frame, and no text column
+    converted to pandas' string dtype and back.
+
+    Parameters
+    ----------
+    wgs : numpy.ndarray of shapely geometries
+        WGS84 longitude/latitude.
+    buffer_m, layers, max_search_m
+        As for :func:`redline_overlap`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The columns of :func:`redline_overlap`, in its order.
+    """
     if not buffer_m >= 0:
         msg = f"buffer_m must be >= 0, got {buffer_m!r}"
         raise ValidationError(msg)
@@ -132,9 +158,7 @@ def redline_overlap(
     check_number(max_search_m, "max_search_m")
     layers = layers or bundled_layers()
     zones = layers.red()
-    series = as_sites(geometries, crs)
-    n = len(series)
-    wgs = series.to_numpy()
+    n = len(wgs)
     check_geometry_coords(wgs, "geometries")
     valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
     tree, parts, zone_of_part = _redline_parts(layers)
@@ -145,7 +169,7 @@ def redline_overlap(
 
     # points: the grid index (exact near borders)
     point_pos = np.flatnonzero(is_point)
-    xy = shapely.get_coordinates(wgs[point_pos])
+    xy = coordinates(wgs[point_pos])
     p_in, p_part = point_index.query_points(xy[:, 0], xy[:, 1])
     touching[point_pos[p_in]] = True
     pair_site, pair_part = [point_pos[p_in]], [p_part]
@@ -202,7 +226,7 @@ def redline_overlap(
     if away.size:
         # for lines and polygons: the distance from their nearest vertex (points: as is);
         # only coordinates are projected, not geometries
-        coords, owner = shapely.get_coordinates(wgs[away], return_index=True)
+        coords, owner = coordinates(wgs[away], return_index=True)
         x, y = transformer(WGS84, JIANGXI_ALBERS).transform(coords[:, 0], coords[:, 1])
         if borders is not None:
             _, d, _ = borders.query(x, y, max_search_m)
@@ -236,15 +260,12 @@ def redline_overlap(
         for site, zones_here in pairs[pairs["site"].map(counts) > 1].groupby("site")["zone"]:
             zone_ids[site] = ";".join(ids[zones_here.to_numpy()])
             zone_names[site] = ";".join(names[zones_here.to_numpy()])
-    return pd.DataFrame(
-        {
-            "overlaps": overlaps,
-            "overlap_km2": overlap_km2,
-            "overlap_km": overlap_km,
-            "share": share,
-            "nearest_m": nearest,
-            "zone_ids": zone_ids,
-            "zone_names": zone_names,
-        },
-        index=series.index,
-    )
+    return {
+        "overlaps": overlaps,
+        "overlap_km2": overlap_km2,
+        "overlap_km": overlap_km,
+        "share": share,
+        "nearest_m": nearest,
+        "zone_ids": zone_ids,
+        "zone_names": zone_names,
+    }

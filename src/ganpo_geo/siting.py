@@ -53,12 +53,21 @@ from ganpo_geo import _cache
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
 from ganpo_geo._dask import check_scheduler, client_for, import_dask
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
-from ganpo_geo._index import GRID_MIN_POINTS, LineChunks, NearMask, PolygonIndex, SegmentGrid, snap_to_lines
+from ganpo_geo._index import (
+    GRID_MIN_POINTS,
+    LineChunks,
+    NearMask,
+    PolygonIndex,
+    SegmentGrid,
+    coordinates,
+    snap_to_lines,
+)
+from ganpo_geo._threads import check_threads, chunk_bounds, in_threads, prepare_shared
 from ganpo_geo.basins import basin_of
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
 from ganpo_geo.io import read_csv_table, read_excel_table
 from ganpo_geo.layers import Layers, _read_file, bundled_layers, data_path, load_layer
-from ganpo_geo.redline import redline_overlap
+from ganpo_geo.redline import overlap_columns, redline_overlap
 from ganpo_geo.vocabulary import clause_industries_apply
 from ganpo_geo.zoning import (
     DIMENSIONS,
@@ -569,9 +578,7 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
     """Range-check the coordinates, convert to WGS84 row by row safely, keep every row."""
     geoms = np.asarray(geoms, dtype=object)
     ok = ~shapely.is_missing(geoms) & (errors == "")
-    coords, owner = (
-        shapely.get_coordinates(geoms[ok], return_index=True) if ok.any() else (np.empty((0, 2)), np.empty(0, int))
-    )
+    coords, owner = coordinates(geoms[ok], return_index=True) if ok.any() else (np.empty((0, 2)), np.empty(0, int))
     rows = np.flatnonzero(ok)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(coords).all(axis=1)
@@ -594,7 +601,7 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
                 except CoordinateError as exc:
                     errors[i] = str(exc)
     out = out.set_geometry(gpd.GeoSeries(converted, index=out.index, crs=WGS84, name=out.geometry.name))
-    out[_ERR] = errors
+    out[_ERR] = pd.Series(errors, index=out.index, dtype=object)  # ours: no conversion to the str dtype
     return out
 
 
@@ -721,7 +728,7 @@ def _build_shoreline(reaches: gpd.GeoDataFrame, reach_m: np.ndarray) -> _Shoreli
     lines_arr = np.asarray(lines, dtype=object)
     body_arr = np.asarray(line_body, dtype=np.int64)
     polygons_arr = np.asarray(polygons, dtype=object)
-    shapely.prepare(polygons_arr)
+    prepare_shared(polygons_arr)
     return _Shoreline(
         bodies=bodies,
         lines=lines_arr,
@@ -768,7 +775,7 @@ def _context(layers: Layers) -> _Context:
 def _build_context() -> _Context:
     """Tables of the bundled layers the checks use; no networkx needed (fast start-up)."""
     province = load_layer("province").geometry.iloc[0]
-    shapely.prepare(province)
+    prepare_shared(province)
     reaches = load_layer("reaches").set_index("reach_id", drop=False).rename_axis(None)
     nodes = load_layer("river_nodes")
     lake_node = nodes.loc[nodes["kind"] == "lake", "node_id"]
@@ -875,7 +882,7 @@ def _metric_xy(g: gpd.GeoSeries) -> np.ndarray:
     geoms = g.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     sel = geoms if is_point.all() else np.where(is_point, geoms, shapely.centroid(geoms))
-    lonlat = shapely.get_coordinates(sel)
+    lonlat = coordinates(sel)
     x, y = _albers_transformer().transform(lonlat[:, 0], lonlat[:, 1])
     return np.column_stack([x, y])
 
@@ -918,6 +925,7 @@ def _rule_severity(effect: str, industries: str, condition: str) -> int:
 
 def _term_bits(layers: Layers) -> dict[str, int]:
     """Bit position of each condition term of the rules in use (met = bit, uncertain = bit + 1)."""
+
     def build() -> dict[str, int]:
         terms = sorted({t for c in layers.access_rules()["condition"] for t in condition_terms(c)})
         return {t: 2 * i for i, t in enumerate(terms)}
@@ -1001,7 +1009,7 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     inside = np.zeros(len(geoms), dtype=bool)
     if is_point.any():  # the counties tile Jiangxi: a point is inside if it is in a county
-        xy = shapely.get_coordinates(geoms[is_point])
+        xy = coordinates(geoms[is_point])
         p_in, p_poly = _county_index(layers, int(is_point.sum())).query_points(xy[:, 0], xy[:, 1])
         hit = np.zeros(int(is_point.sum()), dtype=bool)
         hit[p_in] = True
@@ -1013,7 +1021,8 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
     away = np.flatnonzero(~inside)
     if not away.size:
         return out, county
-    xy = shapely.get_coordinates(shapely.point_on_surface(geoms[away]))
+    outside = geoms[away]
+    xy = coordinates(outside if is_point[away].all() else shapely.point_on_surface(outside))  # a point is its own
     x, y = xy[:, 0], xy[:, 1]
     swapped = (np.abs(x) <= 90) & shapely.contains_xy(ctx.province, y, x)
     index, names = layers.cached("siting_province_index", _province_index)  # built once, when a site is outside
@@ -1021,21 +1030,45 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
     first = np.unique(p_idx, return_index=True)[1]  # on a shared border: the first province
     where = np.full(len(away), -1)
     where[p_idx[first]] = g_idx[first]
-    # one text per kind, built as arrays (numpy's "%.5f" is Python's f"{x:.5f}")
-    site = np.char.add(np.char.add(np.char.add("the site (", np.char.mod("%.5f", x)), ", "), np.char.mod("%.5f", y))
-    site = np.char.add(site, ") is outside Jiangxi")
-    found = where >= 0
-    texts = np.where(
-        found,
-        np.char.add(np.char.add(site, ", in "), np.asarray(names, dtype=str)[np.maximum(where, 0)]),
-        np.char.add(site, " and outside China"),
-    ).astype(object)
+    # one text per kind, built by Arrow (without the GIL: chunks may be checked on threads)
+    site = pc.binary_join_element_wise("the site (", _fixed5(x), ", ", _fixed5(y), ") is outside Jiangxi", "")
+    endings = pa.array([*(f", in {name}" for name in names), " and outside China"], pa.string())
+    which = pa.array(np.where(where >= 0, where, len(names)).astype(np.int32))
+    ending = pc.cast(pa.DictionaryArray.from_arrays(which, endings), pa.string())
+    texts = pc.binary_join_element_wise(site, ending, "").to_numpy(zero_copy_only=False).astype(object)
     for k in np.flatnonzero(swapped).tolist():  # few: a mistake, not a kind of site
         texts[k] = (
             f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi but ({y[k]}, {x[k]}) is in it"
         )
     out[away] = texts
     return out, county
+
+
+def _fixed5(values: np.ndarray) -> pa.Array:
+    """Python's ``f"{x:.5f}"`` of finite floats (|x| < 4e10), vectorized and without the GIL.
+
+    ``%.5f`` rounds the exact binary value half to even. ``x * 1e5`` is taken exactly as a
+    double and its rounding error (Dekker's two-product), so the ties the product only seems
+    to have (115.720785 is a little above or below its decimal) round as Python rounds them.
+    """
+    x = np.asarray(values, dtype=float)
+    a = np.abs(x)
+    product = a * 1e5
+    split = 134217729.0  # 2**27 + 1: halves of 26 bits, whose products are exact
+    c = split * a
+    a_hi = c - (c - a)
+    a_lo = a - a_hi
+    c = split * 1e5
+    b_hi = c - (c - 1e5)
+    b_lo = 1e5 - b_hi
+    error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo  # product + error = a * 1e5
+    k = np.rint(product)  # half to even, right unless the product is a tie it is not
+    off = product - k
+    k = (k + ((off == 0.5) & (error > 0)) - ((off == -0.5) & (error < 0))).astype(np.int64)
+    whole = pc.cast(pa.array(k // 100_000), pa.string())
+    fraction = pc.utf8_lpad(pc.cast(pa.array(k % 100_000), pa.string()), 5, "0")
+    text = pc.binary_join_element_wise(whole, fraction, ".")
+    return pc.if_else(pa.array(np.signbit(x)), pc.binary_join_element_wise("-", text, ""), text)
 
 
 #: Cell size (degrees) of the provinces' point grid: China at 0.05 degrees is under a million cells.
@@ -1316,14 +1349,14 @@ def _fill(
     num["units_touched"][pos] = touched
 
     # red lines
-    red = redline_overlap(g, layers=layers)
-    overlaps = red["overlaps"].to_numpy()
+    red = overlap_columns(g.to_numpy(), layers=layers)
+    overlaps = red["overlaps"]
     flag["redline_overlap"][pos] = overlaps
-    num["redline_overlap_km2"][pos] = red["overlap_km2"].to_numpy()
-    num["redline_overlap_km"][pos] = red["overlap_km"].to_numpy()
-    num["redline_share"][pos] = red["share"].to_numpy()
-    num["redline_nearest_m"][pos] = red["nearest_m"].to_numpy()
-    text["redline_zones"][pos] = red["zone_names"].to_numpy()
+    num["redline_overlap_km2"][pos] = red["overlap_km2"]
+    num["redline_overlap_km"][pos] = red["overlap_km"]
+    num["redline_share"][pos] = red["share"]
+    num["redline_nearest_m"][pos] = red["nearest_m"]
+    text["redline_zones"][pos] = red["zone_names"]
 
     # rivers: the nearest reach of the whole geometry (points: the exact fast snap)
     snapped = _snap_sites(xy_m, ctx, layers)
@@ -1609,7 +1642,7 @@ def _unit_hits(
     geoms = g.to_numpy()
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     point_pos = np.flatnonzero(is_point)
-    xy = shapely.get_coordinates(geoms[point_pos])
+    xy = coordinates(geoms[point_pos])
     p_in, p_row = _unit_index(layers, int(point_pos.size)).query_points(xy[:, 0], xy[:, 1])
     site = point_pos[p_in]
     code, name, cat = ut.code[p_row], ut.name[p_row], ut.category_num[p_row]
@@ -1698,7 +1731,7 @@ def _largest_overlap(
     if point_county is not None:
         answer[is_point] = point_county[is_point]
     elif is_point.any():
-        xy = shapely.get_coordinates(geoms[is_point])
+        xy = coordinates(geoms[is_point])
         p_in, p_poly = index.query_points(xy[:, 0], xy[:, 1])
         first = np.unique(p_in, return_index=True)[1]
         answer[np.flatnonzero(is_point)[p_in[first]]] = p_poly[first]
@@ -1730,9 +1763,7 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     # points: a grid of the cells within reach of a shoreline line keeps only the points that
     # may be within reach (a superset; the tree below measures exactly)
     if len(xy) >= GRID_MIN_POINTS:  # small batches query the pieces' tree directly
-        near = layers.cached(
-            "siting_shore_near", lambda: NearMask.build(sh.chunks.tree, ctx.province_m.bounds, reach)
-        )
+        near = layers.cached("siting_shore_near", lambda: NearMask.build(sh.chunks.tree, ctx.province_m.bounds, reach))
         cand = np.flatnonzero(~is_point | near(xy[:, 0], xy[:, 1]))
     else:
         cand = np.arange(len(xy))
@@ -1767,7 +1798,9 @@ def _inside_polygons(
         cand = np.flatnonzero(box)
         hit = cand[shapely.contains_xy(polygon, xy[cand, 0], xy[cand, 1])]
         if others.size:
-            hit = np.concatenate([hit, others[shapely.intersects(polygon, metric_others)]])
+            # the sites first: GEOS prepared geometries are not thread-safe against lines and
+            # polygons (libgeos/geos#825), and chunks may be checked on several threads
+            hit = np.concatenate([hit, others[shapely.intersects(metric_others, polygon)]])
         sites.append(hit)
         polys.append(np.full(hit.size, k))
     return np.concatenate(sites), np.concatenate(polys)
@@ -1893,7 +1926,9 @@ def check_sites(
     engine : {"default", "dask"}
         ``"dask"`` runs the same check partitioned with dask-geopandas (``[dask]`` extra).
     workers : int, optional
-        Dask workers (threads, or processes with ``scheduler="processes"``), >= 1.
+        >= 1. The default engine: threads checking chunks at once (default: one per usable
+        core; ``1`` checks them one after the other, with the same results). Dask: its workers
+        (threads, or processes with ``scheduler="processes"``).
     progress : bool, optional
         A progress bar for batches over 10,000 sites; default: only when stderr is a terminal.
     chunk_size : int
@@ -2014,15 +2049,19 @@ def _check_sites(
         # the chunks write their results into the batch's arrays (no concatenation)
         whole = _Checked.empty(len(frame), layers)
         show = (sys.stderr.isatty() if progress is None else progress) and len(frame) > 10_000
-        starts = range(0, max(len(frame), 1), chunk_size)
+        threads = check_threads(workers)
+        bounds = chunk_bounds(len(frame), chunk_size, threads)
+        jobs = [(geoms[a:b], errors[a:b], industries.iloc[a:b], buffer_m, layers, whole.rows(a, b)) for a, b in bounds]
+        bar = None
         if show:
             from tqdm import tqdm
 
-            starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"checking {len(frame):,} sites")
-        for start in starts:
-            stop = start + chunk_size
-            chunk = whole.rows(start, stop)
-            _check_arrays(geoms[start:stop], errors[start:stop], industries.iloc[start:stop], buffer_m, layers, chunk)
+            bar = tqdm(total=len(jobs), unit="chunk", desc=f"checking {len(frame):,} sites")
+        for _ in in_threads(_check_arrays, jobs, threads):
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.close()
         _store_indexes(layers, len(frame))
     checked = whole.geoms
     text = whole.text
@@ -2097,7 +2136,10 @@ _SHARED_NAMES = "__shared__"  # the entry of a cache file that holds the process
 def _cache_contents(layers: Layers) -> dict[str, dict[str, Any]]:
     """What a batch saves, by kind of file: the indexes (with the process-wide shared ones), and
     the memo tables (plain dicts) that grow as batches meet new cases."""
-    objects = {k: v for k, v in layers._cache.items() if k != _DISK and k not in _NOT_SAVED}
+    # memo tables are copied (atomically, under the GIL): chunks checked on other threads may
+    # still be adding entries while these are pickled
+    cached = dict(layers._cache)
+    objects = {k: dict(v) if type(v) is dict else v for k, v in cached.items() if k != _DISK and k not in _NOT_SAVED}
     tables = {k: v for k, v in objects.items() if type(v) is dict}
     indexes = {k: v for k, v in objects.items() if k not in tables}
     indexes[_SHARED_NAMES] = _cache.shared_objects()

@@ -23,7 +23,7 @@ import shapely
 
 from ganpo_geo._checks import check_geometry_coords
 from ganpo_geo._errors import ValidationError
-from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex
+from ganpo_geo._index import GRID_MIN_POINTS, PolygonIndex, coordinates
 from ganpo_geo._official import (
     COVERAGE_WARNING_SHARE,
     GAP_TOLERANCE_KM2,
@@ -263,7 +263,7 @@ def units_at(geometries: GeometryLike, *, crs: CRSLike | None = None, layers: La
     index = _unit_index(layers, int((kind == shapely.GeometryType.POINT).sum()))
     is_point = kind == shapely.GeometryType.POINT
     point_pos = np.flatnonzero(is_point)
-    xy = shapely.get_coordinates(geoms[point_pos]) if point_pos.size else np.empty((0, 2))
+    xy = coordinates(geoms[point_pos]) if point_pos.size else np.empty((0, 2))
     p_in, p_unit = index.query_points(xy[:, 0], xy[:, 1]) if point_pos.size else (np.empty(0, int),) * 2
     pieces = [
         pd.DataFrame(

@@ -101,7 +101,13 @@ __all__ = ["site_check_cmd"]
     help="Batch (--input): one report page per row plus index.html, for at most 200 rows.",
 )
 @click.option("--engine", type=click.Choice(["default", "dask"]), default="default", show_default=True)
-@click.option("--workers", type=COUNT, default=None, help="Workers for --engine dask.")
+@click.option(
+    "--workers",
+    type=COUNT,
+    default=None,
+    help="Threads checking chunks at once (default: one per core; the results do not depend on it), "
+    "or the workers of --engine dask.",
+)
 @click.option(
     "--scheduler",
     default=None,
@@ -314,6 +320,7 @@ def _site_batch(
             layers=layers,
             bom=bom,
             progress=False if quiet else None,
+            workers=workers,
         )
         click.echo(done.text() + f"; written to {output_path}", err=True)
         if not quiet:
