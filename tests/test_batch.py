@@ -5,7 +5,9 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+import shapely
 from click.testing import CliRunner
 
 from ganpo_geo._errors import ValidationError
@@ -305,3 +307,18 @@ def test_cli_workers_sets_the_threads_of_a_file_batch(sites_csv, tmp_path) -> No
     args = ["site-check", "--input", str(sites_csv), "--output", str(tmp_path / "x.csv"), "--workers", "0"]
     bad = runner.invoke(main, args)
     assert bad.exit_code != 0 and "workers" in bad.output.lower()
+
+
+def test_parquet_tables_of_later_chunks_equal_geopandas_conversion(in_memory) -> None:
+    from ganpo_geo.batch import _parquet_table, _point_wkb, _widen
+
+    like = _widen(_parquet_table(in_memory.iloc[:400]).schema)
+    for part in (in_memory.iloc[400:800], in_memory.iloc[800:]):
+        assert _parquet_table(part, like).equals(_parquet_table(part).cast(like))
+    mixed = in_memory.iloc[:50].copy()
+    mixed.loc[mixed.index[3], "geometry"] = shapely.box(116.0, 28.0, 116.1, 28.1)  # not all points: geopandas' way
+    assert _point_wkb(mixed.geometry.to_numpy()) is None
+    assert _parquet_table(mixed, like).equals(_parquet_table(mixed).cast(like))
+    points = in_memory.geometry.to_numpy().copy()
+    points[[1, 7]] = None
+    assert _point_wkb(points).equals(pa.array(np.asarray(shapely.to_wkb(points, flavor="iso")), pa.binary()))

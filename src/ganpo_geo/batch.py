@@ -16,6 +16,7 @@ output (GeoJSON, GeoPackage, XLSX) goes the in-memory way: :func:`read_sites`,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import re
 import sys
@@ -32,6 +33,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import shapely
 
 from ganpo_geo._checks import check_count
 from ganpo_geo._errors import ValidationError
@@ -348,12 +350,31 @@ def _float_text_rare(values: np.ndarray) -> pa.Array:
     return text
 
 
-def _parquet_table(result: gpd.GeoDataFrame) -> pa.Table:
-    """GeoParquet table (WKB geometry, ``geo`` metadata without a chunk's bounding box)."""
+def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None) -> pa.Table:
+    """GeoParquet table (WKB geometry, ``geo`` metadata without a chunk's bounding box).
+
+    ``like``: the schema of an earlier chunk of the same file (its metadata is the file's). The
+    text columns are then converted by :func:`_text_array` (without the GIL) instead of by
+    geopandas, and the table takes that schema.
+    """
     import json
 
     from geopandas.io.arrow import _geopandas_to_arrow
 
+    if like is not None:
+        texts = [c for c in result.columns if result[c].dtype == object and c != result.geometry.name]
+        try:
+            converted = {c: _text_array(result[c].to_numpy(dtype=object)) for c in texts}
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: geopandas converts it
+            return _parquet_table(result).cast(like)
+        wkb = _point_wkb(result.geometry.to_numpy())
+        if wkb is not None:
+            converted[result.geometry.name] = wkb
+            rest = pa.Table.from_pandas(pd.DataFrame(result.drop(columns=list(converted))), preserve_index=False)
+        else:
+            rest = _geopandas_to_arrow(result.drop(columns=texts), index=False)
+        arrays = [converted[c] if c in converted else rest.column(str(c)) for c in result.columns]
+        return pa.Table.from_arrays(arrays, names=[str(c) for c in result.columns]).cast(like)
     table = _geopandas_to_arrow(result, index=False)
     meta = dict(table.schema.metadata or {})
     if b"geo" in meta:
@@ -362,6 +383,36 @@ def _parquet_table(result: gpd.GeoDataFrame) -> pa.Table:
             column.pop("bbox", None)  # a chunk's box is not the file's
         meta[b"geo"] = json.dumps(geo).encode()
     return table.replace_schema_metadata(meta)
+
+
+#: WKB of a 2-D point, little-endian: byte order (1), type (1 = Point), x, y (21 bytes, unpadded).
+_POINT_WKB = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def _point_wkb(geoms: np.ndarray) -> pa.Array | None:
+    """The WKB of 2-D points (missing ones null) as an Arrow binary array built from numpy
+    buffers, without the GIL; None for anything else (geopandas converts it then).
+
+    The bytes are those of ``shapely.to_wkb`` on a little-endian machine (what geopandas
+    writes): shapely makes a Python bytes object per point, under the GIL.
+    """
+    kind = shapely.get_type_id(geoms)
+    present = kind == shapely.GeometryType.POINT
+    if not (present | (kind == -1)).all() or sys.byteorder != "little":
+        return None
+    points = geoms[present]
+    if shapely.is_empty(points).any() or shapely.has_z(points).any():
+        return None
+    body = np.empty(len(points), dtype=_POINT_WKB)
+    body["order"], body["kind"] = 1, 1
+    body["x"], body["y"] = shapely.get_x(points), shapely.get_y(points)
+    offsets = np.zeros(len(geoms) + 1, dtype=np.int32)
+    np.cumsum(np.where(present, _POINT_WKB.itemsize, 0), out=offsets[1:])
+    missing = int((~present).sum())
+    validity = pa.array(present).buffers()[1] if missing else None
+    return pa.Array.from_buffers(
+        pa.binary(), len(geoms), [validity, pa.py_buffer(offsets), pa.py_buffer(body)], null_count=missing
+    )
 
 
 class _Writer:
@@ -539,6 +590,8 @@ def _stream(
                     with warnings.catch_warnings():
                         done = [_check_chunk(first, setup)]
                         warnings.simplefilter("ignore", UserWarning)  # said once, for the first chunk
+                        if setup.kind == "parquet":
+                            setup = dataclasses.replace(setup, schema=_widen(done[0][1].schema))
                         jobs = ((chunk, setup) for chunk in chunks)
                         rest = in_threads(_check_chunk, jobs, threads, first_alone=False)
                         with contextlib.closing(rest):
@@ -565,6 +618,7 @@ class _ChunkSetup:
     lat_col: str | None
     chunk_size: int
     options: dict[str, Any]  # check_sites keywords
+    schema: pa.Schema | None = None  # Parquet: the first chunk's (the file's) schema
 
 
 def _check_chunk(chunk: pd.DataFrame, setup: _ChunkSetup) -> tuple[BatchSummary, pa.Table]:
@@ -573,4 +627,4 @@ def _check_chunk(chunk: pd.DataFrame, setup: _ChunkSetup) -> tuple[BatchSummary,
     result = check_sites(sites, crs="wgs84", progress=False, chunk_size=setup.chunk_size, workers=1, **setup.options)
     part = BatchSummary()
     part.add(result)
-    return part, _csv_table(result) if setup.kind == "csv" else _parquet_table(result)
+    return part, _csv_table(result) if setup.kind == "csv" else _parquet_table(result, setup.schema)

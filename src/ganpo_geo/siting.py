@@ -894,7 +894,9 @@ def _albers_transformer() -> Any:
 def _snap_sites(xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
     """Nearest reach of each site (exact): reach_id, distance_m, fraction."""
     grid = None
-    if len(xy) >= GRID_MIN_POINTS:  # a grid of candidate segments over the province (cached on disk)
+    # a grid of candidate segments over the province (cached on disk); used whenever it is there:
+    # its answers are the tree's, to the last bit, and it is faster for any number of sites
+    if len(xy) >= GRID_MIN_POINTS or "siting_reach_segments" in layers._cache:
         grid = layers.cached(
             "siting_reach_segments",
             lambda: SegmentGrid.build(ctx.reach_chunks, ctx.province_m.bounds, MAX_SNAP_M),
@@ -1762,7 +1764,8 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     # points: a grid of the cells within reach of a shoreline line keeps only the points that
     # may be within reach (a superset; the tree below measures exactly)
-    if len(xy) >= GRID_MIN_POINTS:  # small batches query the pieces' tree directly
+    # small batches query the pieces' tree directly, unless the mask is there (the same pairs)
+    if len(xy) >= GRID_MIN_POINTS or "siting_shore_near" in layers._cache:
         near = layers.cached("siting_shore_near", lambda: NearMask.build(sh.chunks.tree, ctx.province_m.bounds, reach))
         cand = np.flatnonzero(~is_point | near(xy[:, 0], xy[:, 1]))
     else:
