@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-from ganpo_geo._threads import MIN_THREAD_CHUNK, check_threads, chunk_bounds, in_threads, prepare_shared, usable_cores
+from ganpo_geo._threads import check_threads, chunk_bounds, in_threads, prepare_shared, usable_cores
 
 _SIZES = [0, 1, 7, 19_999, 20_000, 39_999, 40_000, 99_999, 100_000, 250_001, 1_000_000]
 # one-row chunks only for small batches (a million one-row chunks tell nothing more)
@@ -17,9 +17,8 @@ _PLANS = [(n, c) for n in _SIZES for c in (1, 1_000, 50_000, 100_000) if c > 1 o
 
 
 @pytest.mark.parametrize(("n", "chunk_size"), _PLANS)
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_chunk_bounds_cover_the_batch_in_order(n: int, chunk_size: int, threads: int) -> None:
-    bounds = chunk_bounds(n, chunk_size, threads)
+def test_chunk_bounds_cover_the_batch_in_order(n: int, chunk_size: int) -> None:
+    bounds = chunk_bounds(n, chunk_size)
     starts = [a for a, _ in bounds]
     stops = [b for _, b in bounds]
     assert starts[0] == 0 and stops[-1] == max(n, 0)
@@ -28,13 +27,10 @@ def test_chunk_bounds_cover_the_batch_in_order(n: int, chunk_size: int, threads:
     if n == 0:
         assert bounds == [(0, 0)]
         return
+    assert len(bounds) == -(-n // chunk_size)  # as few as the chunk size allows
     assert sizes.max() <= chunk_size
     assert sizes.max() - sizes.min() <= 1
     assert (np.diff(sizes) <= 0).all()  # the first chunk is a largest one
-    if threads > 1 and n >= threads * MIN_THREAD_CHUNK:
-        assert len(bounds) >= threads  # every thread has a chunk
-    if len(bounds) > -(-n // chunk_size):  # split further for threads: never below the minimum
-        assert sizes.min() >= MIN_THREAD_CHUNK
 
 
 def test_check_threads_defaults_to_the_usable_cores() -> None:

@@ -18,14 +18,9 @@ from typing import Any, TypeVar
 import numpy as np
 import shapely
 
-__all__ = ["MIN_THREAD_CHUNK", "check_threads", "chunk_bounds", "in_threads", "usable_cores"]
+__all__ = ["check_threads", "chunk_bounds", "in_threads", "prepare_shared", "usable_cores"]
 
 _T = TypeVar("_T")
-
-#: A batch is split for threads only into chunks of at least this many sites: smaller ones
-#: would spend more on per-chunk overhead than the second core brings.
-MIN_THREAD_CHUNK = 20_000
-
 
 def usable_cores() -> int:
     """CPU cores this process may run on (its affinity mask where the OS has one).
@@ -55,12 +50,13 @@ def check_threads(workers: int | None) -> int:
     return usable_cores() if workers is None else int(workers)
 
 
-def chunk_bounds(n: int, chunk_size: int, threads: int = 1) -> list[tuple[int, int]]:
+def chunk_bounds(n: int, chunk_size: int) -> list[tuple[int, int]]:
     """``(start, stop)`` of the chunks of a batch of ``n`` rows, in order.
 
-    At most ``chunk_size`` rows each, and at least ``threads`` chunks when every one of them
-    still holds :data:`MIN_THREAD_CHUNK` rows. Sizes differ by at most one row and never grow
-    along the batch: the first chunk is a largest one (see :func:`in_threads`).
+    As few chunks as hold at most ``chunk_size`` rows each, their sizes within one row of each
+    other and never growing: the first chunk is a largest one (see :func:`in_threads`). A batch
+    of one chunk is checked in the calling thread: splitting it for threads was measured slower
+    (the first chunk runs alone, and every chunk has a fixed cost).
 
     Parameters
     ----------
@@ -68,8 +64,6 @@ def chunk_bounds(n: int, chunk_size: int, threads: int = 1) -> list[tuple[int, i
         Rows in the batch (>= 0); an empty batch is one empty chunk.
     chunk_size : int
         Most rows per chunk (>= 1).
-    threads : int
-        Threads that will check the chunks.
 
     Returns
     -------
@@ -79,16 +73,12 @@ def chunk_bounds(n: int, chunk_size: int, threads: int = 1) -> list[tuple[int, i
     --------
     >>> chunk_bounds(250_000, 100_000)
     [(0, 83334), (83334, 166667), (166667, 250000)]
-    >>> chunk_bounds(50_000, 100_000, threads=2)
-    [(0, 25000), (25000, 50000)]
-    >>> chunk_bounds(30_000, 100_000, threads=2)
-    [(0, 30000)]
+    >>> chunk_bounds(50_000, 100_000)
+    [(0, 50000)]
     """
     if n <= 0:
         return [(0, 0)]
     count = -(-n // chunk_size)
-    if threads > 1:
-        count = max(count, min(threads, n // MIN_THREAD_CHUNK))
     base, extra = divmod(n, count)
     stops = [(i + 1) * base + min(i + 1, extra) for i in range(count)]
     return list(zip([0, *stops[:-1]], stops, strict=True))

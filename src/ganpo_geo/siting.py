@@ -2053,7 +2053,7 @@ def _check_sites(
         whole = _Checked.empty(len(frame), layers)
         show = (sys.stderr.isatty() if progress is None else progress) and len(frame) > 10_000
         threads = check_threads(workers)
-        bounds = chunk_bounds(len(frame), chunk_size, threads)
+        bounds = chunk_bounds(len(frame), chunk_size)
         jobs = [(geoms[a:b], errors[a:b], industries.iloc[a:b], buffer_m, layers, whole.rows(a, b)) for a, b in bounds]
         bar = None
         if show:
