@@ -48,7 +48,10 @@ def test_a_running_cluster_by_its_tcp_address(tmp_path, monkeypatch) -> None:
 
     monkeypatch.setenv("GANPO_CACHE_DIR", str(tmp_path / "cache"))
     sites = _sites(30_000)
-    default = check_sites(sites, progress=False)
+    # fresh layers: the red-line distance takes the same path here as on the workers, which start
+    # from this test's cache folder (the bundled layers of this process may hold indexes that
+    # earlier tests built, and saved elsewhere)
+    default = check_sites(sites, layers=Layers(), progress=False)
     source = tmp_path / "sites.csv"
     sites.to_csv(source, index=False)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
