@@ -184,10 +184,12 @@ class PolygonIndex:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickling: pickles drop the geometries' preparation; prepare them again, here,
-        before any thread can query them."""
+        before any thread can query them (the disk cache restores them prepared and warmed)."""
         for name, value in state.items():
             object.__setattr__(self, name, value)
-        prepare_shared(self.geoms)
+        unprepared = ~shapely.is_prepared(self.geoms)
+        if unprepared.any():
+            prepare_shared(self.geoms[unprepared])
 
     def query_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (point position, polygon position) of points inside (or on) polygons.

@@ -1,8 +1,8 @@
 """Batches checked in chunks on threads: the chunk plan and a runner that keeps the chunks' order.
 
 The check is vectorized numpy, shapely and pyproj work, which releases the GIL for most of its
-time, so chunks checked on two threads take about 1.6 times less wall time on two cores than
-one after the other (``bench/bench_siting.py``). Results do not depend on the number of threads:
+time, so chunks checked on two threads take less wall time on two cores than one after the
+other (1.3 to 1.5 times less for a million sites, ``bench/bench_siting.py``). Results do not depend on the number of threads:
 each chunk writes only its own rows.
 """
 

@@ -509,9 +509,7 @@ def check_file(
         Rows per streamed chunk.
     workers : int, optional
         Threads checking chunks at once (>= 1). The results and their order do not depend on
-        it. Default: a streamed CSV is checked chunk after chunk in this thread (an interrupted
-        run with threads was once seen to finish instead of stopping, in a full test run, not
-        reproduced since: opt in with ``workers=2``); a file read whole, one thread per core.
+        it. Default: one per usable core.
 
     Returns
     -------
@@ -530,7 +528,6 @@ def check_file(
         msg = f"chunk_size must be >= 1, got {chunk_size}"
         raise ValidationError(msg)
     threads = check_threads(check_count(workers, "workers", allow_none=True))
-    stream_threads = threads if workers is not None else 1
     options: dict[str, Any] = {
         "industry": industry,
         "industry_col": industry_col,
@@ -541,7 +538,7 @@ def check_file(
     summary = BatchSummary()
     if plan is not None:
         try:
-            chunking = (chunk_size, stream_threads)
+            chunking = (chunk_size, threads)
             _stream(src, dst, plan, summary, options, crs, lon_col, lat_col, bom, progress, chunking)
             summary.streamed = True
         except (pa.ArrowInvalid, UnicodeDecodeError):

@@ -4,13 +4,16 @@ Every data error (bad coordinates, unknown CRS, missing file or column) ends the
 one line on stderr, ``Error: <what is wrong and how to fix it>``, and exit code 1; usage errors
 (bad option values, checked by click types) exit with 2, as click does. An unexpected error
 is one line too, asking for a report; ``ganpo --debug ...`` shows its traceback. Warnings are
-one line each on stderr (``Warning: ...``).
+one line each on stderr (``Warning: ...``). Ctrl-C exits with 1, SIGTERM with 143, both after
+removing the temporary file of an output being written.
 """
 
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 import warnings
 from typing import Any, TextIO
 
@@ -161,6 +164,22 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
 def main(ctx: click.Context, debug: bool) -> None:
     """Environmental zoning and watershed analysis for Jiangxi (Gan River, Poyang Lake)."""
     ctx.meta["ganpo_debug"] = debug
+    _stop_on_sigterm()
+
+
+def _stop_on_sigterm() -> None:
+    """End on SIGTERM (``kill``, a job scheduler, ``docker stop``) as on Ctrl-C, with exit code 143.
+
+    Python's default for SIGTERM ends the process at once, leaving the hidden temporary file of
+    an output being written; raising ``SystemExit`` instead runs the clean-up (the previous
+    output stays, the temporary file goes). A SIGTERM ignored or handled by the caller is left so.
+    """
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":  # pragma: no cover

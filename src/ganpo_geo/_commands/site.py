@@ -105,8 +105,8 @@ __all__ = ["site_check_cmd"]
     "--workers",
     type=COUNT,
     default=None,
-    help="Threads checking chunks at once (the results do not depend on it; default: one per core in "
-    "memory, one for a streamed CSV), or the workers of --engine dask.",
+    help="Threads checking chunks at once (the results do not depend on it; default: one per core), "
+    "or the workers of --engine dask.",
 )
 @click.option(
     "--scheduler",
