@@ -106,12 +106,46 @@ def test_candidates_make_the_answer_exact_in_every_cell() -> None:
     _assert_same(fast, tree)
 
 
+@pytest.mark.parametrize(("cell", "max_m"), [(500.0, 4_000.0), (333.0, 50_000.0), (1_000.0, 100.0), (50.0, 10.0)])
+def test_refined_candidates_are_those_of_a_direct_build(cell, max_m) -> None:
+    # the cells' candidates found from the parent grids' are exactly those measured from all segments
+    chunks = LineChunks.build(_random_lines(np.random.default_rng(7), 40), vertices=8)
+    bounds = (0.0, 0.0, 60_000.0, 60_010.0)  # not a whole number of cells: edge cells without parents' twins
+    direct = SegmentGrid.build(chunks, bounds, max_m, cell, refinements=0)
+    for refinements in (1, 3):
+        refined = SegmentGrid.build(chunks, bounds, max_m, cell, refinements=refinements)
+        assert refined.shape == direct.shape
+        np.testing.assert_array_equal(refined.cell_ptr, direct.cell_ptr)
+        np.testing.assert_array_equal(refined.cell_seg, direct.cell_seg)
+    assert len(direct.cell_seg) > 1_000
+
+
+def test_distance_alone_is_the_query_distance() -> None:
+    rng = np.random.default_rng(8)
+    lines = _random_lines(rng, 30)
+    chunks = LineChunks.build(lines)
+    grid = SegmentGrid.build(chunks, (0.0, 0.0, 60_000.0, 60_000.0), 2_500.0)
+    x = np.r_[rng.uniform(-3_000, 63_000, 5_000), np.nan]
+    y = np.r_[rng.uniform(-3_000, 63_000, 5_000), 1.0]
+    answered, _, distance, _ = grid.query(x, y, np.arange(30), chunks.owner)
+    answered_alone, alone = grid.distance(x, y)
+    np.testing.assert_array_equal(answered_alone, answered)
+    np.testing.assert_array_equal(alone, distance)
+    with np.errstate(invalid="ignore"):  # the NaN point
+        direct = shapely.distance(shapely.points(x, y)[:, None], lines[None, :]).min(axis=1)
+    inside = answered & (direct <= 2_500.0)
+    np.testing.assert_array_equal(alone[inside], direct[inside])  # GEOS's distance, to the bit
+    assert np.isnan(alone[answered & (direct > 2_500.0)]).all() and inside.sum() > 1_000
+
+
 def test_bad_build_arguments_are_refused() -> None:
     chunks = LineChunks.build(np.array([shapely.LineString([(0, 0), (1, 1)])], dtype=object))
     with pytest.raises(ValueError, match="max_distance"):
         SegmentGrid.build(chunks, (0, 0, 10, 10), np.inf)
     with pytest.raises(ValueError, match="cell"):
         SegmentGrid.build(chunks, (0, 0, 10, 10), 100.0, cell=0.0)
+    with pytest.raises(ValueError, match="refinements"):
+        SegmentGrid.build(chunks, (0, 0, 10, 10), 100.0, refinements=-1)
 
 
 def test_a_larger_request_than_the_grid_answers_uses_the_tree() -> None:

@@ -13,9 +13,10 @@ import shapely
 from shapely import Point
 
 from ganpo_geo import ValidationError
+from ganpo_geo._index import GRID_MIN_POINTS
 from ganpo_geo.crs import area_km2, to_albers
 from ganpo_geo.layers import Layers, layer_info, load_layer
-from ganpo_geo.redline import NEAREST_SPACING_M, load_redlines, overlap_columns, redline_overlap, redlines
+from ganpo_geo.redline import _redline_parts, load_redlines, overlap_columns, redline_overlap, redlines
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_point_inside_and_outside() -> None:
     assert out.loc["city", "nearest_m"] > 0
 
 
-def test_nearest_distance_bound(red) -> None:
+def test_nearest_distance_is_exact(red) -> None:
     rng = np.random.default_rng(5)
     pts = shapely.points(rng.uniform(114, 118, 3000), rng.uniform(25, 29.5, 3000))
     out = redline_overlap(pts)
@@ -66,9 +67,53 @@ def test_nearest_distance_bound(red) -> None:
     exact = shapely.distance(metric_pts[:, None], shapely.union_all(to_albers(red.geometry))).ravel()
     got = out["nearest_m"].to_numpy()
     assert (np.isnan(got) == (exact > 50_000)).all()  # NaN only beyond the search radius
-    diff = got[~np.isnan(got)] - exact[~np.isnan(got)]
-    assert np.abs(diff).max() <= NEAREST_SPACING_M / 2
-    assert np.mean(np.abs(diff) < 0.01) > 0.99  # exact for almost every point
+    # to the union of the red lines (new vertices where zones meet): equal to float rounding
+    np.testing.assert_allclose(got[~np.isnan(got)], exact[~np.isnan(got)], rtol=0, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def grid_layers() -> Layers:
+    """Bundled layers whose large-batch red-line indexes (the border grid) are built."""
+    layers = Layers()
+    rng = np.random.default_rng(8)
+    n = GRID_MIN_POINTS
+    overlap_columns(shapely.points(rng.uniform(114, 118, n), rng.uniform(25, 29.5, n)), layers=layers)
+    assert "redline_segments" in layers._cache
+    return layers
+
+
+def _tree_distance(layers: Layers, pts: np.ndarray, max_m: float) -> np.ndarray:
+    """The nearest red-line part's distance by the parts' tree (0 inside), as GEOS measures it."""
+    tree, _, _ = _redline_parts(layers)
+    (i, _), dist = tree.query_nearest(to_albers(pts), max_distance=max_m, return_distance=True, all_matches=False)
+    d = np.full(len(pts), np.nan)
+    d[i] = dist
+    return d
+
+
+@pytest.mark.parametrize("max_m", [50_000.0, 3_000.0, 80_000.0])
+def test_large_batches_measure_as_the_tree_to_the_last_bit(grid_layers, max_m) -> None:
+    # the whole province and around it (outside the grid: the tree), border vertices and
+    # points just off them
+    rng = np.random.default_rng(9)
+    verts = shapely.get_coordinates(grid_layers.red().geometry.to_numpy())[::40][:400]
+    pts = np.r_[
+        shapely.points(rng.uniform(112.5, 119.5, 30_000), rng.uniform(23.5, 31, 30_000)),
+        shapely.points(verts),  # on a border: 0
+        shapely.points(verts + rng.normal(0, 3e-4, verts.shape)),  # some 30 m off it
+    ]
+    got = overlap_columns(pts, layers=grid_layers, max_search_m=max_m)["nearest_m"]
+    want = _tree_distance(grid_layers, pts, max_m)
+    np.testing.assert_array_equal(got, want)  # NaN == NaN; no tolerance
+    assert (got > 0).sum() > 1_000 and (got == 0).sum() >= 400  # measured ones, and the border vertices
+
+
+def test_a_site_measures_the_same_before_and_after_a_large_batch(grid_layers) -> None:
+    pts = [Point(115.89, 28.68), Point(114.93, 27.82), Point(117.2, 28.3), Point(116.0, 29.55)]
+    fresh = redline_overlap(pts, layers=Layers())  # a small batch on fresh layers: the tree
+    after = redline_overlap(pts, layers=grid_layers)  # the border grid
+    np.testing.assert_array_equal(fresh["nearest_m"].to_numpy(), after["nearest_m"].to_numpy())
+    assert (fresh["nearest_m"].iloc[:3] > 0).all() and fresh["nearest_m"].iloc[3] == 0
 
 
 def test_membership_matches_sjoin(red) -> None:

@@ -2,8 +2,8 @@
 
 The check is vectorized numpy, shapely and pyproj work, which releases the GIL for most of its
 time, so chunks checked on two threads take less wall time on two cores than one after the
-other (1.3 to 1.5 times less for a million sites, ``bench/bench_siting.py``). Results do not depend on the number of threads:
-each chunk writes only its own rows.
+other (1.3 to 1.5 times less for a million sites, ``bench/bench_siting.py``). Results do not
+depend on the number of threads: each chunk writes only its own rows.
 """
 
 from __future__ import annotations
