@@ -138,6 +138,21 @@ def test_distance_alone_is_the_query_distance() -> None:
     assert np.isnan(alone[answered & (direct > 2_500.0)]).all() and inside.sum() > 1_000
 
 
+def test_answers_do_not_depend_on_the_block_size(monkeypatch) -> None:
+    rng = np.random.default_rng(9)
+    lines = _random_lines(rng, 30)
+    chunks = LineChunks.build(lines)
+    grid = SegmentGrid.build(chunks, (0.0, 0.0, 60_000.0, 60_000.0), 2_500.0)
+    x, y = rng.uniform(-3_000, 63_000, (2, 4_000))
+    rank = rng.permutation(30)
+    whole = grid.query(x, y, rank, chunks.owner), grid.distance(x, y)
+    monkeypatch.setattr(SegmentGrid, "_BLOCK", 37)  # blocks of a few points (one point at least)
+    blocked = grid.query(x, y, rank, chunks.owner), grid.distance(x, y)
+    for got, want in zip([*blocked[0], *blocked[1]], [*whole[0], *whole[1]], strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert np.isfinite(whole[1][1]).sum() > 500
+
+
 def test_bad_build_arguments_are_refused() -> None:
     chunks = LineChunks.build(np.array([shapely.LineString([(0, 0), (1, 1)])], dtype=object))
     with pytest.raises(ValueError, match="max_distance"):

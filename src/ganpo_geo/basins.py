@@ -189,19 +189,39 @@ def basin_of(
         values[:] = [()] * n
         values[grouped.index.to_numpy()] = grouped.to_numpy()
         return pd.Series(values, index=series.index, name="basins", dtype=object)
-    values = np.full(n, None, dtype=object)
-    is_point = shapely.get_dimensions(series.to_numpy()[idx_in]) == 0
-    if is_point.any():  # a point's basin is where it lies (the first hit on a shared border)
+    values = _largest_basin(series.to_numpy(), idx_in, basins, measure, np.full(n, None, dtype=object))
+    return pd.Series(values, index=series.index, name="basin", dtype=object)
+
+
+def _basin_texts(geometries: Any) -> np.ndarray:
+    """:func:`basin_of` with the bundled catchments, as an object array with ``""`` where there
+    is none (the site check's column: no missing values to find and replace afterwards)."""
+    cat = catchments()
+    series = as_sites(geometries)
+    idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=True)
+    basins = cat["basin"].astype(str).to_numpy()[idx_cat]
+    blank = np.empty(len(series), dtype=object)
+    blank.fill("")
+    return _largest_basin(series.to_numpy(), idx_in, basins, measure, blank)
+
+
+def _largest_basin(
+    geoms: np.ndarray, idx_in: np.ndarray, basins: np.ndarray, measure: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """Fill ``values`` (in place) with each geometry's basin: where a point lies (the first hit on
+    a shared border), the largest length or area for lines and polygons."""
+    is_point = shapely.get_dimensions(geoms[idx_in]) == 0
+    if is_point.any():
         first = np.unique(idx_in[is_point], return_index=True)[1]
         values[idx_in[is_point][first]] = basins[is_point][first]
     if is_point.all():
-        return pd.Series(values, index=series.index, name="basin", dtype=object)
+        return values
     frame = pd.DataFrame({"i": idx_in[~is_point], "basin": basins[~is_point], "m": measure[~is_point]})
     frame = frame.groupby(["i", "basin"], as_index=False)["m"].sum()
     frame = frame.sort_values(["i", "m", "basin"], ascending=[True, False, True], kind="stable")
     best = frame.drop_duplicates("i")
     values[best["i"].to_numpy()] = best["basin"].to_numpy()
-    return pd.Series(values, index=series.index, name="basin", dtype=object)
+    return values
 
 
 def basins_touched(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:

@@ -63,7 +63,7 @@ from ganpo_geo._index import (
     snap_to_lines,
 )
 from ganpo_geo._threads import check_threads, chunk_bounds, in_threads, prepare_shared
-from ganpo_geo.basins import basin_of
+from ganpo_geo.basins import _basin_texts, basin_of
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
 from ganpo_geo.io import read_csv_table, read_excel_table
 from ganpo_geo.layers import Layers, _read_file, bundled_layers, data_path, load_layer
@@ -434,6 +434,13 @@ def read_sites(
     if not isinstance(frame, gpd.GeoDataFrame):
         return sites_from_table(pd.DataFrame(frame), crs=crs, lon_col=lon_col, lat_col=lat_col)
     return _sites_from_geometries(frame, crs)
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """An object array with its missing values (None, NaN, NA) as ``""``."""
+    out = values.copy()
+    out[pd.isna(values)] = ""
+    return out
 
 
 def _blank(shape: int | tuple[int, ...]) -> np.ndarray:
@@ -988,9 +995,9 @@ def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple[Any, ...]) ->
 
 def _industry_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Industry keys per row and an error text for unknown ones (resolved once per distinct name)."""
-    codes, names = pd.factorize(values.astype(str))
+    codes, names = pd.factorize(values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype(str))
     keys, errors = _blank(len(names) + 1), _blank(len(names) + 1)  # the last: missing names (code -1)
-    for j, name in enumerate(names):
+    for j, name in enumerate(map(str, names)):
         try:
             keys[j] = resolve_industry(name)
         except ValidationError as exc:
@@ -1338,12 +1345,10 @@ def _fill(
     first_hit = np.unique(hit_site, return_index=True)[1]
     primary_site = hit_site[first_hit]
     unit_code = _blank(m)
-    unit_code[primary_site] = hit_code[first_hit]
-    unit_code[pd.isna(unit_code)] = ""
+    unit_code[primary_site] = hit_code[first_hit]  # texts already ("" for a missing code)
     text["unit_code"][pos] = unit_code
     unit_name = _blank(m)
     unit_name[primary_site] = hit_name[first_hit]
-    unit_name[pd.isna(unit_name)] = ""
     text["unit_name"][pos] = unit_name
     unit_cat = np.full(m, np.nan)
     unit_cat[primary_site] = hit_cat[first_hit]
@@ -1387,7 +1392,7 @@ def _fill(
     num["positional_uncertainty_m"][pos] = shore["uncertainty"]
 
     # basin: the one basin function (catchments), for the site itself
-    basin = basin_of(g).fillna("").to_numpy(dtype=object)
+    basin = _basin_texts(g)
     text["basin"][pos] = basin
     touched_basins = basin.copy()
     extended = shapely.get_type_id(g.to_numpy()) != shapely.GeometryType.POINT
@@ -1591,7 +1596,7 @@ def _reason_texts(reasons: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
 class _UnitArrays:
     """The units in use as arrays: per row of the layer, and per distinct unit code (the rules')."""
 
-    code: np.ndarray  # per row of layers.units()
+    code: np.ndarray  # per row of layers.units(), as text ("" for a missing value)
     name: np.ndarray
     category_num: np.ndarray
     row_unit: np.ndarray  # per row: position of its code among the distinct codes
@@ -1615,8 +1620,8 @@ def _unit_arrays(layers: Layers) -> _UnitArrays:
         category = units["category"].to_numpy().astype(object)  # rules_in_scope drops them for official units
         flags = _unit_flags(layers).reindex(units.index).fillna(False)
         return _UnitArrays(
-            code=rows["unit_code"].to_numpy(dtype=object),
-            name=rows["name_zh"].to_numpy(dtype=object),
+            code=_texts(rows["unit_code"].to_numpy(dtype=object)),
+            name=_texts(rows["name_zh"].to_numpy(dtype=object)),
             category_num=rows["category"].to_numpy(dtype=float),
             row_unit=units.index.get_indexer(rows["unit_code"]).astype(np.int64),
             distinct=units.index,
@@ -1654,8 +1659,8 @@ def _unit_hits(
     if others.size:
         hits = units_at(g.iloc[others], layers=layers)
         site = np.concatenate([site, hits["input_index"].to_numpy(dtype=np.int64)])
-        code = np.concatenate([code, hits["unit_code"].to_numpy(dtype=object)])
-        name = np.concatenate([name, hits["name_zh"].to_numpy(dtype=object)])
+        code = np.concatenate([code, _texts(hits["unit_code"].to_numpy(dtype=object))])
+        name = np.concatenate([name, _texts(hits["name_zh"].to_numpy(dtype=object))])
         cat = np.concatenate([cat, hits["category"].to_numpy(dtype=float)])
         unit = np.concatenate([unit, ut.distinct.get_indexer(hits["unit_code"])])
         share = np.concatenate([share, hits["share"].to_numpy(dtype=float)])
@@ -2027,7 +2032,8 @@ def _check_sites(
         msg = f"no industry given: pass industry= (--industry) or a column {wanted} (columns found: {found})"
         raise ColumnMappingError(msg)
     industries = (
-        pd.Series([industry] * len(frame), index=frame.index)
+        # one category: no million copies of the name to convert to text and back
+        pd.Series(pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), [str(industry)]), index=frame.index)
         if industry is not None
         else frame[ind_col].fillna("").astype(str)
     )
