@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,6 +71,25 @@ def test_arrays_load_mapped_writable_and_the_file_stays(cache_dir) -> None:
     assert back["grid"].flags.writeable  # copy on write: a caller may write, the file does not change
     back["grid"][0, 0] = -7
     assert _cache.load(key)["grid"][0, 0] == 0
+
+
+def _mapped_file_kb() -> int:
+    """This process's resident pages of mapped files (kB, Linux)."""
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("RssFile:")))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status (Linux)")
+def test_buffers_a_batch_does_not_use_stay_out_of_its_memory(cache_dir) -> None:
+    # the raw buffers are checksummed from the file, not through the mapping: loading 64 MB
+    # does not make them resident in this process; using them does
+    key = "cd" * 32
+    _cache.save(key, {"big": np.ones(8 * 2**20)})
+    before = _mapped_file_kb()
+    back = _cache.load(key)
+    assert _mapped_file_kb() - before < 16 * 1024
+    assert float(back["big"].sum()) == 8 * 2**20
+    assert _mapped_file_kb() - before > 48 * 1024
 
 
 def test_geometries_keep_their_prepared_state(cache_dir) -> None:

@@ -153,6 +153,18 @@ def test_answers_do_not_depend_on_the_block_size(monkeypatch) -> None:
     assert np.isfinite(whole[1][1]).sum() > 500
 
 
+def test_more_segments_than_int16_numbers() -> None:
+    # a line of 40,000 segments: the candidate lists need int32
+    rng = np.random.default_rng(10)
+    xs = np.linspace(0, 60_000, 40_001)
+    line = shapely.linestrings(xs, 30_000 + rng.normal(0, 50, xs.size))
+    x, y = rng.uniform(0, 60_000, (2, 3_000))
+    fast, tree, grid = _both(x, y, np.array([line], dtype=object), np.array([1]), 2_000.0)
+    assert grid.cell_seg.dtype == np.int32 and len(grid.seg_xy) > 32_767
+    _assert_same(fast, tree)
+    assert np.isfinite(fast[1]).sum() > 100
+
+
 def test_bad_build_arguments_are_refused() -> None:
     chunks = LineChunks.build(np.array([shapely.LineString([(0, 0), (1, 1)])], dtype=object))
     with pytest.raises(ValueError, match="max_distance"):

@@ -174,38 +174,58 @@ def load(key: str, kind: str = "indexes") -> dict[str, Any] | None:
     try:
         with path.open("rb") as fh:
             data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
-        view = memoryview(data)
-        start = len(_MAGIC) + 2 * _DIGEST
-        if len(view) < start + _COUNTS.size or view[: len(_MAGIC)] != _MAGIC:
-            raise ValueError("not a cache file")
-        n_stream, n_raw = _COUNTS.unpack_from(view, start)
-        at = start + _COUNTS.size + n_raw * _ENTRY.size
-        end = at + n_stream  # the raw buffers follow
-        if end > len(view):
-            raise ValueError("truncated")
-        if hashlib.sha256(view[start:end]).digest() != view[len(_MAGIC) : len(_MAGIC) + _DIGEST]:
-            raise ValueError("checksum")
-        table = [_ENTRY.unpack_from(view, start + _COUNTS.size + i * _ENTRY.size) for i in range(n_raw)]
-        if any(offset < end or offset + size > len(view) for offset, size in table):
-            raise ValueError("layout")
-        raw_digest: list[bytes] = []
-        check = threading.Thread(target=lambda: raw_digest.append(hashlib.sha256(view[end:]).digest()))
-        check.start()  # hashlib lets go of the GIL: the buffers are hashed while the stream is read
-        try:
-            # the user's own cache folder, checksummed
-            value = pickle.loads(view[at:end], buffers=[view[offset : offset + size] for offset, size in table])
-        finally:
-            check.join()
-        if raw_digest != [bytes(view[len(_MAGIC) + _DIGEST : start])]:
-            raise ValueError("checksum")
-        if not isinstance(value, dict) or value.get("__key__") != key:
-            raise ValueError("key")
+            return _load_mapped(fh, data, key)
     except Exception:  # any unreadable file is rebuilt, never trusted
         with contextlib.suppress(OSError):
             path.unlink()
         return None
+
+
+def _load_mapped(fh: io.BufferedReader, data: mmap.mmap, key: str) -> dict[str, Any]:
+    """Check and unpickle a mapped cache file (raises on anything wrong).
+
+    The raw buffers are hashed from the open file (``fh``, the mapped one, even if the path
+    was replaced since), not through the mapping: the pages a check never uses stay out of
+    this process's memory (its resident set), only in the system's file cache.
+    """
+    view = memoryview(data)
+    start = len(_MAGIC) + 2 * _DIGEST
+    if len(view) < start + _COUNTS.size or view[: len(_MAGIC)] != _MAGIC:
+        raise ValueError("not a cache file")
+    n_stream, n_raw = _COUNTS.unpack_from(view, start)
+    at = start + _COUNTS.size + n_raw * _ENTRY.size
+    end = at + n_stream  # the raw buffers follow
+    if end > len(view):
+        raise ValueError("truncated")
+    if hashlib.sha256(view[start:end]).digest() != view[len(_MAGIC) : len(_MAGIC) + _DIGEST]:
+        raise ValueError("checksum")
+    table = [_ENTRY.unpack_from(view, start + _COUNTS.size + i * _ENTRY.size) for i in range(n_raw)]
+    if any(offset < end or offset + size > len(view) for offset, size in table):
+        raise ValueError("layout")
+    raw_digest: list[bytes] = []
+    check = threading.Thread(target=lambda: raw_digest.append(_file_digest(fh, end)))
+    check.start()  # reading and hashing let go of the GIL: the buffers are hashed while the stream is read
+    try:
+        # the user's own cache folder, checksummed
+        value = pickle.loads(view[at:end], buffers=[view[offset : offset + size] for offset, size in table])
+    finally:
+        check.join()
+    if raw_digest != [bytes(view[len(_MAGIC) + _DIGEST : start])]:
+        raise ValueError("checksum")
+    if not isinstance(value, dict) or value.get("__key__") != key:
+        raise ValueError("key")
     value.pop("__key__")
     return value
+
+
+def _file_digest(fh: io.BufferedReader, offset: int) -> bytes:
+    """SHA-256 of an open file from ``offset`` to its end, read in blocks."""
+    digest = hashlib.sha256()
+    fh.seek(offset)
+    block = bytearray(1 << 22)
+    while size := fh.readinto(block):
+        digest.update(memoryview(block)[:size])
+    return digest.digest()
 
 
 def _geometry(build: Callable[..., Any], args: tuple[Any, ...], prepared: bool) -> shapely.Geometry:
