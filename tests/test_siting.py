@@ -14,7 +14,8 @@ import shapely
 from click.testing import CliRunner
 from shapely import Point
 
-from ganpo_geo import ValidationError
+from ganpo_geo import ValidationError, siting
+from ganpo_geo._index import GRID_MIN_POINTS
 from ganpo_geo.cli import main
 from ganpo_geo.crs import JIANGXI_ALBERS, wgs84_to_bd09, wgs84_to_gcj02
 from ganpo_geo.layers import Layers, load_layer
@@ -698,6 +699,34 @@ def test_threads_on_fresh_user_layers_build_each_index_once(tmp_path, monkeypatc
     threaded = check_sites(sites, progress=False, chunk_size=400, workers=4, layers=fresh)
     pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
     assert built and len(built) == len(set(built))  # no index built twice by racing threads
+
+
+def test_chunks_start_together_once_the_grids_are_built(tmp_path, monkeypatch) -> None:
+    units = load_layer("control_units")
+    path = tmp_path / "official.gpkg"
+    units[["unit_code", "name_zh", "category", "geometry"]].to_file(path)
+    layers = Layers.official(control_units=path)  # user layers: never from the disk cache
+    firsts = []
+    original = siting.in_threads
+
+    def spy(func, jobs, threads, *, first_alone=True):
+        firsts.append(first_alone)
+        return original(func, jobs, threads, first_alone=first_alone)
+
+    monkeypatch.setattr(siting, "in_threads", spy)
+    province = load_layer("province").geometry.iloc[0]
+    rng = np.random.default_rng(12)
+    lon, lat = rng.uniform(114.0, 118.0, 40_000), rng.uniform(25.0, 29.5, 40_000)
+    inside = shapely.contains_xy(province, lon, lat)
+    big = gpd.GeoDataFrame(geometry=shapely.points(lon[inside], lat[inside]), crs=4326)
+    assert len(big) > GRID_MIN_POINTS and not siting._grids_ready(layers)
+    check_sites(big, industry="化工", progress=False, layers=layers)  # builds the grids
+    assert siting._grids_ready(layers) and firsts == [True]
+    sites = _mixed_sites(6_000, seed=11)
+    threaded = check_sites(sites, progress=False, chunk_size=1_000, workers=2, layers=layers)
+    assert firsts[-1] is False  # every chunk started at once
+    serial = check_sites(sites, progress=False, chunk_size=1_000, workers=1, layers=Layers.official(control_units=path))
+    pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
 
 
 def test_workers_must_be_a_positive_count() -> None:

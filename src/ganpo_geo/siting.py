@@ -1135,25 +1135,39 @@ class _Checked:
     float2d: np.ndarray  # the num columns that are not counts, in the order of ``num``
 
     @classmethod
-    def empty(cls, n: int, layers: Layers) -> _Checked:
-        """Unchecked results for ``n`` sites (text ``""``, numbers and flags NaN, no geometry)."""
+    def empty(cls, n: int, layers: Layers, *, blank: bool = True) -> _Checked:
+        """Unchecked results for ``n`` sites (text ``""``, numbers and flags NaN, no geometry).
+
+        ``blank=False``: the arrays only, not filled yet; each chunk of the batch fills its own
+        rows (:meth:`blank`), on its thread, before it writes into them.
+        """
         text_names, num_names, flag_names = _column_names(layers)
         floats = [c for c in num_names if c not in _COUNT_COLUMNS]
-        text2d = _blank((len(text_names), n))
+        text2d = np.empty((len(text_names), n), dtype=object)
         # the warnings first: the block of the other texts is then one slice (see blocks)
         rows = ["warnings", *[c for c in text_names if c != "warnings"]]
         by_row = dict(zip(rows, text2d, strict=True))
-        float2d = np.full((len(floats), n), np.nan)
+        float2d = np.empty((len(floats), n))
         num = dict(zip(floats, float2d, strict=True))
-        num |= {c: np.full(n, np.nan) for c in num_names if c in _COUNT_COLUMNS}
-        return cls(
+        num |= {c: np.empty(n) for c in num_names if c in _COUNT_COLUMNS}
+        checked = cls(
             {c: by_row[c] for c in text_names},
             {c: num[c] for c in num_names},
-            {c: np.full(n, np.nan) for c in flag_names},
-            np.full(n, None, dtype=object),
+            {c: np.empty(n) for c in flag_names},
+            np.empty(n, dtype=object),
             text2d,
             float2d,
         )
+        if blank:
+            checked.blank()
+        return checked
+
+    def blank(self) -> None:
+        """Set every text to ``""`` and every number and flag to NaN (the geometries are set by the check)."""
+        self.text2d.fill("")  # the object array's fill: several times faster than np.full(..., "")
+        for columns in (self.num, self.flag):
+            for column in columns.values():
+                column.fill(np.nan)
 
     def rows(self, start: int, stop: int) -> _Checked:
         """Views on the sites ``start:stop`` (writing into them writes into these results)."""
@@ -1257,7 +1271,11 @@ def _check_arrays(
     """
     ctx = _context(layers)
     n = len(geoms)
-    out = _Checked.empty(n, layers) if into is None else into
+    if into is None:
+        out = _Checked.empty(n, layers)
+    else:
+        out = into
+        out.blank()
     text, num, flag = out.text, out.num, out.flag
     errors = np.asarray(input_errors, dtype=object).copy()
     warns = text["warnings"]
@@ -2056,7 +2074,7 @@ def _check_sites(
         whole = _Checked.from_frame(result, layers, geoms)
     else:
         # the chunks write their results into the batch's arrays (no concatenation)
-        whole = _Checked.empty(len(frame), layers)
+        whole = _Checked.empty(len(frame), layers, blank=False)  # each chunk blanks its own rows
         show = (sys.stderr.isatty() if progress is None else progress) and len(frame) > 10_000
         threads = check_threads(workers)
         bounds = chunk_bounds(len(frame), chunk_size)
@@ -2066,7 +2084,9 @@ def _check_sites(
             from tqdm import tqdm
 
             bar = tqdm(total=len(jobs), unit="chunk", desc=f"checking {len(frame):,} sites")
-        for _ in in_threads(_check_arrays, jobs, threads):
+        # the first chunk alone, in this thread, while it may have indexes to build; once they
+        # are there (an earlier large batch, the disk cache) all chunks start together
+        for _ in in_threads(_check_arrays, jobs, threads, first_alone=not _grids_ready(layers)):
             if bar is not None:
                 bar.update()
         if bar is not None:
@@ -2180,6 +2200,13 @@ def _restore_indexes(layers: Layers) -> None:
         for name, value in found.items():
             layers._cache.setdefault(name, value)
         state["loaded"] = state["loaded"] or kind == "indexes"
+
+
+def _grids_ready(layers: Layers) -> bool:
+    """Whether the grid indexes of large batches are there: loaded from the disk cache, or built
+    by an earlier large batch on these layers (which builds them all)."""
+    state = layers._cache.get(_DISK)
+    return bool(state and state["loaded"]) or "siting_reach_segments" in layers._cache
 
 
 def _store_indexes(layers: Layers, n_sites: int) -> None:
