@@ -773,6 +773,10 @@ def _point_segment(
     return dist, r
 
 
+#: Cells measured at once when a segment grid is built (bounded memory).
+_CENTRES_AT_ONCE = 4096
+
+
 def _segment_candidates(
     seg_xy: np.ndarray,
     pieces: np.ndarray,
@@ -781,7 +785,7 @@ def _segment_candidates(
     shape: tuple[int, int],
     max_distance: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(cell, segment) pairs, sorted, of every segment that can be nearest to a point of the cell.
+    """CSR offsets per cell and the segments, ascending per cell, that can be nearest to a point of the cell.
 
     A cheap upper bound first: the distance from each cell centre to the segments next to its
     nearest vertex of the lines densified to ``cell / 2`` (a KD-tree). The segments within that
@@ -798,19 +802,33 @@ def _segment_candidates(
     _, e, _ = NearestLines.build(pieces, cell / 2).query(centre_x, centre_y)
     bound = np.minimum(np.nan_to_num(e, nan=np.inf) + 2 * half_diag, max_distance + half_diag) + 1.0
     tree = shapely.STRtree(shapely.linestrings(seg_xy.reshape(-1, 2, 2)))
-    q_cell, q_seg = tree.query(shapely.points(centre_x, centre_y), predicate="dwithin", distance=bound)
-    if q_cell.size == 0:
-        return q_cell, q_seg
-    order = np.lexsort((q_seg, q_cell))
-    q_cell, q_seg = q_cell[order], q_seg[order]
-    s = seg_xy[q_seg]
-    d, _ = _point_segment(centre_x[q_cell], centre_y[q_cell], s[:, 0], s[:, 1], s[:, 2], s[:, 3])
-    first = np.flatnonzero(np.r_[True, q_cell[1:] != q_cell[:-1]])
-    nearest = np.minimum.reduceat(d, first)
-    nearest = np.repeat(nearest, np.diff(np.r_[first, len(q_cell)]))
-    # the 1 m of slack only adds candidates: answers stay exact
-    useful = _useful(d, nearest, half_diag, max_distance)
-    return q_cell[useful], q_seg[useful]
+    counts = np.zeros(nrow * ncol, dtype=np.int64)
+    segs_out = [np.empty(0, dtype=np.int32)]
+    for start in range(0, len(centre_x), _CENTRES_AT_ONCE):  # bounded memory: a few thousand cells at a time
+        stop = start + _CENTRES_AT_ONCE
+        centres = shapely.points(centre_x[start:stop], centre_y[start:stop])
+        q_cell, q_seg = tree.query(centres, predicate="dwithin", distance=bound[start:stop])
+        if q_cell.size == 0:
+            continue
+        order = np.lexsort((q_seg, q_cell))
+        q_cell, q_seg = q_cell[order] + start, q_seg[order]
+        s = seg_xy[q_seg]
+        d, _ = _point_segment(centre_x[q_cell], centre_y[q_cell], s[:, 0], s[:, 1], s[:, 2], s[:, 3])
+        first = np.flatnonzero(np.r_[True, q_cell[1:] != q_cell[:-1]])
+        nearest = np.minimum.reduceat(d, first)
+        nearest = np.repeat(nearest, np.diff(np.r_[first, len(q_cell)]))
+        # the 1 m of slack only adds candidates: answers stay exact
+        useful = _useful(d, nearest, half_diag, max_distance)
+        counts += np.bincount(q_cell[useful], minlength=len(counts))
+        segs_out.append(q_seg[useful].astype(np.int32))
+    return _csr(counts), np.concatenate(segs_out)
+
+
+def _csr(counts: np.ndarray) -> np.ndarray:
+    """CSR offsets (``int64``, one more than cells) of per-cell counts."""
+    ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return ptr
 
 
 def _useful(d: np.ndarray, nearest: np.ndarray, half_diag: float, max_distance: float) -> np.ndarray:
@@ -830,9 +848,9 @@ def _refine_candidates(
     shape: tuple[int, int],
     parent: tuple[int, np.ndarray, np.ndarray],
     max_distance: float,
-    block: int = 2_000_000,
+    block: int = 250_000,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs of :func:`_segment_candidates` for a grid of ``cell``, from its parent grid's.
+    """The candidates of :func:`_segment_candidates` for a grid of ``cell``, from its parent grid's.
 
     ``parent`` is ``(columns, cell_ptr, cell_seg)`` of the grid of cells twice as large over the
     same origin. Every candidate of a child cell is a candidate of its parent: with ``r`` the
@@ -852,7 +870,8 @@ def _refine_candidates(
     lo_all = parent_ptr[up]
     count_all = parent_ptr[up + 1] - lo_all
     ends = np.cumsum(count_all)
-    cells_out, segs_out = [], []
+    counts = np.zeros(len(child), dtype=np.int64)
+    segs_out = [np.empty(0, dtype=np.int32)]
     start = 0
     while start < len(child):
         # a block of whole cells holding about ``block`` pairs (at least one cell)
@@ -874,11 +893,9 @@ def _refine_candidates(
         d, _ = _point_segment(px, py, s[:, 0], s[:, 1], s[:, 2], s[:, 3])
         nearest = np.repeat(np.minimum.reduceat(d, first), count)
         useful = _useful(d, nearest, half_diag, max_distance)
-        cells_out.append(np.repeat(cells, count)[useful])
-        segs_out.append(seg[useful].astype(np.int64))
-    if not cells_out:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return np.concatenate(cells_out), np.concatenate(segs_out)
+        counts[cells] = np.add.reduceat(useful, first)
+        segs_out.append(seg[useful].astype(np.int32))
+    return _csr(counts), np.concatenate(segs_out)
 
 
 @dataclass(frozen=True)
@@ -984,15 +1001,12 @@ class SegmentGrid:
         if len(seg_xy):
             size = cell * 2**refinements
             level = shape_of(size)
-            cand_cell, cand = _segment_candidates(seg_xy, chunks.pieces, (west, south), size, level, max_distance)
+            ptr, cand = _segment_candidates(seg_xy, chunks.pieces, (west, south), size, level, max_distance)
             for _ in range(refinements):
-                level_ptr = np.zeros(level[0] * level[1] + 1, dtype=np.int64)
-                level_ptr[1:] = np.cumsum(np.bincount(cand_cell, minlength=level[0] * level[1]))
-                parent = (level[1], level_ptr, cand)
+                parent = (level[1], ptr, cand)
                 size /= 2
                 level = shape_of(size)
-                cand_cell, cand = _refine_candidates(seg_xy, (west, south), size, level, parent, max_distance)
-            ptr[1:] = np.cumsum(np.bincount(cand_cell, minlength=nrow * ncol))
+                ptr, cand = _refine_candidates(seg_xy, (west, south), size, level, parent, max_distance)
             # the smallest integers that hold the segment numbers (int16 for the bundled layers):
             # less memory read per query, a smaller cache file
             cand = cand.astype(np.int16 if len(seg_xy) <= np.iinfo(np.int16).max else np.int32)

@@ -39,13 +39,16 @@ from ganpo_geo._checks import check_count
 from ganpo_geo._errors import ValidationError
 from ganpo_geo._threads import check_threads, in_threads
 from ganpo_geo.io import _DELIMITERS, _sniff_delimiter, atomic_path, check_output_path, write_table
-from ganpo_geo.layers import Layers
-from ganpo_geo.siting import check_sites, read_sites, sites_from_table
+from ganpo_geo.layers import Layers, bundled_layers
+from ganpo_geo.siting import _indexes_ready, check_sites, read_sites, sites_from_table
 
 __all__ = ["STREAM_CHUNK", "BatchSummary", "check_file", "error_kind"]
 
 #: Rows per streamed chunk: large enough to vectorize, small enough for a progress step a second.
 STREAM_CHUNK = 50_000
+#: The first streamed chunk is checked alone (it says the warnings once); when the grid indexes
+#: are already there (the disk cache), it is this small, so that the threads start sooner.
+FIRST_CHUNK_READY = 10_000
 #: Batches above this many rows show progress.
 PROGRESS_MIN_ROWS = 10_000
 _STREAM_OUTPUTS = (".csv", ".parquet")
@@ -230,8 +233,11 @@ def _stream_plan(path: Path) -> tuple[str, list[str], bool] | None:
     return delimiter, header_names, bom
 
 
-def _csv_chunks(path: Path, delimiter: str, names: list[str], rows: int) -> Iterator[pd.DataFrame]:
-    """The CSV's rows as text frames of ``rows`` rows (raises ``pyarrow.ArrowInvalid`` on bad rows)."""
+def _csv_chunks(
+    path: Path, delimiter: str, names: list[str], rows: int, first_rows: int | None = None
+) -> Iterator[pd.DataFrame]:
+    """The CSV's rows as text frames of ``rows`` rows, the first of ``first_rows`` (default ``rows``)
+    (raises ``pyarrow.ArrowInvalid`` on bad rows)."""
     import pyarrow.csv as pacsv  # lazy on purpose: only batches stream CSV (a site check does not)
 
     reader = pacsv.open_csv(
@@ -245,15 +251,17 @@ def _csv_chunks(path: Path, delimiter: str, names: list[str], rows: int) -> Iter
     pending: list[pa.RecordBatch] = []
     held = 0
     offset = 0
+    size = rows if first_rows is None else first_rows
     for batch in reader:
         pending.append(batch)
         held += batch.num_rows
-        while held >= rows:
+        while held >= size:
             table = pa.Table.from_batches(pending).combine_chunks()
-            yield _frame(table.slice(0, rows), offset)
-            offset += rows
-            rest = table.slice(rows)
+            yield _frame(table.slice(0, size), offset)
+            offset += size
+            rest = table.slice(size)
             pending, held = rest.to_batches(), rest.num_rows
+            size = rows
     if held:
         yield _frame(pa.Table.from_batches(pending), offset)
 
@@ -585,7 +593,10 @@ def _stream(
         with atomic_path(dst) as tmp:
             writer = _Writer(tmp, setup.kind, bom)
             try:
-                chunks = _csv_chunks(src, delimiter, names, chunk_size)
+                first_rows = chunk_size
+                if threads > 1 and _indexes_ready(options["layers"] or bundled_layers(), estimate):
+                    first_rows = min(chunk_size, FIRST_CHUNK_READY)
+                chunks = _csv_chunks(src, delimiter, names, chunk_size, first_rows)
                 first = next(chunks, None)
                 if first is not None:
                     with warnings.catch_warnings():

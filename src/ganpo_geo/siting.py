@@ -2202,6 +2202,28 @@ def _restore_indexes(layers: Layers) -> None:
         state["loaded"] = state["loaded"] or kind == "indexes"
 
 
+def _indexes_ready(layers: Layers, n_sites: int) -> bool:
+    """Load the disk cache of the indexes for a batch of ``n_sites`` (as :func:`check_sites` does);
+    whether the grid indexes of large batches are now there.
+
+    A batch split into chunks checks its first chunk alone, in the calling thread, while indexes
+    may still have to be built; once they are there, the chunks may start together.
+
+    Parameters
+    ----------
+    layers : Layers
+    n_sites : int
+        Rows of the batch (small batches do not read the disk cache).
+
+    Returns
+    -------
+    bool
+    """
+    if n_sites >= DISK_CACHE_MIN_SITES:
+        _restore_indexes(layers)
+    return _grids_ready(layers)
+
+
 def _grids_ready(layers: Layers) -> bool:
     """Whether the grid indexes of large batches are there: loaded from the disk cache, or built
     by an earlier large batch on these layers (which builds them all)."""
