@@ -10,6 +10,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from ganpo_geo import batch
 from ganpo_geo._errors import ValidationError
 from ganpo_geo.batch import BatchSummary, check_file, error_kind
 from ganpo_geo.cli import main
@@ -246,6 +247,43 @@ def test_threads_write_the_same_file_as_one_thread(sites_csv, tmp_path, suffix) 
     assert (s1.rows, s1.verdicts, list(s1.errors.items())) == (s2.rows, s2.verdicts, list(s2.errors.items()))
     with pytest.raises(ValidationError, match="workers"):
         check_file(sites_csv, tmp_path / "x.csv", workers=0)
+
+
+def test_csv_chunks_with_a_smaller_first_chunk(sites_csv) -> None:
+    from ganpo_geo.batch import _csv_chunks
+
+    names = list(pd.read_csv(sites_csv, nrows=0).columns)
+    chunks = list(_csv_chunks(sites_csv, ",", names, 500, first_rows=30))
+    assert [len(c) for c in chunks] == [30, 500, 500, 170]
+    assert [c.index[0] for c in chunks] == [0, 30, 530, 1030]  # row positions kept
+    whole = pd.read_csv(sites_csv, dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(pd.concat(chunks), whole, check_dtype=False)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_small_first_chunk_when_the_indexes_are_ready_writes_the_same_file(
+    sites_csv, tmp_path, monkeypatch, suffix
+) -> None:
+    one = tmp_path / f"one{suffix}"
+    check_file(sites_csv, one, chunk_size=100, progress=False, workers=1)
+    monkeypatch.setattr(batch, "FIRST_CHUNK_READY", 30)
+    monkeypatch.setattr(batch, "_indexes_ready", lambda layers, n: True)
+    seen = []
+    original = batch._csv_chunks
+
+    def spy(*args, **kwargs):
+        for chunk in original(*args, **kwargs):
+            seen.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(batch, "_csv_chunks", spy)
+    two = tmp_path / f"two{suffix}"
+    check_file(sites_csv, two, chunk_size=100, progress=False, workers=2)
+    assert seen[:2] == [30, 100] and sum(seen) == 1200
+    if suffix == ".csv":
+        assert one.read_bytes() == two.read_bytes()
+    else:
+        pd.testing.assert_frame_equal(gpd.read_parquet(two), gpd.read_parquet(one), check_exact=True)
 
 
 def test_a_chunk_independent_warning_is_said_once_with_threads(tmp_path) -> None:
