@@ -78,14 +78,20 @@ def run_size(size: int) -> dict:
     red_in, red_near = timer.run("baseline_sjoin_plus_sjoin_nearest_s", baseline_red)
     assert set(np.flatnonzero(red_ours["overlaps"].to_numpy())) == set(red_in.index)
     d_ref = red_near[~red_near.index.duplicated()]["d"].sort_index().to_numpy()
-    diff = red_ours["nearest_m"].to_numpy() - d_ref
-    assert np.nanmax(np.abs(diff)) <= 1e-6  # exact (GEOS measures both; within rounding)
+    ours_m = red_ours["nearest_m"].to_numpy()
+    measured = ours_m > 0
+    diff = ours_m[measured] - d_ref[measured]
+    assert np.nanmax(np.abs(diff)) <= 1e-6  # exact: GEOS's distance both ways, within rounding
+    # 0 m: inside a red line as tested in WGS84; the projected point may lie just outside the
+    # projected zone (straight edges do not stay straight), by well under a metre
+    assert np.nanmax(d_ref[ours_m == 0], initial=0.0) <= 1.0
     return timer.result(
         units=len(units),
         redline_zones=len(red),
         unit_index_build_s=round(t_unit_index, 3),
         redline_index_build_s=round(t_red_index, 3),
-        redline_nearest_max_abs_error_m=round(float(np.nanmax(np.abs(diff))), 3),
+        redline_nearest_max_abs_error_m=round(float(np.nanmax(np.abs(diff))), 9),
+        redline_inside_but_projected_outside_max_m=round(float(np.nanmax(d_ref[ours_m == 0], initial=0.0)), 3),
         redline_nearest_share_exact_1cm=round(float(np.nanmean(np.abs(diff) < 0.01)), 5),
     )
 

@@ -2153,7 +2153,7 @@ def _bundled_key(layers: Layers) -> str | None:
 
 
 #: Fewer sites than this do not read the on-disk index cache: hashing the data files and
-#: mapping the whole-province indexes (about 170 MB) costs more than the little a few
+#: mapping the whole-province indexes (about 140 MB) costs more than the little a few
 #: sites build (the context only; no grids below GRID_MIN_POINTS). The results are the same.
 DISK_CACHE_MIN_SITES = 100
 _DISK = "_ganpo_disk_cache"  # per Layers: {"key": ..., "loaded": bool, "saved": {kind: sizes}}
