@@ -14,7 +14,7 @@ from shapely import Point
 
 from ganpo_geo import ValidationError
 from ganpo_geo._index import GRID_MIN_POINTS
-from ganpo_geo.crs import area_km2, to_albers
+from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, area_km2, to_albers, transformer
 from ganpo_geo.layers import Layers, layer_info, load_layer
 from ganpo_geo.redline import _redline_parts, load_redlines, overlap_columns, redline_overlap, redlines
 
@@ -83,11 +83,16 @@ def grid_layers() -> Layers:
 
 
 def _tree_distance(layers: Layers, pts: np.ndarray, max_m: float) -> np.ndarray:
-    """The nearest red-line part's distance by the parts' tree (0 inside), as GEOS measures it."""
-    tree, _, _ = _redline_parts(layers)
-    (i, _), dist = tree.query_nearest(to_albers(pts), max_distance=max_m, return_distance=True, all_matches=False)
+    """The distance to the nearest red-line border by a tree of the borders (0 inside a red line),
+    as GEOS measures it."""
+    _, parts, _ = _redline_parts(layers)
+    borders = shapely.STRtree(shapely.boundary(parts))
+    metric = to_albers(pts)
+    (i, _), dist = borders.query_nearest(metric, max_distance=max_m, return_distance=True, all_matches=False)
     d = np.full(len(pts), np.nan)
     d[i] = dist
+    wgs_parts = shapely.get_parts(layers.red().geometry.to_numpy())
+    d[shapely.STRtree(wgs_parts).query(pts, predicate="intersects")[0]] = 0.0  # touching, tested in WGS84
     return d
 
 
@@ -106,6 +111,32 @@ def test_large_batches_measure_as_the_tree_to_the_last_bit(grid_layers, max_m) -
     want = _tree_distance(grid_layers, pts, max_m)
     np.testing.assert_array_equal(got, want)  # NaN == NaN; no tolerance
     assert (got > 0).sum() > 1_000 and (got == 0).sum() >= 400  # measured ones, and the border vertices
+
+
+def test_sites_the_projection_moves_across_a_border_measure_the_same_both_ways(grid_layers) -> None:
+    # halfway between the midpoint of a long border edge in WGS84 and that of the projected edge:
+    # outside the red line as tested in WGS84, inside it once projected (edges bend under the
+    # projection). Small batches (a tree) and large ones (the grid) both measure the nearest border.
+    parts_wgs = shapely.get_parts(grid_layers.red().geometry.to_numpy())
+    xy, owner = shapely.get_coordinates(shapely.get_exterior_ring(parts_wgs), return_index=True)
+    same = owner[1:] == owner[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    longest = np.argsort(np.hypot(*(b - a).T))[-300:]
+    a, b = a[longest], b[longest]
+    forward, back = transformer(WGS84, JIANGXI_ALBERS), transformer(JIANGXI_ALBERS, WGS84)
+    ax, ay = forward.transform(a[:, 0], a[:, 1])
+    bx, by = forward.transform(b[:, 0], b[:, 1])
+    mid_x, mid_y = back.transform((ax + bx) / 2, (ay + by) / 2)  # the projected edge's midpoint
+    mid = (a + b) / 2
+    pts = shapely.points(mid + 0.5 * (np.column_stack([mid_x, mid_y]) - mid))
+    small = overlap_columns(pts, layers=Layers())["nearest_m"]  # fresh layers: the tree
+    large = overlap_columns(pts, layers=grid_layers)["nearest_m"]  # the border grid
+    np.testing.assert_array_equal(small, large)
+    _, parts_m, _ = _redline_parts(grid_layers)
+    inside_projected = np.zeros(len(pts), dtype=bool)
+    inside_projected[shapely.STRtree(parts_m).query(to_albers(pts), predicate="intersects")[0]] = True
+    moved = inside_projected & (small > 0)
+    assert moved.sum() > 20 and (small[moved] < 1.0).all()  # a border a fraction of a metre away
 
 
 def test_a_site_measures_the_same_before_and_after_a_large_batch(grid_layers) -> None:

@@ -44,7 +44,7 @@ def redlines(layers: Layers | None = None) -> gpd.GeoDataFrame:
 GRID_SEARCH_M = 50_000.0
 
 #: Cell of the border grid (metres): each cell lists the border segments that can be nearest to
-#: a point in it (~9 on average for the bundled red lines, 44 MB for the province).
+#: a point in it (~9 on average for the bundled red lines, 22 MB for the province).
 GRID_CELL_M = 500.0
 
 
@@ -58,6 +58,17 @@ def _redline_parts(layers: Layers) -> tuple[shapely.STRtree, np.ndarray, np.ndar
         return shapely.STRtree(parts), parts, zone
 
     return layers.cached("redline_parts", build)
+
+
+def _border_tree(layers: Layers) -> shapely.STRtree:
+    """A tree of the red-line parts' borders (metric): the nearest-border distance of small batches.
+
+    Borders, not polygons: a site not touching a red line (tested in WGS84) is measured to the
+    nearest border, as the border grid of large batches measures it, to the same bits, even in
+    the rare case of a site within a metre of a border that the projection puts inside.
+    """
+    _, parts, _ = _redline_parts(layers)
+    return layers.cached("redline_border_tree", lambda: shapely.STRtree(shapely.boundary(parts)))
 
 
 def _redline_fast(layers: Layers, n_sites: int) -> tuple[SegmentGrid | None, PolygonIndex]:
@@ -262,7 +273,7 @@ def overlap_columns(
             by_tree = ~by_grid
         if by_tree.any():  # a small batch, or points outside the grid: the tree, as exact
             at = np.flatnonzero(by_tree)
-            (v_idx, _), dist = tree.query_nearest(
+            (v_idx, _), dist = _border_tree(layers).query_nearest(
                 shapely.points(x[at], y[at]), max_distance=max_search_m, return_distance=True, all_matches=False
             )
             d[at[v_idx]] = dist
