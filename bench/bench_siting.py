@@ -25,9 +25,12 @@ Single site (at every size, it does not depend on it): median wall time of 5 run
 File to file (what users run), at every size: a CSV of ``size`` rows (``random_csv``: 1% bad
 coordinates, 43% of the sites outside Jiangxi, as in a real national list) checked by ``ganpo
 site-check --input F.csv --output out.csv|out.parquet --quiet`` in a fresh process each (so the
-100,000-row run includes start-up and index building), its wall time and peak RSS, against the I/O
-floor: ``pandas.read_csv`` + ``to_csv`` of the same file in a fresh process. The two outputs' rows
-are compared (same errors and verdicts).
+100,000-row run includes start-up and index building), its wall time (median of 3 runs, at every
+size) and peak RSS, against the I/O floor: ``pandas.read_csv`` + ``to_csv`` of the same file in a
+fresh process. Three runs, not one, also at 1,000,000 rows: on this VM the first process after the
+large in-memory and dask runs of the same size pays several seconds for memory the host took back
+(a process that touches and frees 12 GB makes the next CLI run 2.4 to 6 s slower, measured). The
+two outputs' rows are compared (same errors and verdicts).
 
 Writes ``bench/results/siting.json``. Usage: ``python bench/bench_siting.py [--quick | --sizes N ...]``.
 """
@@ -167,7 +170,7 @@ def _file_to_file(size: int, timer: Timer, cmd: list[str]) -> dict:
     info: dict = {}
     floor_out = str(scratch / "floor.csv")
     floor = f"import pandas as pd; pd.read_csv({str(src)!r}, dtype=str).to_csv({floor_out!r}, index=False)"
-    runs = 1 if size >= 1_000_000 else 3
+    runs = 3
     for key, out in (("cli_csv_to_csv", "out.csv"), ("cli_csv_to_parquet", "out.parquet")):
         walls, rss = [], []
         for _ in range(runs):
