@@ -149,14 +149,17 @@ def random_csv(n: int, path: Path, seed: int = 7) -> None:
 
 _RSS_WRAPPER = (
     "import resource, subprocess, sys, time; t = time.perf_counter(); "
-    "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+    "done = subprocess.run(sys.argv[1:], capture_output=True); "
+    "done.returncode and sys.exit(done.stderr.decode(errors='replace')[-2000:]); "
     "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
 )
 
 
 def _wall_rss(cmd: list[str]) -> tuple[float, float]:
     """Wall time (s) and peak RSS (MB) of a command run in a fresh child process."""
-    out = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *cmd], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *cmd], capture_output=True, text=True)
+    if out.returncode:  # the command's own error, for the log
+        raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr}")
     wall, rss_kb = out.stdout.split()
     return float(wall), int(rss_kb) / 1024
 
