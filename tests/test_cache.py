@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +206,39 @@ def check_key(layers: Layers) -> str:
     key = _bundled_key(layers)
     assert key is not None
     return key
+
+
+_CHECK_IN_NEW_PROCESS = """
+import sys
+import pandas as pd
+from ganpo_geo.layers import Layers
+from ganpo_geo.siting import check_sites
+sites = pd.read_pickle(sys.argv[1])
+layers = Layers()
+result = check_sites(sites, layers=layers, progress=False, chunk_size=3_000, workers=2)
+assert layers._cache["_ganpo_disk_cache"]["loaded"], "the indexes were not loaded from the cache"
+pd.DataFrame(result.drop(columns="geometry")).to_pickle(sys.argv[2])
+"""
+
+
+def test_a_new_process_checks_chunks_on_threads_at_once_from_the_cache(cache_dir, tmp_path) -> None:
+    # A new process that loads the indexes starts every chunk at once, on two threads: each
+    # prepared polygon must have its GEOS point locator built before (two threads building it
+    # at once corrupt memory and abort the process: _threads.prepare_shared), and the indexes
+    # built lazily in the chunks (the catchment tree) must be built once, under a lock.
+    rng = np.random.default_rng(21)
+    n = 60_000  # above the grid threshold: the grids are built, then saved; 20 chunks
+    sites = pd.DataFrame({"lon": rng.uniform(113.5, 118.6, n), "lat": rng.uniform(24.4, 30.2, n), "industry": "化工"})
+    serial = check_sites(sites, layers=Layers(), progress=False, workers=1)
+    assert len(list(cache_dir.glob("indexes-*.pkl"))) == 1
+    sites.to_pickle(tmp_path / "sites.pkl")
+    for run in range(2):  # a crash is a race: two fresh processes
+        out = tmp_path / f"threaded_{run}.pkl"
+        done = subprocess.run(
+            [sys.executable, "-c", _CHECK_IN_NEW_PROCESS, str(tmp_path / "sites.pkl"), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        pd.testing.assert_frame_equal(pd.read_pickle(out), pd.DataFrame(serial.drop(columns="geometry")))

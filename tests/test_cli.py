@@ -179,3 +179,20 @@ def test_summary_reports_the_poyang_share_next_to_the_published_one() -> None:
     assert {"xiang", "dongjiang", "beijiang", "yangtze", "lake"} <= set(basins["area_km2"])
     text = CliRunner().invoke(main, ["summary"]).output
     assert "Poyang Lake water system" in text and "published" in text
+
+
+def test_a_native_crash_prints_where_each_thread_was() -> None:
+    # a crash in GEOS, GDAL or PROJ would end ganpo with "Aborted" alone; the faulthandler
+    # the CLI turns on prints each thread's Python stack instead
+    crash = (
+        "import ctypes, sys; from ganpo_geo.cli import main; "
+        "main(['industries'], standalone_mode=False); ctypes.string_at(0)"  # reads address 0: a segfault
+    )
+    done = subprocess.run([sys.executable, "-c", crash], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "Fatal Python error" in done.stderr and "most recent call first" in done.stderr
+
+
+def test_the_cli_runs_where_stderr_is_not_a_file() -> None:
+    result = CliRunner().invoke(main, ["industries"])  # click's runner: stderr is not a file
+    assert result.exit_code == 0, result.output

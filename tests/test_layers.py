@@ -356,3 +356,32 @@ def test_cached_builds_once_when_threads_ask_at_once() -> None:
         t.join()
     assert len(calls) == 1
     assert len(got) == 4 and all(g is got[0] for g in got)
+
+
+def test_memo_builds_each_entry_once_when_threads_miss_at_once() -> None:
+    import threading
+    import time
+
+    from ganpo_geo.layers import Layers
+
+    layers = Layers()
+    calls: list[str] = []
+
+    def slow_build(key: str):
+        calls.append(key)
+        time.sleep(0.1)  # the other threads miss the same entry while it is built
+        return (key, object())
+
+    got: list[tuple[str, object]] = []
+    keys = ["a", "b"] * 3
+    threads = [
+        threading.Thread(target=lambda k=k: got.append(layers.memo("table", k, lambda: slow_build(k)))) for k in keys
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(calls) == ["a", "b"]
+    assert len(got) == 6 and {id(v) for v in got} == {id(layers._cache["table"][k]) for k in "ab"}
+    assert layers.memo("table", "a", lambda: slow_build("again")) is layers._cache["table"]["a"]
+    assert sorted(calls) == ["a", "b"]

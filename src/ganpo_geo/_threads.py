@@ -145,11 +145,13 @@ def in_threads(
 def prepare_shared(geoms: Any) -> None:
     """Prepare geometries (in place) and build their lazy point locators now, in one thread.
 
-    GEOS builds a prepared geometry's point-in-area index on its first test, and not thread-safe
-    (libgeos/geos#825); shapely releases the GIL during the tests, so threads sharing prepared
-    geometries (chunks checked at once, the dask engine's threaded scheduler) must find the
-    locators built. Point tests (``intersects_xy``, ``contains_xy``) are then safe to share;
-    tests against lines or polygons are not: pass the unprepared site first for those.
+    A GEOS prepared polygon answers its first point test with a plain (unindexed) locator and
+    builds its indexed locator on the second test, lazily and not thread-safe
+    (``PreparedPolygon::getPointLocator``, libgeos/geos#825). shapely releases the GIL during
+    the tests, so threads sharing prepared geometries (chunks checked at once, the dask
+    engine's threaded scheduler) must find the indexed locator built: two tests here build it.
+    Point tests (``intersects_xy``, ``contains_xy``) are then safe to share; tests against
+    lines or polygons are not: pass the unprepared site first for those.
 
     Parameters
     ----------
@@ -158,6 +160,8 @@ def prepare_shared(geoms: Any) -> None:
     geoms = np.atleast_1d(np.asarray(geoms, dtype=object))
     shapely.prepare(geoms)
     present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    if present.size:  # a test at the centre of each envelope: past the envelope check, the locator is built
+    if present.size:  # tests at the centre of each envelope: past the envelope check, a locator is used
         west, south, east, north = shapely.bounds(present).T
-        shapely.intersects_xy(present, (west + east) / 2, (south + north) / 2)
+        x, y = (west + east) / 2, (south + north) / 2
+        for _ in range(2):  # the first test uses the plain locator, the second builds the indexed one
+            shapely.intersects_xy(present, x, y)

@@ -10,6 +10,7 @@ removing the temporary file of an output being written.
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import signal
 import sys
@@ -165,6 +166,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Environmental zoning and watershed analysis for Jiangxi (Gan River, Poyang Lake)."""
     ctx.meta["ganpo_debug"] = debug
     _stop_on_sigterm()
+    _report_crashes()
 
 
 def _stop_on_sigterm() -> None:
@@ -176,6 +178,19 @@ def _stop_on_sigterm() -> None:
     """
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
+
+
+def _report_crashes() -> None:
+    """A crash in native code (GEOS, GDAL, PROJ) prints where each thread was, to stderr.
+
+    Without it such a crash ends the process with only "Aborted" or "Segmentation fault";
+    the Python stacks tell a user, or a bug report, which step of the check it was in.
+    """
+    if not faulthandler.is_enabled():
+        try:
+            faulthandler.enable()
+        except (ValueError, OSError, AttributeError):  # a stderr that is not a file (embedded, tests)
+            pass
 
 
 def _terminated(signum: int, frame: object) -> None:

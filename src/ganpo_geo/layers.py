@@ -23,7 +23,7 @@ import dataclasses
 import json
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -579,6 +579,35 @@ class Layers:
                     self._cache[key] = build()
                 value = self._cache[key]
         return value
+
+    def memo(self, table: str, key: Hashable, build: Callable[[], _T]) -> _T:
+        """Entry ``key`` of the memo table ``table`` (a dict cached like :meth:`cached`).
+
+        A missing entry is computed once, under the same lock: the chunks of a batch on
+        several threads miss the same entries at once, and the builds read shared pandas
+        frames, which pandas does not promise to be safe from several threads.
+
+        Parameters
+        ----------
+        table : str
+            Name of the memo table (a key of this object's cache).
+        key : hashable
+            The entry.
+        build : callable
+            Computes the entry.
+
+        Returns
+        -------
+        object
+        """
+        found: dict[Hashable, _T] = self.cached(table, dict)
+        try:
+            return found[key]
+        except KeyError:
+            with _BUILD_LOCK:
+                if key not in found:
+                    found[key] = build()
+                return found[key]
 
 
 def _check_entry(toml_path: Path, section: str, entry: Any) -> None:

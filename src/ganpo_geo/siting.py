@@ -980,14 +980,26 @@ def _combo_verdict(rules: pd.DataFrame, mask: int, bits: dict[str, int]) -> tupl
 
 def _combo_rules(layers: Layers, rules: pd.DataFrame, combo: tuple[Any, ...]) -> pd.DataFrame:
     """The rules in scope of one (city, category, unit override, industry), cached per layers."""
-    found = layers.cached("siting_combo_rules", dict)
-    if combo not in found:
+
+    def build() -> pd.DataFrame:
         city_adcode, category, unit_key, industry_key = combo
         mask = rules_in_scope(
             rules, city_adcode=city_adcode, category=category, unit_code=unit_key, industry=industry_key
         )
-        found[combo] = rules[mask][["rule_id", "effect", "industries", "condition"]]
-    return found[combo]
+        return rules[mask][["rule_id", "effect", "industries", "condition"]]
+
+    return layers.memo("siting_combo_rules", combo, build)
+
+
+def _memo_verdict(
+    layers: Layers, rules: pd.DataFrame, combo: tuple[Any, ...], mask: int, bits: dict[str, int]
+) -> tuple[int, str]:
+    """:func:`_combo_verdict` of one combination under a term mask, memoized per layers."""
+
+    def build() -> tuple[int, str]:  # on a miss only: the saved verdicts need no rules selected
+        return _combo_verdict(_combo_rules(layers, rules, combo), mask, bits)
+
+    return layers.memo("verdict_table", (combo, mask), build)
 
 
 # --------------------------------------------------------------------------- the check
@@ -1458,15 +1470,11 @@ def _fill(
     # only the terms a combination's rules use matter to it: the table stays small
     width = 2 * len(bits) + 1  # masks use 2 bits per term
     uniq_id, uniq = pd.factorize((combo_id.astype(np.int64) << width) | pair_mask)  # hashing, no sort
-    table = layers.cached("verdict_table", dict)
     sev_u = np.zeros(len(uniq), dtype=int)
     why_u = np.full(len(uniq), "", dtype=object)
     for k, packed in enumerate(uniq):
         cid, mask = int(packed) >> width, int(packed) & ((1 << width) - 1)
-        entry_key = (combos[cid], mask)
-        if entry_key not in table:
-            table[entry_key] = _combo_verdict(_combo_rules(layers, rules, combos[cid]), mask, bits)
-        sev_u[k], why_u[k] = table[entry_key]
+        sev_u[k], why_u[k] = _memo_verdict(layers, rules, combos[cid], mask, bits)
     pair_sev = sev_u[uniq_id]
     pair_why = why_u[uniq_id]
     site_sev = np.zeros(m, dtype=int)
