@@ -815,10 +815,7 @@ def _segment_candidates(
         s = seg_xy[q_seg]
         d, _ = _point_segment(centre_x[q_cell], centre_y[q_cell], s[:, 0], s[:, 1], s[:, 2], s[:, 3])
         first = np.flatnonzero(np.r_[True, q_cell[1:] != q_cell[:-1]])
-        nearest = np.minimum.reduceat(d, first)
-        nearest = np.repeat(nearest, np.diff(np.r_[first, len(q_cell)]))
-        # the 1 m of slack only adds candidates: answers stay exact
-        useful = _useful(d, nearest, half_diag, max_distance)
+        useful = _useful(d, first, half_diag, max_distance)
         counts += np.bincount(q_cell[useful], minlength=len(counts))
         segs_out.append(q_seg[useful].astype(np.int32))
     return _csr(counts), np.concatenate(segs_out)
@@ -831,14 +828,37 @@ def _csr(counts: np.ndarray) -> np.ndarray:
     return ptr
 
 
-def _useful(d: np.ndarray, nearest: np.ndarray, half_diag: float, max_distance: float) -> np.ndarray:
-    """Candidates worth keeping: within ``D + 2r`` of the cell centre (``D`` its distance to the
-    nearest segment, ``r`` the half diagonal) and within ``max_distance + r``, in a cell some
-    point of which is within ``max_distance`` of a segment; 1 m of slack."""
+def _useful(d: np.ndarray, first: np.ndarray, half_diag: float, max_distance: float) -> np.ndarray:
+    """Candidates worth keeping, of cells whose candidates ``d`` (distances from the cell centre)
+    start at ``first``: within ``D + 2r`` of the centre (``D`` its distance to the cell's nearest
+    segment, ``r`` the half diagonal) and within ``max_distance + r``, in a cell some point of
+    which is within ``max_distance`` of a segment. The 1 m of slack only adds candidates:
+    answers stay exact."""
+    nearest = np.repeat(np.minimum.reduceat(d, first), np.diff(np.r_[first, len(d)]))
     within: np.ndarray = (d <= np.minimum(nearest + 2 * half_diag, max_distance + half_diag) + 1.0) & (
         nearest - half_diag <= max_distance
     )
     return within
+
+
+def _gathered_blocks(
+    lo: np.ndarray, count: np.ndarray, values: np.ndarray, block: int
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """The CSR lists ``values[lo[i]:lo[i] + count[i]]`` of consecutive items, about ``block``
+    values at a time (bounded memory).
+
+    Yields ``(start, stop, first, gathered)``: the items ``start:stop`` (at least one), where
+    each item's values start in ``gathered``, and those values in item order. Items with no
+    values must be left out by the caller (``first`` would repeat).
+    """
+    ends = np.cumsum(count)
+    start = 0
+    while start < len(count):
+        stop = max(int(np.searchsorted(ends, ends[start] - count[start] + block, side="right")), start + 1)
+        part = count[start:stop]
+        first = np.cumsum(part) - part
+        yield start, stop, first, values[np.arange(int(part.sum())) - np.repeat(first - lo[start:stop], part)]
+        start = stop
 
 
 def _refine_candidates(
@@ -864,35 +884,23 @@ def _refine_candidates(
     west, south = origin
     half_diag = cell * np.sqrt(0.5)
     parent_ncol, parent_ptr, parent_seg = parent
-    child = np.arange(nrow * ncol, dtype=np.int64)
-    c_row, c_col = np.divmod(child, ncol)
+    c_row, c_col = np.divmod(np.arange(nrow * ncol, dtype=np.int64), ncol)
     up = (c_row // 2) * parent_ncol + c_col // 2
     lo_all = parent_ptr[up]
     count_all = parent_ptr[up + 1] - lo_all
-    ends = np.cumsum(count_all)
-    counts = np.zeros(len(child), dtype=np.int64)
+    cells_all = np.flatnonzero(count_all > 0)  # a cell whose parent has none has none
+    counts = np.zeros(nrow * ncol, dtype=np.int64)
     segs_out = [np.empty(0, dtype=np.int32)]
-    start = 0
-    while start < len(child):
-        # a block of whole cells holding about ``block`` pairs (at least one cell)
-        stop = max(int(np.searchsorted(ends, ends[start] - count_all[start] + block, side="right")), start + 1)
-        cells = child[start:stop]
-        lo, count = lo_all[start:stop], count_all[start:stop]
-        start = stop
-        has = count > 0
-        cells, lo, count = cells[has], lo[has], count[has]
-        if cells.size == 0:
-            continue
-        first = np.cumsum(count) - count
-        seg = parent_seg[np.arange(int(count.sum())) - np.repeat(first - lo, count)]
+    for start, stop, first, seg in _gathered_blocks(lo_all[cells_all], count_all[cells_all], parent_seg, block):
+        cells = cells_all[start:stop]
+        count = count_all[cells]
         # centres as _segment_candidates computes them, to the same bits
         centre_x = west + (c_col[cells] + 0.5) * cell
         centre_y = south + (c_row[cells] + 0.5) * cell
         s = seg_xy[seg]
         px, py = np.repeat(centre_x, count), np.repeat(centre_y, count)
         d, _ = _point_segment(px, py, s[:, 0], s[:, 1], s[:, 2], s[:, 3])
-        nearest = np.repeat(np.minimum.reduceat(d, first), count)
-        useful = _useful(d, nearest, half_diag, max_distance)
+        useful = _useful(d, first, half_diag, max_distance)
         counts[cells] = np.add.reduceat(useful, first)
         segs_out.append(seg[useful].astype(np.int32))
     return _csr(counts), np.concatenate(segs_out)
@@ -1115,17 +1123,10 @@ class SegmentGrid:
         count_all = self.cell_ptr[cell_id + 1] - lo_all
         has = count_all > 0
         pts_all, lo_all, count_all = pts_all[has], lo_all[has], count_all[has]
-        ends = np.cumsum(count_all)
 
         def blocks() -> Iterator[tuple[np.ndarray, ...]]:
-            start = 0
-            while start < len(pts_all):
-                stop = int(np.searchsorted(ends, ends[start] - count_all[start] + self._BLOCK, side="right"))
-                stop = max(stop, start + 1)
-                pts, lo, count = pts_all[start:stop], lo_all[start:stop], count_all[start:stop]
-                start = stop
-                first = np.cumsum(count) - count  # where each point's candidates start
-                seg = self.cell_seg[np.arange(int(count.sum())) - np.repeat(first - lo, count)]
+            for start, stop, first, seg in _gathered_blocks(lo_all, count_all, self.cell_seg, self._BLOCK):
+                pts, count = pts_all[start:stop], count_all[start:stop]
                 p = np.repeat(pts, count)
                 s = self.seg_xy[seg]
                 dist, _ = _point_segment(x[p], y[p], s[:, 0], s[:, 1], s[:, 2], s[:, 3])

@@ -7,7 +7,6 @@ a site check (:mod:`ganpo_geo.siting`) never imports networkx or builds the netw
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import geopandas as gpd
@@ -97,17 +96,14 @@ def _catchment_hits(
 
 
 def _bundled_catchment_index(grid: bool) -> PolygonIndex:
-    """The point index of the bundled catchments: with a grid (large batches) once per process,
-    or saved with a batch's indexes in the disk cache and loaded from it (:func:`_cache.shared`);
-    the tree alone (a few points) once per process."""
+    """The point index of the bundled catchments: with a grid (large batches) or the tree alone
+    (a few points), each built once per process or saved with a batch's indexes in the disk
+    cache and loaded from it (:func:`_cache.shared`)."""
+    # both through the shared objects' lock: they prepare the same geometries, and two threads
+    # preparing one geometry at once corrupt GEOS's memory (see _threads.prepare_shared)
     if grid:
         return _cache.shared("catchment_grid", lambda: PolygonIndex.build(catchments().geometry.to_numpy()))
-    return _bundled_catchment_tree()
-
-
-@cache
-def _bundled_catchment_tree() -> PolygonIndex:
-    return PolygonIndex.build(catchments().geometry.to_numpy(), None)
+    return _cache.shared("catchment_tree", lambda: PolygonIndex.build(catchments().geometry.to_numpy(), None))
 
 
 def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None) -> pd.Series:
@@ -177,10 +173,7 @@ def basin_of(
     >>> basin_of([Point(115.89, 28.68), Point(117.94, 28.45)]).tolist()  # Nanchang, Shangrao
     ['gan', 'xin']
     """
-    cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
-    series = as_sites(geometries)
-    idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=catchments_gdf is None)
-    basins = cat["basin"].astype(str).to_numpy()[idx_cat]
+    series, idx_in, basins, measure = _basin_hits(geometries, catchments_gdf)
     n = len(series)
     if all_basins:
         frame = pd.DataFrame({"i": idx_in, "basin": basins}).drop_duplicates().sort_values(["i", "basin"])
@@ -196,13 +189,20 @@ def basin_of(
 def _basin_texts(geometries: Any) -> np.ndarray:
     """:func:`basin_of` with the bundled catchments, as an object array with ``""`` where there
     is none (the site check's column: no missing values to find and replace afterwards)."""
-    cat = catchments()
-    series = as_sites(geometries)
-    idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=True)
-    basins = cat["basin"].astype(str).to_numpy()[idx_cat]
+    series, idx_in, basins, measure = _basin_hits(geometries, None)
     blank = np.empty(len(series), dtype=object)
     blank.fill("")
     return _largest_basin(series.to_numpy(), idx_in, basins, measure, blank)
+
+
+def _basin_hits(
+    geometries: Any, catchments_gdf: gpd.GeoDataFrame | None
+) -> tuple[gpd.GeoSeries, np.ndarray, np.ndarray, np.ndarray]:
+    """The geometries as sites, and each (site, catchment) hit as its site, basin and measure."""
+    cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
+    series = as_sites(geometries)
+    idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=catchments_gdf is None)
+    return series, idx_in, cat["basin"].astype(str).to_numpy()[idx_cat], measure
 
 
 def _largest_basin(
