@@ -330,3 +330,23 @@ def test_two_concurrent_writers_leave_one_complete_file(tmp_path) -> None:
     assert len(table) == n and list(table["id"]) == [str(i) for i in range(n)]
     assert table["industry_key"].replace("", np.nan).dropna().nunique() == 1  # one writer's rows only
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "sites.csv"]
+
+
+def test_temporaries_left_by_a_crashed_run_are_removed_by_the_next_write(tmp_path) -> None:
+    import os
+    import time
+
+    from ganpo_geo.io import STALE_TEMPORARY_S
+
+    out = tmp_path / "out[1].csv"  # glob characters in the name are taken literally
+    stale = tmp_path / ".out[1].csv.k3j9x2ab.tmp.csv"  # what a native crash or kill -9 leaves
+    running = tmp_path / ".out[1].csv.q8w7e6rt.tmp.csv"  # another run, still writing
+    other = tmp_path / ".other.csv.k3j9x2ab.tmp.csv"  # another output's: not ours to remove
+    for file in (stale, running, other):
+        file.write_text("partial", encoding="utf-8")
+    old = time.time() - STALE_TEMPORARY_S - 60
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    write_table(pd.DataFrame({"a": [1, 2]}), out)
+    assert out.read_text(encoding="utf-8").splitlines() == ["a", "1", "2"]
+    assert not stale.exists() and running.exists() and other.exists()

@@ -12,10 +12,12 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import glob
 import io
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ import pandas as pd
 from ganpo_geo._errors import ValidationError
 
 __all__ = [
+    "STALE_TEMPORARY_S",
     "TABLE_OUTPUTS",
     "TableRead",
     "atomic_path",
@@ -331,6 +334,21 @@ def check_output_path(
     return out
 
 
+#: A hidden temporary output unchanged for this long (s) is what a crashed or killed run left
+#: (a native crash or SIGKILL runs no clean-up); the next write of the same file removes it. A
+#: run still writing changes its file as it goes (chunks are appended).
+STALE_TEMPORARY_S = 3600.0
+
+
+def _remove_stale_temporaries(target: Path, folder: Path) -> None:
+    """Remove the temporaries of ``target`` (see :func:`atomic_path`) older than :data:`STALE_TEMPORARY_S`."""
+    now = time.time()
+    for file in folder.glob(f".{glob.escape(target.name)}.*.tmp{glob.escape(target.suffix)}"):
+        with contextlib.suppress(OSError):
+            if now - file.stat().st_mtime > STALE_TEMPORARY_S:
+                _remove(file)
+
+
 def _remove(path: Path) -> None:
     for extra in ("", "-journal", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
@@ -342,7 +360,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path next to ``path``; renamed onto ``path`` when the block ends without error.
 
     On an exception or interrupt (``KeyboardInterrupt`` included) the temporary file is removed
-    and ``path`` keeps its previous content.
+    and ``path`` keeps its previous content. Temporaries of ``path`` left by runs that could not
+    clean up (a crash, ``kill -9``), unchanged for an hour, are removed first.
 
     Parameters
     ----------
@@ -355,6 +374,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
+    _remove_stale_temporaries(target, folder)
     fd, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=f".tmp{target.suffix}")
     os.close(fd)
     tmp = Path(name)
