@@ -31,8 +31,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 #: siting and startup first: they time fresh processes (the CLI, a single check), and on this VM
 #: a process started within minutes after others allocated and freed many GB (the rivers and
-#: zoning baselines at 1,000,000) pays seconds for memory the host took back. The 1M CLI runs
-#: took 17.5 s after them and 11.3 to 13.2 s with bench_siting run alone, same commit.
+#: zoning baselines at 1,000,000) pays seconds for memory the host took back. Measured on one
+#: commit: the 1M CLI to CSV took 17.5 s after them, 16.5 s with siting first (its own 10,000
+#: and 100,000 runs before), and 13.2 s with bench_siting run for 1,000,000 sites alone.
 BENCHES = ("siting", "startup", "crs", "loads", "zoning", "rivers")
 
 

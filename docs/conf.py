@@ -67,6 +67,8 @@ html_theme_options = {
     "use_edit_page_button": False,
 }
 # pages without sub-pages: no (empty) section navigation column
-html_sidebars = {p: [] for p in ("index", "getting_started*", "examples/*", "sources", "requirements", "bad_input", "data_licences")}
+html_sidebars = {
+    p: [] for p in ("index", "getting_started*", "examples/*", "sources", "requirements", "bad_input", "data_licences")
+}
 html_show_sourcelink = False
 html_copy_source = False
