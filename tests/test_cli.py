@@ -196,3 +196,36 @@ def test_a_native_crash_prints_where_each_thread_was() -> None:
 def test_the_cli_runs_where_stderr_is_not_a_file() -> None:
     result = CliRunner().invoke(main, ["industries"])  # click's runner: stderr is not a file
     assert result.exit_code == 0, result.output
+
+
+class _Mallopt:
+    argtypes = restype = None
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def __call__(self, option: int, value: int) -> int:
+        self.calls.append((option, value))
+        return 1
+
+
+def test_the_cli_keeps_freed_memory_for_reuse_where_glibc_is(monkeypatch) -> None:
+    import ctypes
+    import types
+
+    from ganpo_geo import cli
+
+    if sys.platform.startswith("linux"):  # the real glibc takes the setting (CI: Debian)
+        assert cli._keep_freed_memory()
+    fake = _Mallopt()
+    monkeypatch.setattr(cli.sys, "platform", "linux")
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: types.SimpleNamespace(mallopt=fake))
+    assert cli._keep_freed_memory() and fake.calls == [(-2, 256 << 20)]  # M_TOP_PAD, 256 MiB
+
+    def no_glibc(name: str) -> None:
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_glibc)
+    assert not cli._keep_freed_memory()  # musl and others: left as they are, no error
+    monkeypatch.setattr(cli.sys, "platform", "darwin")
+    assert not cli._keep_freed_memory()

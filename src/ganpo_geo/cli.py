@@ -10,6 +10,7 @@ removing the temporary file of an output being written.
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import importlib
 import signal
@@ -167,6 +168,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.meta["ganpo_debug"] = debug
     _stop_on_sigterm()
     _report_crashes()
+    _keep_freed_memory()
 
 
 def _stop_on_sigterm() -> None:
@@ -191,6 +193,36 @@ def _report_crashes() -> None:
             faulthandler.enable()
         except (ValueError, OSError, AttributeError):  # a stderr that is not a file (embedded, tests)
             pass
+
+
+_M_TOP_PAD = -2  # glibc's mallopt option (malloc.h)
+_TOP_PAD_BYTES = 256 << 20
+
+
+def _keep_freed_memory() -> bool:
+    """Let glibc keep 256 MiB of freed heap for reuse instead of returning it to the kernel at once.
+
+    A batch allocates and frees arrays of the same sizes for every chunk. glibc's default hands
+    freed heap back to the kernel, and the next chunk faults the pages in again. On a virtual
+    machine whose host reclaims free guest memory, those faults are costly. Measured on the 2-core
+    development VM, 1,000,000 rows CSV to CSV, after another process had run and freed a few GB:
+    10.6 and 11.2 s with this setting, against 13.8 and 14.9 s without (peak RSS +30 MB). Only the
+    ``ganpo`` process is tuned (a library does not change its host's allocator); its memory is
+    returned when the command ends. Other C libraries (musl, macOS, Windows) are left as they are.
+
+    Returns
+    -------
+    bool
+        Whether the setting was made.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_TOP_PAD, _TOP_PAD_BYTES))
 
 
 def _terminated(signum: int, frame: object) -> None:
