@@ -33,7 +33,8 @@ REPO = BENCH_DIR.parent
 #: a process started within minutes after others allocated and freed many GB (the rivers and
 #: zoning baselines at 1,000,000) pays seconds for memory the host took back. Measured on one
 #: commit: the 1M CLI to CSV took 17.5 s after them, 16.5 s with siting first (its own 10,000
-#: and 100,000 runs before), and 13.2 s with bench_siting run for 1,000,000 sites alone.
+#: and 100,000 runs before), and 13.2 s with bench_siting run for 1,000,000 sites alone. The CLI
+#: now keeps freed memory for reuse (cli._keep_freed_memory): 11.9 s with siting first.
 BENCHES = ("siting", "startup", "crs", "loads", "zoning", "rivers")
 
 
