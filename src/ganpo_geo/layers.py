@@ -571,14 +571,7 @@ class Layers:
         Safe from several threads (chunks of a batch checked at once): one builds, the
         others wait for it instead of building the same index again.
         """
-        try:
-            value: _T = self._cache[key]
-        except KeyError:
-            with _BUILD_LOCK:
-                if key not in self._cache:
-                    self._cache[key] = build()
-                value = self._cache[key]
-        return value
+        return _built_once(self._cache, key, build)
 
     def memo(self, table: str, key: Hashable, build: Callable[[], _T]) -> _T:
         """Entry ``key`` of the memo table ``table`` (a dict cached like :meth:`cached`).
@@ -601,13 +594,19 @@ class Layers:
         object
         """
         found: dict[Hashable, _T] = self.cached(table, dict)
-        try:
-            return found[key]
-        except KeyError:
-            with _BUILD_LOCK:
-                if key not in found:
-                    found[key] = build()
-                return found[key]
+        return _built_once(found, key, build)
+
+
+def _built_once(found: dict[Any, Any], key: Hashable, build: Callable[[], _T]) -> _T:
+    """``found[key]``, built by ``build()`` if missing: by one thread, the others waiting for it."""
+    try:
+        value: _T = found[key]
+    except KeyError:
+        with _BUILD_LOCK:
+            if key not in found:
+                found[key] = build()
+            value = found[key]
+    return value
 
 
 def _check_entry(toml_path: Path, section: str, entry: Any) -> None:
