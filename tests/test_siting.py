@@ -648,10 +648,11 @@ def test_batch_frame_wraps_its_arrays_and_keeps_the_dtypes() -> None:
 def test_industry_keys_once_per_name() -> None:
     from ganpo_geo.siting import _industry_keys
 
-    keys, errors = _industry_keys(pd.Series(["化工", "chemical", "nonsense", None, "化工"], dtype=object))
+    keys, errors, unknown = _industry_keys(pd.Series(["化工", "chemical", "nonsense", None, "化工"], dtype=object))
     assert keys[0] == keys[4] != "" and errors[0] == ""
     assert keys[2] == "" and "nonsense" in errors[2]
     assert errors[3] == "" or "None" in errors[3]
+    assert (unknown == (errors != "")).all()  # the mask says where the texts are
 
 
 def _mixed_sites(n: int, seed: int = 5) -> gpd.GeoDataFrame:

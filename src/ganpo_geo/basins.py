@@ -55,7 +55,7 @@ def catchments(G: object | None = None) -> gpd.GeoDataFrame:
 
 
 def _catchment_hits(
-    series: gpd.GeoSeries, cat: gpd.GeoDataFrame, *, bundled: bool = False
+    series: gpd.GeoSeries, cat_geoms: np.ndarray, *, bundled: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(input position, catchment position, measure) for every geometry-catchment pair that
     meet: 1 for points, length (m) for lines, area (m2) for polygons, in the Albers CRS.
@@ -76,7 +76,6 @@ def _catchment_hits(
             hits_cat.append(np.asarray(p_cat, dtype=np.int64))
             rest = valid.copy()
             rest[points] = False
-    cat_geoms = cat.geometry.to_numpy()
     others = np.flatnonzero(rest)
     if others.size:
         tree = shapely.STRtree(cat_geoms)
@@ -127,7 +126,7 @@ def catchment_of(geometries: Any, catchments_gdf: gpd.GeoDataFrame | None = None
     """
     cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
     series = as_sites(geometries)
-    idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=catchments_gdf is None)
+    idx_in, idx_cat, measure = _catchment_hits(series, cat.geometry.to_numpy(), bundled=catchments_gdf is None)
     out = pd.Series(pd.array([pd.NA] * len(series), dtype="Int64"), index=series.index, name="reach_id")
     if idx_in.size:
         order = np.lexsort((idx_cat, -measure, idx_in))
@@ -199,10 +198,18 @@ def _basin_hits(
     geometries: Any, catchments_gdf: gpd.GeoDataFrame | None
 ) -> tuple[gpd.GeoSeries, np.ndarray, np.ndarray, np.ndarray]:
     """The geometries as sites, and each (site, catchment) hit as its site, basin and measure."""
-    cat = catchments() if catchments_gdf is None else to_wgs84(catchments_gdf)
+    if catchments_gdf is None:  # the bundled ones: their arrays once per process, not a frame per call
+        cat_geoms, cat_basins = _cache.shared("catchment_basins", lambda: _catchment_arrays(catchments()))
+    else:
+        cat_geoms, cat_basins = _catchment_arrays(to_wgs84(catchments_gdf))
     series = as_sites(geometries)
-    idx_in, idx_cat, measure = _catchment_hits(series, cat, bundled=catchments_gdf is None)
-    return series, idx_in, cat["basin"].astype(str).to_numpy()[idx_cat], measure
+    idx_in, idx_cat, measure = _catchment_hits(series, cat_geoms, bundled=catchments_gdf is None)
+    return series, idx_in, cat_basins[idx_cat], measure
+
+
+def _catchment_arrays(cat: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The catchments' geometries and basin names (texts)."""
+    return cat.geometry.to_numpy(), cat["basin"].astype(str).to_numpy(dtype=object)
 
 
 def _largest_basin(

@@ -84,17 +84,29 @@ class BatchSummary:
     streamed: bool = False
     data_notice: str = ""
 
-    def add(self, result: pd.DataFrame) -> None:
-        """Count the rows, verdicts and error kinds of one checked chunk."""
+    def add(self, result: pd.DataFrame, table: pa.Table | None = None) -> None:
+        """Count the rows, verdicts and error kinds of one checked chunk.
+
+        ``table``: the chunk's Arrow table (the result's columns, text as Arrow strings), when
+        there is one: the counts are taken from it, without converting the texts again.
+        """
         col = result.attrs.get("ganpo_columns", {})
-        error = result[col.get("error", "error")].to_numpy(dtype=object)
-        verdict = result[col.get("verdict", "verdict")].to_numpy(dtype=object)
+        names = [col.get(c, c) for c in ("error", "verdict", "data_notice")]
+        if table is not None and all(_is_text(table.schema.field(n).type) for n in names):
+            error, verdict, notice = (table.column(n) for n in names)
+        else:
+            error, verdict, notice = (_arrow_texts(result[n].to_numpy(dtype=object)) for n in names)
+        import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
+
         self.rows += len(result)
-        fine = error == ""
-        self.verdicts.update(pd.Series(verdict[fine]).value_counts().to_dict())
-        self.errors.update(_error_kinds(error[~fine]))
+        fine = pc.fill_null(pc.equal(error, ""), False)
+        counts = pc.value_counts(verdict.filter(fine))  # in the order of the first row of each
+        values, number = counts.field("values").to_pylist(), counts.field("counts").to_numpy()
+        # most rows first, ties in the order of their first row (as pandas' value_counts)
+        self.verdicts.update({values[i]: int(number[i]) for i in np.argsort(-number, kind="stable")})
+        self.errors.update(_error_kinds(error.filter(pc.invert(fine))))
         if not self.data_notice and len(result):
-            self.data_notice = str(result[col.get("data_notice", "data_notice")].iloc[0])
+            self.data_notice = str(notice[0].as_py())
 
     def merge(self, other: BatchSummary) -> None:
         """Add the counts of another part of the same batch (checked after the earlier parts)."""
@@ -128,20 +140,29 @@ def error_kind(text: str) -> str:
     return _NUMBER.sub("#", text)
 
 
-def _error_kinds(texts: np.ndarray) -> dict[str, int]:
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _arrow_texts(texts: np.ndarray) -> pa.Array:
+    """An object array of texts as an Arrow string array (anything not a text as its ``str``)."""
+    try:
+        return pa.array(texts, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all str
+        return pa.array(texts.astype(str), pa.string())
+
+
+def _error_kinds(texts: np.ndarray | pa.Array | pa.ChunkedArray) -> dict[str, int]:
     """Rows per error kind (:func:`error_kind`, vectorized), the kinds in the order of their first text.
 
     That order (of the sorted distinct texts) is the one counting text by text gives: ties in
-    :meth:`BatchSummary.error_lines` come out the same.
+    :meth:`BatchSummary.error_lines` come out the same. ``texts``: an object array, or Arrow strings.
     """
     if not len(texts):
         return {}
     import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
 
-    try:
-        text = pa.array(texts, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all str
-        text = pa.array(texts.astype(str), pa.string())
+    text = _arrow_texts(texts) if isinstance(texts, np.ndarray) else texts
     kinds = pc.replace_substring_regex(text, _NUMBER_RE2, "#")
     grouped = pa.table({"kind": kinds, "text": text}).group_by("kind").aggregate([("text", "min"), ("text", "count")])
     grouped = grouped.take(pc.sort_indices(grouped, [("text_min", "ascending")]))
@@ -370,17 +391,23 @@ def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None) -> p
     from geopandas.io.arrow import _geopandas_to_arrow
 
     if like is not None:
-        texts = [c for c in result.columns if result[c].dtype == object and c != result.geometry.name]
+        geometry_name = result.geometry.name
+        plain = result.copy(deep=False)
+        plain.attrs = {}  # else pandas deep-copies them into every column taken (the file has them from `like`)
+        columns = dict(plain.items())
+        texts = [c for c, col in columns.items() if col.dtype == object and c != geometry_name]
         try:
-            converted = {c: _text_array(result[c].to_numpy(dtype=object)) for c in texts}
+            converted = {c: _text_array(columns[c].to_numpy(dtype=object)) for c in texts}
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: geopandas converts it
             return _parquet_table(result).cast(like)
-        wkb = _point_wkb(result.geometry.to_numpy())
+        wkb = _point_wkb(columns[geometry_name].to_numpy())
         if wkb is not None:
-            converted[result.geometry.name] = wkb
-            rest = pa.Table.from_pandas(pd.DataFrame(result.drop(columns=list(converted))), preserve_index=False)
+            converted[geometry_name] = wkb
+            rest = pa.Table.from_pandas(
+                pd.DataFrame(plain.drop(columns=list(converted))), preserve_index=False, nthreads=1
+            )  # one thread: the chunks are on threads already
         else:
-            rest = _geopandas_to_arrow(result.drop(columns=texts), index=False)
+            rest = _geopandas_to_arrow(plain.drop(columns=texts), index=False)
         arrays = [converted[c] if c in converted else rest.column(str(c)) for c in result.columns]
         return pa.Table.from_arrays(arrays, names=[str(c) for c in result.columns]).cast(like)
     table = _geopandas_to_arrow(result, index=False)
@@ -637,6 +664,7 @@ def _check_chunk(chunk: pd.DataFrame, setup: _ChunkSetup) -> tuple[BatchSummary,
     """Parse, check and convert one chunk (in any thread): its counts and its Arrow table."""
     sites = sites_from_table(chunk, crs=setup.crs, lon_col=setup.lon_col, lat_col=setup.lat_col)
     result = check_sites(sites, crs="wgs84", progress=False, chunk_size=setup.chunk_size, workers=1, **setup.options)
+    table = _csv_table(result) if setup.kind == "csv" else _parquet_table(result, setup.schema)
     part = BatchSummary()
-    part.add(result)
-    return part, _csv_table(result) if setup.kind == "csv" else _parquet_table(result, setup.schema)
+    part.add(result, table)
+    return part, table

@@ -168,6 +168,16 @@ def redline_overlap(
     return pd.DataFrame(columns, index=series.index)
 
 
+def _zone_texts(zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each red-line zone's id and its name (Chinese and English) as texts, by row."""
+    ids = zones["zone_id"].astype(str).to_numpy(dtype=object)
+    blank = pd.Series("", index=zones.index, dtype=str)
+    name_en = zones["name_en"].astype(str) if "name_en" in zones else blank
+    name_zh = zones["name_zh"].astype(str) if "name_zh" in zones else blank
+    names = (name_zh + " " + name_en).str.strip() if len(zones) else pd.Series([], dtype=str)
+    return ids, names.to_numpy(dtype=object)
+
+
 def overlap_columns(
     wgs: np.ndarray, *, buffer_m: float = 0.0, layers: Layers | None = None, max_search_m: float = 50_000.0
 ) -> dict[str, np.ndarray]:
@@ -194,7 +204,6 @@ def overlap_columns(
     check_number(buffer_m, "buffer_m", inclusive=True)
     check_number(max_search_m, "max_search_m")
     layers = layers or bundled_layers()
-    zones = layers.red()
     n = len(wgs)
     check_geometry_coords(wgs, "geometries")
     valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
@@ -284,23 +293,23 @@ def overlap_columns(
     rows = np.concatenate(pair_site) if pair_site else np.empty(0, dtype=np.int64)  # (site, zone part) pairs
     p_idx = np.concatenate(pair_part) if pair_part else np.empty(0, dtype=np.int64)
 
-    ids = zones["zone_id"].astype(str).to_numpy()
-    blank = pd.Series("", index=zones.index, dtype=str)
-    name_en = zones["name_en"].astype(str) if "name_en" in zones else blank
-    name_zh = zones["name_zh"].astype(str) if "name_zh" in zones else blank
-    names = (name_zh + " " + name_en).str.strip() if len(zones) else pd.Series([], dtype=str)
-    names = names.to_numpy()
+    ids, names = layers.cached("redline_zone_texts", lambda: _zone_texts(layers.red()))
     zone_ids = np.full(n, "", dtype=object)
     zone_names = np.full(n, "", dtype=object)
     if rows.size:
-        pairs = pd.DataFrame({"site": rows, "zone": zone_of_part[p_idx]}).drop_duplicates()
-        counts = pairs["site"].value_counts()
-        single = pairs[pairs["site"].map(counts) == 1]
-        zone_ids[single["site"].to_numpy()] = ids[single["zone"].to_numpy()]
-        zone_names[single["site"].to_numpy()] = names[single["zone"].to_numpy()]
-        for site, zones_here in pairs[pairs["site"].map(counts) > 1].groupby("site")["zone"]:
-            zone_ids[site] = ";".join(ids[zones_here.to_numpy()])
-            zone_names[site] = ";".join(names[zones_here.to_numpy()])
+        # distinct (site, zone) pairs by site, each site's zones in the order first found
+        zone = zone_of_part[p_idx].astype(np.int64)
+        _, first = np.unique(rows.astype(np.int64) * len(ids) + zone, return_index=True)
+        first = first[np.lexsort((first, rows[first]))]
+        site, zone = rows[first], zone[first]
+        starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
+        ends = np.r_[starts[1:], len(site)]
+        single = ends - starts == 1
+        zone_ids[site[starts[single]]] = ids[zone[starts[single]]]
+        zone_names[site[starts[single]]] = names[zone[starts[single]]]
+        for a, b in zip(starts[~single].tolist(), ends[~single].tolist(), strict=True):
+            zone_ids[site[a]] = ";".join(ids[zone[a:b]])  # few: sites in several zones
+            zone_names[site[a]] = ";".join(names[zone[a:b]])
     return {
         "overlaps": overlaps,
         "overlap_km2": overlap_km2,

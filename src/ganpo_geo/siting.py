@@ -596,7 +596,7 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
         owners, at = np.unique(owner[first_bad], return_index=True)
         worst = first_bad[at]
         errors[rows[owners]] = _coordinate_errors(coords[worst], worst, owners, owner, geoms[rows[owners]], spec)
-    ok = ~shapely.is_missing(geoms) & (errors == "")
+        ok[rows[owners]] = False  # texts, never empty
     converted = np.full(len(geoms), None, dtype=object)
     if ok.any():
         try:
@@ -1005,28 +1005,31 @@ def _memo_verdict(
 # --------------------------------------------------------------------------- the check
 
 
-def _industry_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Industry keys per row and an error text for unknown ones (resolved once per distinct name)."""
+def _industry_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Industry keys per row, an error text for unknown ones (resolved once per distinct name)
+    and where there is one."""
     codes, names = pd.factorize(values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype(str))
     keys, errors = _blank(len(names) + 1), _blank(len(names) + 1)  # the last: missing names (code -1)
+    unknown = np.zeros(len(names) + 1, dtype=bool)
     for j, name in enumerate(map(str, names)):
         try:
             keys[j] = resolve_industry(name)
         except ValidationError as exc:
             errors[j] = str(exc)
-    return keys[codes], errors[codes]
+            unknown[j] = True
+    return keys[codes], errors[codes], unknown[codes]
 
 
-def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[np.ndarray, np.ndarray]:
+def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Error texts for sites outside Jiangxi (naming the province, or outside China); vectorized.
 
-    Also returns the county (position) of each point site, -1 for other sites and points outside:
-    the one point-in-county pass, reused for the county of the site.
+    Also returns the county (position) of each point site, -1 for other sites and points outside
+    (the one point-in-county pass, reused for the county of the site), and which sites are outside.
     """
-    out = np.full(len(geoms), "", dtype=object)
+    out = _blank(len(geoms))
     county = np.full(len(geoms), -1, dtype=np.int64)
     if len(geoms) == 0:
-        return out, county
+        return out, county, np.zeros(0, dtype=bool)
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     inside = np.zeros(len(geoms), dtype=bool)
     if is_point.any():  # the counties tile Jiangxi: a point is inside if it is in a county
@@ -1041,7 +1044,7 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
         inside[~is_point] = shapely.intersects(geoms[~is_point], ctx.province)
     away = np.flatnonzero(~inside)
     if not away.size:
-        return out, county
+        return out, county, ~inside
     outside = geoms[away]
     xy = coordinates(outside if is_point[away].all() else shapely.point_on_surface(outside))  # a point is its own
     x, y = xy[:, 0], xy[:, 1]
@@ -1062,7 +1065,7 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
             f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi but ({y[k]}, {x[k]}) is in it"
         )
     out[away] = texts
-    return out, county
+    return out, county, ~inside
 
 
 def _fixed5(values: np.ndarray) -> pa.Array:
@@ -1290,25 +1293,29 @@ def _check_arrays(
         out.blank()
     text, num, flag = out.text, out.num, out.flag
     errors = np.asarray(input_errors, dtype=object).copy()
+    failed = errors != ""  # kept up to date with errors (one comparison of the texts, not one per step)
     warns = text["warnings"]
     out.geoms[:] = geoms
     geoms = out.geoms
 
     # geometry repair: self-intersecting polygons are repaired with make_valid (and said so)
-    present = ~shapely.is_missing(geoms) & (errors == "")
+    present = ~shapely.is_missing(geoms) & ~failed
     invalid = present & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
         reason = shapely.is_valid_reason(geoms[i])
         geoms[i] = shapely.make_valid(geoms[i])
         warns[i] = f"invalid geometry ({reason}) repaired with make_valid"
-    keys, industry_errors = _industry_keys(industries)
+    keys, industry_errors, unknown_industry = _industry_keys(industries)
     where_present = np.flatnonzero(present)
-    out_errors, county_present = _locate_outside(geoms[where_present], ctx, layers)
+    out_errors, county_present, outside = _locate_outside(geoms[where_present], ctx, layers)
     point_county = np.full(n, -1, dtype=np.int64)
     point_county[where_present] = county_present
-    errors[where_present] = np.where(out_errors != "", out_errors, errors[where_present])
-    errors = np.where((errors == "") & (industry_errors != ""), industry_errors, errors)
-    ok = ~shapely.is_missing(geoms) & (errors == "")
+    errors[where_present[outside]] = out_errors[outside]
+    failed[where_present[outside]] = True
+    unknown_industry &= ~failed
+    errors[unknown_industry] = industry_errors[unknown_industry]
+    failed |= unknown_industry
+    ok = ~shapely.is_missing(geoms) & ~failed
     _clip_to_jiangxi(geoms, ok, warns, ctx)
     text["error"][:] = errors
     text["industry_key"][ok] = keys[ok]
@@ -1782,12 +1789,27 @@ def _largest_overlap(
     return np.where(answer < 0, 0, answer)  # sites are inside Jiangxi here
 
 
-def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Layers) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _BankPairs:
+    """(site, body) pairs and the site's signed distance to that body's bank, sorted by site, then body."""
+
+    site: np.ndarray  # position of the site in the chunk
+    body: np.ndarray  # row of the shoreline table
+    distance_m: np.ndarray
+
+    def of_bodies(self, rows: Any) -> _BankPairs:
+        """The pairs of the shoreline bodies ``rows`` only."""
+        keep = np.isin(self.body, np.asarray(rows, dtype=np.int64))
+        return _BankPairs(self.site[keep], self.body[keep], self.distance_m[keep])
+
+
+def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Layers) -> _BankPairs:
     """Signed distance (metres) from each site to the bank of each nearby shoreline body.
 
     Negative inside a river channel (centreline distance minus half-width); 0 inside a bank
-    polygon. Only pairs within the largest threshold plus offset are returned: ``site``
-    (position), ``body`` (row of the shoreline table), ``distance_m``.
+    polygon. Only pairs within the largest threshold plus offset are returned, one per (site,
+    body), with the smallest distance (numpy, not a pandas groupby: chunks run on threads,
+    and pandas' per-call overhead holds the GIL).
     """
     sh = ctx.shoreline
     reach = NEAR_RIVER_M + sh.max_offset_m
@@ -1801,7 +1823,9 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
         cand = np.flatnonzero(~is_point | near(xy[:, 0], xy[:, 1]))
     else:
         cand = np.arange(len(xy))
-    frames = [pd.DataFrame({"site": np.empty(0, np.int64), "body": np.empty(0, np.int64), "distance_m": []})]
+    sites: list[np.ndarray] = [np.empty(0, np.int64)]
+    bodies: list[np.ndarray] = [np.empty(0, np.int64)]
+    distances: list[np.ndarray] = [np.empty(0)]
     if cand.size:
         metric = shapely.points(xy[cand])
         other = ~is_point[cand]
@@ -1809,14 +1833,23 @@ def _bank_distances(g: gpd.GeoSeries, xy: np.ndarray, ctx: _Context, layers: Lay
             metric[other] = to_albers(geoms[cand][other])
         s_idx, piece = sh.chunks.tree.query(metric, predicate="dwithin", distance=reach)
         line = sh.chunks.owner[piece]
-        dist = shapely.distance(metric[s_idx], sh.chunks.pieces[piece]) - sh.line_half[line]
-        frames.append(pd.DataFrame({"site": cand[s_idx], "body": sh.line_body[line], "distance_m": dist}))
+        sites.append(cand[s_idx])
+        bodies.append(sh.line_body[line])
+        distances.append(shapely.distance(metric[s_idx], sh.chunks.pieces[piece]) - sh.line_half[line])
     # inside a bank polygon (the Yangtze, the lake): 0 m from its bank
     if sh.polygons.size:
         pts_in, poly = _inside_polygons(geoms, xy, is_point, sh.polygons)
-        frames.append(pd.DataFrame({"site": pts_in, "body": sh.polygon_body[poly], "distance_m": 0.0}))
-    pairs = pd.concat(frames, ignore_index=True)
-    return pairs.groupby(["site", "body"], as_index=False, sort=True)["distance_m"].min()
+        sites.append(pts_in)
+        bodies.append(sh.polygon_body[poly])
+        distances.append(np.zeros(len(pts_in)))
+    site = np.concatenate(sites).astype(np.int64)
+    body = np.concatenate(bodies).astype(np.int64)
+    dist = np.concatenate(distances).astype(np.float64)
+    order = np.lexsort((body, site))
+    site, body, dist = site[order], body[order], dist[order]
+    starts = np.flatnonzero(np.r_[True, (site[1:] != site[:-1]) | (body[1:] != body[:-1])]) if site.size else site
+    nearest = np.fmin.reduceat(dist, starts) if site.size else dist  # fmin: NaN only when all are NaN
+    return _BankPairs(site[starts], body[starts], nearest)
 
 
 def _inside_polygons(
@@ -1840,12 +1873,12 @@ def _inside_polygons(
     return np.concatenate(sites), np.concatenate(polys)
 
 
-def _within(pairs: pd.DataFrame, bodies: pd.DataFrame, n: int, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
+def _within(pairs: _BankPairs, bodies: pd.DataFrame, n: int, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
     """(met, uncertain) per site: a body's bank within ``threshold_m`` for sure, or within the
     body's positional uncertainty of it."""
-    unc = bodies["positional_uncertainty_m"].to_numpy()[pairs["body"].to_numpy(dtype=np.int64)]
-    d = pairs["distance_m"].to_numpy()
-    site = pairs["site"].to_numpy(dtype=np.int64)
+    unc = bodies["positional_uncertainty_m"].to_numpy()[pairs.body]
+    d = pairs.distance_m
+    site = pairs.site
     met = np.zeros(n, dtype=bool)
     maybe = np.zeros(n, dtype=bool)
     met[site[d + unc <= threshold_m]] = True
@@ -1854,7 +1887,7 @@ def _within(pairs: pd.DataFrame, bodies: pd.DataFrame, n: int, threshold_m: floa
 
 
 def _term_states(
-    terms: dict[str, int], *, n: int, pairs: pd.DataFrame, ctx: _Context, flags: dict[str, np.ndarray]
+    terms: dict[str, int], *, n: int, pairs: _BankPairs, ctx: _Context, flags: dict[str, np.ndarray]
 ) -> np.ndarray:
     """The condition-term mask of each site (see :func:`condition_state`)."""
     bodies = ctx.shoreline.bodies
@@ -1864,11 +1897,11 @@ def _term_states(
         unsure = np.zeros(n, dtype=bool)
         if term == "shoreline_1km":
             rows = bodies.index[bodies["rule"] == "shoreline_1km"]
-            met, unsure = _within(pairs[pairs["body"].isin(rows)], bodies, n, NEAR_RIVER_M)
+            met, unsure = _within(pairs.of_bodies(rows), bodies, n, NEAR_RIVER_M)
         elif name == "near_water":
             key, _, metres = arg.partition(":")
             rows = bodies.index[bodies["body_key"] == key]
-            met, unsure = _within(pairs[pairs["body"].isin(rows)], bodies, n, float(metres))
+            met, unsure = _within(pairs.of_bodies(rows), bodies, n, float(metres))
         elif name == "in_basin":
             met = flags["basin"] == arg
         elif term in flags:
@@ -1880,16 +1913,15 @@ def _term_states(
     return mask
 
 
-def _shoreline_columns(pairs: pd.DataFrame, ctx: _Context, n: int) -> dict[str, np.ndarray]:
+def _shoreline_columns(pairs: _BankPairs, ctx: _Context, n: int) -> dict[str, np.ndarray]:
     """Nearest protected bank of each site (``shoreline_1km`` bodies) and the 1 km answer."""
     bodies = ctx.shoreline.bodies
-    rows = bodies.index[bodies["rule"] == "shoreline_1km"]
-    mine = pairs[pairs["body"].isin(rows)].sort_values(["site", "distance_m"], kind="stable")
-    first = mine.drop_duplicates("site")
-    site = first["site"].to_numpy(dtype=np.int64)
-    body = first["body"].to_numpy(dtype=np.int64)
+    mine = pairs.of_bodies(bodies.index[bodies["rule"] == "shoreline_1km"])
+    order = np.lexsort((mine.distance_m, mine.site))  # stable: on a tie, the body listed first
+    first = order[np.unique(mine.site[order], return_index=True)[1]]  # each site's nearest
+    site, body = mine.site[first], mine.body[first]
     dist = np.full(n, np.nan)
-    dist[site] = np.maximum(first["distance_m"].to_numpy(), 0.0)
+    dist[site] = np.maximum(mine.distance_m[first], 0.0)
     name = _blank(n)
     name[site] = (bodies["name_zh"] + " " + bodies["name_en"]).to_numpy()[body]
     unc = np.full(n, np.nan)
