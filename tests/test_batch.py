@@ -320,18 +320,6 @@ def test_summary_parts_merge_to_the_whole(in_memory) -> None:
     assert merged.data_notice == whole.data_notice != ""
 
 
-def test_text_array_is_pyarrow_of_the_objects() -> None:
-    import pyarrow as pa
-
-    from ganpo_geo.batch import _text_array
-
-    shared = "江西省 Jiangxi"
-    twin = "".join(["江西省", " Jiangxi"])  # equal text, another object
-    values = np.array([shared, twin, "", None, np.nan, shared, "a" * 400, twin, None], dtype=object)
-    for case in (values, values[::-1], values[:0], np.array([shared] * 1_000, dtype=object), values[::2]):
-        assert _text_array(case).equals(pa.array(case, pa.string(), from_pandas=True))
-
-
 def test_cli_workers_sets_the_threads_of_a_file_batch(sites_csv, tmp_path) -> None:
     runner = CliRunner()
     outs = []

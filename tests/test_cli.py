@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -229,3 +230,35 @@ def test_the_cli_keeps_freed_memory_for_reuse_where_glibc_is(monkeypatch) -> Non
     assert not cli._keep_freed_memory()  # musl and others: left as they are, no error
     monkeypatch.setattr(cli.sys, "platform", "darwin")
     assert not cli._keep_freed_memory()
+
+
+def _run_ganpo(prelude: str, args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``ganpo ARGS`` through :func:`ganpo_geo.cli.run` (the installed entry point), after ``prelude``."""
+    code = f"import sys; {prelude}; sys.argv = ['ganpo', *{args!r}]; from ganpo_geo.cli import run; run()"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+def test_the_program_exits_as_a_normal_exit_would_without_the_teardown(tmp_path) -> None:
+    # the entry point ends with os._exit after the command: everything a normal exit does
+    # before the teardown must still happen (exit code, exit handlers, threads, streams)
+    handlers = (
+        "import atexit, threading, time; "
+        "atexit.register(lambda: open('atexit.txt', 'w').write('ran')); "
+        "threading.Thread(target=lambda: (time.sleep(0.3), open('thread.txt', 'w').write('done'))).start()"
+    )
+    done = _run_ganpo(
+        handlers,
+        ["site-check", "--lon", "115.89", "--lat", "28.68", "--industry", "化工", "--format", "json"],
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["site"]  # the whole output, flushed
+    assert (tmp_path / "atexit.txt").read_text() == "ran"
+    assert (tmp_path / "thread.txt").read_text() == "done"  # a running thread is waited for
+
+    bad = _run_ganpo("pass", ["site-check", "--lon", "200", "--lat", "28", "--industry", "化工"], tmp_path)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: longitude 200.0 is outside")
+    usage = _run_ganpo("pass", ["site-check", "--bogus"], tmp_path)
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+    text = _run_ganpo("import ganpo_geo.cli as c; c.main.main = lambda: sys.exit('stopped: why')", [], tmp_path)
+    assert text.returncode == 1 and text.stderr.strip() == "stopped: why"  # sys.exit("text"), as Python does

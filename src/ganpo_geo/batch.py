@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from ganpo_geo._arrow import text_array
 from ganpo_geo._checks import check_count
 from ganpo_geo._errors import ValidationError
 from ganpo_geo._threads import check_threads, in_threads
@@ -306,36 +307,12 @@ def _csv_table(result: pd.DataFrame) -> pa.Table:
         if col.dtype == "boolean":
             arrays[str(name)] = pc.if_else(pa.array(col.array), "True", "False")  # missing stays missing
         elif col.dtype == object:
-            arrays[str(name)] = _text_array(col.to_numpy(dtype=object))
+            arrays[str(name)] = text_array(col.to_numpy(dtype=object))
         elif col.dtype == np.float64:
             arrays[str(name)] = _float_text(col.to_numpy())
         else:
             arrays[str(name)] = pa.array(col, from_pandas=True)
     return pa.table(arrays)
-
-
-def _text_array(values: np.ndarray) -> pa.Array:
-    """An object column of texts (None/NaN missing) as an Arrow string array, without the GIL for
-    its repeated values.
-
-    The result columns repeat a few text objects (verdicts, names, the data notice) over many
-    rows. They are dictionary-encoded by object identity (the array's pointers, read as
-    integers: no Python object is touched per row), only the distinct objects are converted,
-    and Arrow decodes the dictionary. Converting every row instead holds the GIL, so chunks
-    converted on two threads would wait on each other. Same values as ``pa.array(values, pa.string())``.
-    """
-    import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
-
-    values = np.ascontiguousarray(values, dtype=object)
-    if not len(values):
-        return pa.array(values, pa.string(), from_pandas=True)
-    pointers = np.frombuffer(values, dtype=np.uintp)  # the objects' addresses (values stays alive)
-    codes, distinct = pd.factorize(pointers)
-    first = np.empty(len(distinct), dtype=np.intp)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the first row of each object
-    dictionary = pa.array(values[first], pa.string(), from_pandas=True)
-    encoded = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
-    return pc.cast(encoded, pa.string())
 
 
 def _float_text(values: np.ndarray) -> pa.Array:
@@ -383,7 +360,7 @@ def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None) -> p
     """GeoParquet table (WKB geometry, ``geo`` metadata without a chunk's bounding box).
 
     ``like``: the schema of an earlier chunk of the same file (its metadata is the file's). The
-    text columns are then converted by :func:`_text_array` (without the GIL) instead of by
+    text columns are then converted by :func:`ganpo_geo._arrow.text_array` (without the GIL) instead of by
     geopandas, and the table takes that schema.
     """
     import json
@@ -397,7 +374,7 @@ def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None) -> p
         columns = dict(plain.items())
         texts = [c for c, col in columns.items() if col.dtype == object and c != geometry_name]
         try:
-            converted = {c: _text_array(columns[c].to_numpy(dtype=object)) for c in texts}
+            converted = {c: text_array(columns[c].to_numpy(dtype=object)) for c in texts}
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: geopandas converts it
             return _parquet_table(result).cast(like)
         wkb = _point_wkb(columns[geometry_name].to_numpy())

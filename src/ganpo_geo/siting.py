@@ -47,9 +47,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
+from geopandas.array import GeometryArray
 from pandas.api.internals import create_dataframe_from_blocks
 
 from ganpo_geo import _cache
+from ganpo_geo._arrow import str_array
 from ganpo_geo._checks import check_count, check_geometry_coords, check_number
 from ganpo_geo._dask import check_scheduler, client_for, import_dask
 from ganpo_geo._errors import ColumnMappingError, CoordinateError, ValidationError
@@ -443,6 +445,13 @@ def _texts(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _geoseries(geoms: np.ndarray | GeometryArray, index: pd.Index, crs: Any, name: Any = None) -> gpd.GeoSeries:
+    """A GeoSeries on ``geoms`` (shapely geometries or None: the check's own arrays, or a
+    GeometryArray) without copying them or checking them one by one, as ``GeoSeries(ndarray)`` does."""
+    array = geoms if isinstance(geoms, GeometryArray) else GeometryArray(geoms, crs=crs)
+    return gpd.GeoSeries(array, index=index, crs=crs, name=name, copy=False)
+
+
 def _blank(shape: int | tuple[int, ...]) -> np.ndarray:
     """An object array of empty texts (several times faster than ``np.full(shape, "", dtype=object)``)."""
     out = np.empty(shape, dtype=object)
@@ -532,7 +541,7 @@ def sites_from_table(
     wkt_name = _find_column(cols, ("wkt", "geometry", "geom"))
     geom_name = "geometry" if "geometry" not in table.columns else RESULT_PREFIX + "geometry"
     out = table.copy(deep=False)  # copy-on-write: the user's table is not changed
-    out[geom_name] = gpd.GeoSeries(np.full(len(table), None, dtype=object), index=table.index, crs=WGS84)
+    out[geom_name] = _geoseries(np.full(len(table), None, dtype=object), table.index, WGS84)
     out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84, copy=False)  # out is ours: no copy
     errors = _blank(len(table)) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
     spec = parse_crs(crs if crs is not None else "wgs84")
@@ -577,7 +586,7 @@ def _sites_from_geometries(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFram
     errors[collection & (errors == "")] = "a GeometryCollection is not a site: give points, lines or polygons"
     out = frame.copy(deep=False)  # copy-on-write: the user's frame is not changed
     # the input's geometry as given (with its CRS) comes back in the output of check_sites
-    out[_ORIG] = gpd.GeoSeries(frame.geometry.to_numpy(), index=frame.index, crs=frame.crs)
+    out[_ORIG] = _geoseries(frame.geometry.array, frame.index, frame.crs)
     return _finish_input(out, geoms, errors, spec)
 
 
@@ -607,7 +616,7 @@ def _finish_input(out: gpd.GeoDataFrame, geoms: np.ndarray, errors: np.ndarray, 
                     converted[i] = to_wgs84(geoms[i], crs=spec)
                 except CoordinateError as exc:
                     errors[i] = str(exc)
-    out = out.set_geometry(gpd.GeoSeries(converted, index=out.index, crs=WGS84, name=out.geometry.name))
+    out = out.set_geometry(_geoseries(converted, out.index, WGS84, name=out.geometry.name))
     out[_ERR] = pd.Series(errors, index=out.index, dtype=object)  # ours: no conversion to the str dtype
     return out
 
@@ -710,6 +719,14 @@ class _Shoreline:
     polygons: np.ndarray  # bank polygons (a site inside one is 0 m from its bank)
     polygon_body: np.ndarray
     max_offset_m: float  # largest half-width + positional uncertainty
+    # columns of ``bodies`` as arrays, for the chunks (no pandas selection per chunk and term)
+    body_rule: np.ndarray
+    body_key: np.ndarray
+    body_uncertainty_m: np.ndarray
+
+    def rows_where(self, rule: str | None = None, key: str | None = None) -> np.ndarray:
+        """The rows of the bodies with this ``rule`` (or this ``body_key``)."""
+        return np.flatnonzero(self.body_rule == rule) if key is None else np.flatnonzero(self.body_key == key)
 
 
 def _build_shoreline(reaches: gpd.GeoDataFrame, reach_m: np.ndarray) -> _Shoreline:
@@ -747,6 +764,9 @@ def _build_shoreline(reaches: gpd.GeoDataFrame, reach_m: np.ndarray) -> _Shoreli
         polygons=polygons_arr,
         polygon_body=np.asarray(polygon_body, dtype=np.int64),
         max_offset_m=float((bodies["half_width_m"] + bodies["positional_uncertainty_m"]).max()),
+        body_rule=bodies["rule"].to_numpy(dtype=object),
+        body_key=bodies["body_key"].to_numpy(dtype=object),
+        body_uncertainty_m=bodies["positional_uncertainty_m"].to_numpy(dtype=float),
     )
 
 
@@ -1241,6 +1261,9 @@ class _Checked:
 
 def _inferred(values: np.ndarray) -> Any:
     """An object column as setting it on a frame stores it: ``str`` if it holds text, else itself (as a block)."""
+    texts = str_array(values)  # all texts: converted per distinct object, not per row
+    if texts is not None:
+        return texts
     array = pd.Series(values, copy=False).array
     return values.reshape(1, -1) if isinstance(array, pd.arrays.NumpyExtensionArray) else array
 
@@ -1363,7 +1386,7 @@ def _fill(
 
     ``point_county``: the county of each point site found while locating the sites (-1 else).
     """
-    g = gpd.GeoSeries(geoms[pos], crs=WGS84)
+    g = _geoseries(geoms[pos], pd.RangeIndex(len(pos)), WGS84)
     m = len(pos)
     xy_m = _metric_xy(g)  # projected once: representative points of the sites
 
@@ -1873,10 +1896,10 @@ def _inside_polygons(
     return np.concatenate(sites), np.concatenate(polys)
 
 
-def _within(pairs: _BankPairs, bodies: pd.DataFrame, n: int, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
+def _within(pairs: _BankPairs, shore: _Shoreline, n: int, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
     """(met, uncertain) per site: a body's bank within ``threshold_m`` for sure, or within the
     body's positional uncertainty of it."""
-    unc = bodies["positional_uncertainty_m"].to_numpy()[pairs.body]
+    unc = shore.body_uncertainty_m[pairs.body]
     d = pairs.distance_m
     site = pairs.site
     met = np.zeros(n, dtype=bool)
@@ -1890,20 +1913,19 @@ def _term_states(
     terms: dict[str, int], *, n: int, pairs: _BankPairs, ctx: _Context, flags: dict[str, np.ndarray]
 ) -> np.ndarray:
     """The condition-term mask of each site (see :func:`condition_state`)."""
-    bodies = ctx.shoreline.bodies
+    shore = ctx.shoreline
     mask = np.zeros(n, dtype=np.int64)
+    basin_code, basin_names = pd.factorize(flags["basin"])  # one hashing pass, not a comparison per basin term
     for term, bit in terms.items():
         name, _, arg = term.partition(":")
         unsure = np.zeros(n, dtype=bool)
         if term == "shoreline_1km":
-            rows = bodies.index[bodies["rule"] == "shoreline_1km"]
-            met, unsure = _within(pairs.of_bodies(rows), bodies, n, NEAR_RIVER_M)
+            met, unsure = _within(pairs.of_bodies(shore.rows_where(rule="shoreline_1km")), shore, n, NEAR_RIVER_M)
         elif name == "near_water":
             key, _, metres = arg.partition(":")
-            rows = bodies.index[bodies["body_key"] == key]
-            met, unsure = _within(pairs.of_bodies(rows), bodies, n, float(metres))
+            met, unsure = _within(pairs.of_bodies(shore.rows_where(key=key)), shore, n, float(metres))
         elif name == "in_basin":
-            met = flags["basin"] == arg
+            met = np.isin(basin_code, np.flatnonzero(np.asarray(basin_names, dtype=object) == arg))
         elif term in flags:
             met = flags[term]
         else:  # a term the check cannot evaluate is never silently "not met"
@@ -1916,7 +1938,7 @@ def _term_states(
 def _shoreline_columns(pairs: _BankPairs, ctx: _Context, n: int) -> dict[str, np.ndarray]:
     """Nearest protected bank of each site (``shoreline_1km`` bodies) and the 1 km answer."""
     bodies = ctx.shoreline.bodies
-    mine = pairs.of_bodies(bodies.index[bodies["rule"] == "shoreline_1km"])
+    mine = pairs.of_bodies(ctx.shoreline.rows_where(rule="shoreline_1km"))
     order = np.lexsort((mine.distance_m, mine.site))  # stable: on a tie, the body listed first
     first = order[np.unique(mine.site[order], return_index=True)[1]]  # each site's nearest
     site, body = mine.site[first], mine.body[first]
@@ -1925,8 +1947,8 @@ def _shoreline_columns(pairs: _BankPairs, ctx: _Context, n: int) -> dict[str, np
     name = _blank(n)
     name[site] = (bodies["name_zh"] + " " + bodies["name_en"]).to_numpy()[body]
     unc = np.full(n, np.nan)
-    unc[site] = bodies["positional_uncertainty_m"].to_numpy()[body]
-    met, unsure = _within(mine, bodies, n, NEAR_RIVER_M)
+    unc[site] = ctx.shoreline.body_uncertainty_m[body]
+    met, unsure = _within(mine, ctx.shoreline, n, NEAR_RIVER_M)
     answer = np.array(["outside", "uncertain", "inside"], dtype=object)[np.where(met, 2, unsure.astype(np.int64))]
     # the uncertainty that decided an uncertain answer (not always the nearest body's)
     return {"shoreline_1km": answer, "shoreline_distance_m": dist, "shoreline_body": name, "uncertainty": unc}
@@ -2146,10 +2168,10 @@ def _check_sites(
         same = shapely.equals_exact(given.to_numpy(), checked, tolerance=0.0) | shapely.is_missing(checked)
         if given.crs is not None and not given.crs.equals(WGS84):
             same[:] = shapely.is_missing(checked)
-        geometry = gpd.GeoSeries(given.to_numpy(), index=frame.index, crs=given.crs)
+        geometry = _geoseries(given.array.copy(), frame.index, given.crs)  # the output is not the input's array
     else:
         same = np.ones(len(frame), dtype=bool)
-        geometry = gpd.GeoSeries(checked, index=frame.index, crs=WGS84)
+        geometry = _geoseries(checked, frame.index, WGS84)
     if not same.all():
         wkt = _blank((1, len(frame)))
         wkt[0, ~same] = shapely.to_wkt(checked[~same], rounding_precision=7)
