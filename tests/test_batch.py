@@ -348,3 +348,18 @@ def test_parquet_tables_of_later_chunks_equal_geopandas_conversion(in_memory) ->
     points = in_memory.geometry.to_numpy().copy()
     points[[1, 7]] = None
     assert _point_wkb(points).equals(pa.array(np.asarray(shapely.to_wkb(points, flavor="iso")), pa.binary()))
+
+
+def test_row_estimate_without_progress_reads_one_block(tmp_path, monkeypatch) -> None:
+    from ganpo_geo import batch
+
+    monkeypatch.setattr(batch, "_BLOCK_BYTES", 1 << 20)
+    small = tmp_path / "small.csv"
+    small.write_text("lon,lat\n115.9,28.7\n116.0,28.5")  # no final line break
+    assert batch._count_lines(small) == batch._count_lines(small, exact=False) == 3
+    rows = np.random.default_rng(3).uniform(100, 120, 400_000)
+    big = tmp_path / "big.csv"
+    big.write_text("lon,lat\n" + "".join(f"{x:.6f},28.{i % 997}\n" for i, x in enumerate(rows)))
+    assert big.stat().st_size > 2 * batch._BLOCK_BYTES
+    exact, estimate = batch._count_lines(big), batch._count_lines(big, exact=False)
+    assert exact == 400_001 and abs(estimate - exact) < 0.02 * exact

@@ -210,14 +210,20 @@ class _Progress:
             self.bar.close()
 
 
-def _count_lines(path: Path) -> int:
-    """Lines in a file (an estimate of its rows; quoted line breaks count too)."""
+def _count_lines(path: Path, exact: bool = True) -> int:
+    """Lines in a file (an estimate of its rows; quoted line breaks count too).
+
+    ``exact=False``: the lines of its first block, scaled to its size (a batch without a progress
+    display needs only the order of magnitude, and need not read the file twice).
+    """
     lines = 0
     last = b"\n"
     with path.open("rb") as fh:
         while block := fh.read(_BLOCK_BYTES):
             lines += block.count(b"\n")
             last = block[-1:]
+            if not exact and len(block) == _BLOCK_BYTES:
+                return round(lines * path.stat().st_size / len(block))
     return lines + (last != b"\n")
 
 
@@ -589,7 +595,7 @@ def _stream(
     if has_bom or delimiter != ",":  # the note read_sites gives
         encoding = "UTF-8 with BOM" if has_bom else "UTF-8"
         warnings.warn(f"{src.name}: read as {encoding}, {_DELIMITERS[delimiter]}-delimited", UserWarning, stacklevel=3)
-    estimate = max(_count_lines(src) - 1, 0)
+    estimate = max(_count_lines(src, exact=progress is not False) - 1, 0)
     bar = _Progress(estimate, progress, f"site-check {src.name}")
     kind = "csv" if dst.suffix.lower() == ".csv" else "parquet"
     setup = _ChunkSetup(kind, crs, lon_col, lat_col, chunk_size, options)

@@ -21,7 +21,10 @@ from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, as_sites, to_albers, transforme
 from ganpo_geo.layers import Layers, bundled_layers, load_layer
 from ganpo_geo.types import CRSLike, GeometryLike
 
-__all__ = ["REDLINE_FIELDS", "load_redlines", "overlap_columns", "redline_overlap", "redlines"]
+__all__ = ["MAX_SEARCH_M", "REDLINE_FIELDS", "load_redlines", "overlap_columns", "redline_overlap", "redlines"]
+
+#: How far (metres) the distance to the nearest red-line border is looked for by default.
+MAX_SEARCH_M = 50_000.0
 
 
 def redlines(layers: Layers | None = None) -> gpd.GeoDataFrame:
@@ -116,7 +119,7 @@ def redline_overlap(
     buffer_m: float = 0.0,
     crs: CRSLike | None = None,
     layers: Layers | None = None,
-    max_search_m: float = 50_000.0,
+    max_search_m: float = MAX_SEARCH_M,
 ) -> pd.DataFrame:
     """Overlap of sites (points, lines, polygons) with red lines, and the nearest distance.
 
@@ -179,7 +182,7 @@ def _zone_texts(zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def overlap_columns(
-    wgs: np.ndarray, *, buffer_m: float = 0.0, layers: Layers | None = None, max_search_m: float = 50_000.0
+    wgs: np.ndarray, *, buffer_m: float = 0.0, layers: Layers | None = None, max_search_m: float = MAX_SEARCH_M
 ) -> dict[str, np.ndarray]:
     """:func:`redline_overlap` of WGS84 geometries, as arrays (text as object arrays).
 
@@ -203,9 +206,13 @@ def overlap_columns(
         raise ValidationError(msg)
     check_number(buffer_m, "buffer_m", inclusive=True)
     check_number(max_search_m, "max_search_m")
-    layers = layers or bundled_layers()
-    n = len(wgs)
     check_geometry_coords(wgs, "geometries")
+    return _overlap_columns(wgs, buffer_m, layers or bundled_layers(), max_search_m)
+
+
+def _overlap_columns(wgs: np.ndarray, buffer_m: float, layers: Layers, max_search_m: float) -> dict[str, np.ndarray]:
+    """:func:`overlap_columns` of geometries already checked (the site check's, range-checked on input)."""
+    n = len(wgs)
     valid = ~(shapely.is_empty(wgs) | shapely.is_missing(wgs))
     tree, parts, zone_of_part = _redline_parts(layers)
     borders, point_index = _redline_fast(layers, n)
@@ -294,8 +301,9 @@ def overlap_columns(
     p_idx = np.concatenate(pair_part) if pair_part else np.empty(0, dtype=np.int64)
 
     ids, names = layers.cached("redline_zone_texts", lambda: _zone_texts(layers.red()))
-    zone_ids = np.full(n, "", dtype=object)
-    zone_names = np.full(n, "", dtype=object)
+    zone_ids = np.empty(n, dtype=object)
+    zone_ids.fill("")  # the object array's fill: several times faster than np.full(n, "")
+    zone_names = zone_ids.copy()
     if rows.size:
         # distinct (site, zone) pairs by site, each site's zones in the order first found
         zone = zone_of_part[p_idx].astype(np.int64)

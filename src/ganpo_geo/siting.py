@@ -69,7 +69,7 @@ from ganpo_geo.basins import _basin_texts, basin_of
 from ganpo_geo.crs import JIANGXI_ALBERS, WGS84, parse_crs, to_albers, to_wgs84, transformer
 from ganpo_geo.io import read_csv_table, read_excel_table
 from ganpo_geo.layers import Layers, _read_file, bundled_layers, data_path, load_layer
-from ganpo_geo.redline import overlap_columns, redline_overlap
+from ganpo_geo.redline import MAX_SEARCH_M, _overlap_columns, redline_overlap
 from ganpo_geo.vocabulary import clause_industries_apply
 from ganpo_geo.zoning import (
     DIMENSIONS,
@@ -1416,7 +1416,7 @@ def _fill(
     num["units_touched"][pos] = touched
 
     # red lines
-    red = overlap_columns(g.to_numpy(), layers=layers)
+    red = _overlap_columns(g.to_numpy(), 0.0, layers, MAX_SEARCH_M)  # the sites' coordinates are checked on input
     overlaps = red["overlaps"]
     flag["redline_overlap"][pos] = overlaps
     num["redline_overlap_km2"][pos] = red["overlap_km2"]
