@@ -48,8 +48,9 @@ __all__ = ["STREAM_CHUNK", "BatchSummary", "check_file", "error_kind"]
 #: Rows per streamed chunk: large enough to vectorize, small enough for a progress step a second.
 STREAM_CHUNK = 50_000
 #: The first streamed chunk is checked alone (it says the warnings once); when the grid indexes
-#: are already there (the disk cache), it is this small, so that the threads start sooner.
-FIRST_CHUNK_READY = 10_000
+#: are already there (the disk cache), it is this small, so that the threads start sooner
+#: (measured on 100,000 and 1,000,000 rows: 2,000 rows start them about 0.1 s sooner than 10,000).
+FIRST_CHUNK_READY = 2_000
 #: Batches above this many rows show progress.
 PROGRESS_MIN_ROWS = 10_000
 _STREAM_OUTPUTS = (".csv", ".parquet")
