@@ -74,6 +74,59 @@ def test_streamed_parquet_equals_the_in_memory_check(sites_csv, in_memory, tmp_p
     assert (
         got.geometry.geom_equals_exact(in_memory.geometry.reset_index(drop=True), 0).sum() == got.geometry.notna().sum()
     )
+    assert got.geometry.notna().sum() == in_memory.geometry.notna().sum()  # no point left out
+
+
+def _national_table(n: int = 900, seed: int = 8) -> pd.DataFrame:
+    """Sites over China and beyond (most far outside Jiangxi), a few in it, swapped and bad ones."""
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(70, 140, n), rng.uniform(10, 55, n)
+    lon[::5], lat[::5] = rng.uniform(114.5, 117.5, len(lon[::5])), rng.uniform(25.5, 29.5, len(lat[::5]))
+    text_lon, text_lat = lon.round(6).astype(str).astype(object), lat.round(6).astype(str).astype(object)
+    text_lon[7], text_lat[7] = "28.68", "115.89"  # swapped: Nanchang
+    text_lon[11], text_lat[11] = "181", "28"  # out of range
+    text_lon[13] = "abc"
+    return pd.DataFrame({"id": np.arange(n).astype(str), "lon": text_lon, "lat": text_lat, "industry": "化工"})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_streamed_batch_of_sites_far_outside_jiangxi_equals_the_in_memory_check(tmp_path, suffix) -> None:
+    # points outside the counties' box get their error without a shapely point: same rows, same geometry
+    src = tmp_path / "national.csv"
+    _national_table().to_csv(src, index=False)
+    want = check_sites(read_sites(src), crs="wgs84", progress=False).reset_index(drop=True)
+    out = tmp_path / f"out{suffix}"
+    assert check_file(src, out, chunk_size=100, progress=False, workers=2).streamed  # 9 chunks
+    far = want["error"].str.contains("outside Jiangxi, in |outside China", regex=True)
+    assert far.sum() > 500 and want["error"].iloc[7].startswith("longitude and latitude look swapped")
+    if suffix == ".csv":
+        expected = tmp_path / "expected.csv"
+        write_table(want, expected)
+        pd.testing.assert_frame_equal(
+            pd.read_csv(out, dtype=str, keep_default_na=False), pd.read_csv(expected, dtype=str, keep_default_na=False)
+        )
+    else:
+        got = gpd.read_parquet(out)
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(got.drop(columns="geometry")), pd.DataFrame(want.drop(columns="geometry")), check_dtype=False
+        )
+        assert got.geometry.notna().sum() == want.geometry.notna().sum() > 800  # the far points too
+        assert got.geometry.geom_equals_exact(want.geometry, 0).sum() == want.geometry.notna().sum()
+
+
+def test_far_points_are_found_only_for_wgs84_coordinates() -> None:
+    from ganpo_geo.layers import bundled_layers
+    from ganpo_geo.siting import _ERR, _table_sites
+
+    table = _national_table(200)
+    sites, (rows, lon, lat) = _table_sites(table, outside=bundled_layers())
+    assert len(rows) > 100 and sites.geometry.iloc[rows].isna().all()  # no point made for them
+    assert np.array_equal(lon, pd.to_numeric(table["lon"], errors="coerce").to_numpy()[rows])
+    assert np.array_equal(lat, pd.to_numeric(table["lat"], errors="coerce").to_numpy()[rows])
+    assert all("outside" in text for text in sites[_ERR].iloc[rows])
+    plain = _table_sites(table)[1][0]
+    gcj = _table_sites(table, crs="gcj02", outside=bundled_layers())[1][0]
+    assert len(plain) == len(gcj) == 0  # without the layers, or in another CRS: the plain way
 
 
 def test_ragged_csv_falls_back_and_keeps_row_errors(tmp_path) -> None:

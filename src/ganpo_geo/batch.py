@@ -41,7 +41,7 @@ from ganpo_geo._errors import ValidationError
 from ganpo_geo._threads import check_threads, in_threads
 from ganpo_geo.io import _DELIMITERS, _sniff_delimiter, atomic_path, check_output_path, write_table
 from ganpo_geo.layers import Layers, bundled_layers
-from ganpo_geo.siting import _indexes_ready, check_sites, read_sites, sites_from_table
+from ganpo_geo.siting import _FarPoints, _indexes_ready, _table_sites, check_sites, read_sites
 
 __all__ = ["STREAM_CHUNK", "BatchSummary", "check_file", "error_kind"]
 
@@ -363,13 +363,20 @@ def _float_text_rare(values: np.ndarray) -> pa.Array:
     return text
 
 
-def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None) -> pa.Table:
+def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None, far: _FarPoints | None = None) -> pa.Table:
     """GeoParquet table (WKB geometry, ``geo`` metadata without a chunk's bounding box).
 
     ``like``: the schema of an earlier chunk of the same file (its metadata is the file's). The
     text columns are then converted by :func:`ganpo_geo._arrow.text_array` (without the GIL) instead of by
-    geopandas, and the table takes that schema.
+    geopandas, and the table takes that schema. ``far``: (rows, lon, lat) of points read
+    without a geometry (see :func:`_check_chunk`), written as those points.
     """
+    if far is not None and len(far[0]) and like is None:  # geopandas writes the geometry: make the points
+        result = result.copy(deep=False)
+        geoms = result.geometry.to_numpy().copy()
+        geoms[far[0]] = shapely.points(far[1], far[2])
+        result[result.geometry.name] = gpd.GeoSeries(geoms, index=result.index, crs=result.crs)
+        far = None
     import json
 
     from geopandas.io.arrow import _geopandas_to_arrow
@@ -384,7 +391,9 @@ def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None) -> p
             converted = {c: text_array(columns[c].to_numpy(dtype=object)) for c in texts}
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: geopandas converts it
             return _parquet_table(result).cast(like)
-        wkb = _point_wkb(columns[geometry_name].to_numpy())
+        wkb = _point_wkb(columns[geometry_name].to_numpy(), far)
+        if wkb is None and far is not None and len(far[0]):  # not all points: geopandas, with the far points made
+            return _parquet_table(result, None, far).cast(like)
         if wkb is not None:
             converted[geometry_name] = wkb
             rest = pa.Table.from_pandas(
@@ -408,10 +417,11 @@ def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None) -> p
 _POINT_WKB = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
 
 
-def _point_wkb(geoms: np.ndarray) -> pa.Array | None:
+def _point_wkb(geoms: np.ndarray, far: _FarPoints | None = None) -> pa.Array | None:
     """The WKB of 2-D points (missing ones null) as an Arrow binary array built from numpy
     buffers, without the GIL; None for anything else (geopandas converts it then).
 
+    ``far``: (rows, x, y) of points given by their coordinates (those rows have no geometry).
     The bytes are those of ``shapely.to_wkb`` on a little-endian machine (what geopandas
     writes): shapely makes a Python bytes object per point, under the GIL.
     """
@@ -422,9 +432,14 @@ def _point_wkb(geoms: np.ndarray) -> pa.Array | None:
     points = geoms[present]
     if shapely.is_empty(points).any() or shapely.has_z(points).any():
         return None
-    body = np.empty(len(points), dtype=_POINT_WKB)
+    x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+    x[present], y[present] = shapely.get_x(points), shapely.get_y(points)
+    if far is not None and len(far[0]):
+        x[far[0]], y[far[0]] = far[1], far[2]
+        present[far[0]] = True
+    body = np.empty(int(present.sum()), dtype=_POINT_WKB)
     body["order"], body["kind"] = 1, 1
-    body["x"], body["y"] = shapely.get_x(points), shapely.get_y(points)
+    body["x"], body["y"] = x[present], y[present]
     offsets = np.zeros(len(geoms) + 1, dtype=np.int32)
     np.cumsum(np.where(present, _POINT_WKB.itemsize, 0), out=offsets[1:])
     missing = int((~present).sum())
@@ -645,10 +660,20 @@ class _ChunkSetup:
 
 
 def _check_chunk(chunk: pd.DataFrame, setup: _ChunkSetup) -> tuple[BatchSummary, pa.Table]:
-    """Parse, check and convert one chunk (in any thread): its counts and its Arrow table."""
-    sites = sites_from_table(chunk, crs=setup.crs, lon_col=setup.lon_col, lat_col=setup.lat_col)
+    """Parse, check and convert one chunk (in any thread): its counts and its Arrow table.
+
+    Points far outside Jiangxi get their error while the coordinates are read, without a shapely
+    point (:func:`ganpo_geo.siting._table_sites`); a Parquet chunk writes their geometry from the
+    coordinates. The first Parquet chunk (which sets the file's schema through geopandas) is read
+    the plain way.
+    """
+    layers = setup.options["layers"] or bundled_layers()
+    plain = setup.kind == "parquet" and setup.schema is None
+    sites, far = _table_sites(
+        chunk, crs=setup.crs, lon_col=setup.lon_col, lat_col=setup.lat_col, outside=None if plain else layers
+    )
     result = check_sites(sites, crs="wgs84", progress=False, chunk_size=setup.chunk_size, workers=1, **setup.options)
-    table = _csv_table(result) if setup.kind == "csv" else _parquet_table(result, setup.schema)
+    table = _csv_table(result) if setup.kind == "csv" else _parquet_table(result, setup.schema, far)
     part = BatchSummary()
     part.add(result, table)
     return part, table

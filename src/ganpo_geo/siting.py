@@ -531,6 +531,30 @@ def sites_from_table(
     ColumnMappingError
         No coordinate columns (the message lists the columns found and suggests fixes).
     """
+    return _table_sites(table, crs=crs, lon_col=lon_col, lat_col=lat_col, row_errors=row_errors)[0]
+
+
+#: Points certainly outside Jiangxi, found before the check (see :func:`_table_sites`): rows, lon, lat.
+_FarPoints = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _table_sites(
+    table: pd.DataFrame,
+    *,
+    crs: Any = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    row_errors: np.ndarray | None = None,
+    outside: Layers | None = None,
+) -> tuple[gpd.GeoDataFrame, _FarPoints]:
+    """:func:`sites_from_table`, and with ``outside`` (the layers of the check) the WGS84 points
+    outside the bounding box of the layers' counties, which are certainly outside Jiangxi.
+
+    Those rows get the check's own error text for a site outside Jiangxi (:func:`_outside_texts`)
+    as their row error and no geometry: no shapely point is made for them (making points holds
+    the GIL, and a national list may be half outside Jiangxi). A caller writing the geometry
+    builds it from the returned (rows, lon, lat). Other CRSs are converted first: no such rows.
+    """
     cols = [str(c) for c in table.columns]
     for given, option in ((lon_col, "lon_col"), (lat_col, "lat_col")):
         if given is not None and given not in table.columns:
@@ -545,12 +569,18 @@ def sites_from_table(
     out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84, copy=False)  # out is ours: no copy
     errors = _blank(len(table)) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
     spec = parse_crs(crs if crs is not None else "wgs84")
+    far: _FarPoints = (np.empty(0, dtype=np.intp), np.empty(0), np.empty(0))
     if lon_name and lat_name and lon_name in table and lat_name in table:
         lon = _numbers(table[lon_name])
         lat = _numbers(table[lat_name])
         missing = (np.isnan(lon) | np.isnan(lat)) & (errors == "")
         errors[missing] = f"non-numeric or missing coordinates ({lon_name}, {lat_name})"
         fine = ~np.isnan(lon) & ~np.isnan(lat)
+        if outside is not None and spec.kind == "wgs84":
+            rows = _far_from_jiangxi(lon, lat, fine & (errors == ""), outside)
+            errors[rows] = _outside_texts(lon[rows], lat[rows], _context(outside), outside)
+            fine[rows] = False
+            far = (rows, lon[rows], lat[rows])
         geoms = np.full(len(table), None, dtype=object)
         geoms[fine] = shapely.points(lon[fine], lat[fine])
     elif wkt_name:
@@ -568,7 +598,17 @@ def sites_from_table(
             f"wkt); columns found: {found}{hint}; name them with --lon-col/--lat-col"
         )
         raise ColumnMappingError(msg)
-    return _finish_input(out, geoms, errors, spec)
+    return _finish_input(out, geoms, errors, spec), far
+
+
+def _far_from_jiangxi(lon: np.ndarray, lat: np.ndarray, candidates: np.ndarray, layers: Layers) -> np.ndarray:
+    """Rows among ``candidates`` whose longitude/latitude is valid but outside the bounding box of
+    the counties (which tile Jiangxi): a check would find them in no county."""
+    west, south, east, north = _context(layers).counties.total_bounds
+    with np.errstate(invalid="ignore"):
+        valid = candidates & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+        away = (lon < west) | (lon > east) | (lat < south) | (lat > north)
+    return np.flatnonzero(valid & away)
 
 
 def _sites_from_geometries(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
@@ -1067,25 +1107,30 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
         return out, county, ~inside
     outside = geoms[away]
     xy = coordinates(outside if is_point[away].all() else shapely.point_on_surface(outside))  # a point is its own
-    x, y = xy[:, 0], xy[:, 1]
+    out[away] = _outside_texts(xy[:, 0], xy[:, 1], ctx, layers)
+    return out, county, ~inside
+
+
+def _outside_texts(x: np.ndarray, y: np.ndarray, ctx: _Context, layers: Layers) -> np.ndarray:
+    """The error text of sites at (x, y) outside Jiangxi: the province they are in, or outside
+    China; or swapped coordinates, when (y, x) is in Jiangxi."""
     swapped = (np.abs(x) <= 90) & shapely.contains_xy(ctx.province, y, x)
     index, names = layers.cached("siting_province_index", _province_index)  # built once, when a site is outside
     p_idx, g_idx = index.query_points(x, y)
     first = np.unique(p_idx, return_index=True)[1]  # on a shared border: the first province
-    where = np.full(len(away), -1)
+    where = np.full(len(x), -1)
     where[p_idx[first]] = g_idx[first]
     # one text per kind, built by Arrow (without the GIL: chunks may be checked on threads)
     site = pc.binary_join_element_wise("the site (", _fixed5(x), ", ", _fixed5(y), ") is outside Jiangxi", "")
     endings = pa.array([*(f", in {name}" for name in names), " and outside China"], pa.string())
     which = pa.array(np.where(where >= 0, where, len(names)).astype(np.int32))
     ending = pc.cast(pa.DictionaryArray.from_arrays(which, endings), pa.string())
-    texts = pc.binary_join_element_wise(site, ending, "").to_numpy(zero_copy_only=False).astype(object)
+    texts: np.ndarray = pc.binary_join_element_wise(site, ending, "").to_numpy(zero_copy_only=False).astype(object)
     for k in np.flatnonzero(swapped).tolist():  # few: a mistake, not a kind of site
         texts[k] = (
             f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi but ({y[k]}, {x[k]}) is in it"
         )
-    out[away] = texts
-    return out, county, ~inside
+    return texts
 
 
 def _fixed5(values: np.ndarray) -> pa.Array:
