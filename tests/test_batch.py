@@ -116,14 +116,16 @@ def test_streamed_batch_of_sites_far_outside_jiangxi_equals_the_in_memory_check(
 
 def test_far_points_are_found_only_for_wgs84_coordinates() -> None:
     from ganpo_geo.layers import bundled_layers
-    from ganpo_geo.siting import _ERR, _table_sites
+    from ganpo_geo.siting import _ERR, FAR_ERROR, _table_sites
 
     table = _national_table(200)
-    sites, (rows, lon, lat) = _table_sites(table, outside=bundled_layers())
+    sites, (rows, lon, lat, texts) = _table_sites(table, outside=bundled_layers())
     assert len(rows) > 100 and sites.geometry.iloc[rows].isna().all()  # no point made for them
     assert np.array_equal(lon, pd.to_numeric(table["lon"], errors="coerce").to_numpy()[rows])
     assert np.array_equal(lat, pd.to_numeric(table["lat"], errors="coerce").to_numpy()[rows])
-    assert all("outside" in text for text in sites[_ERR].iloc[rows])
+    assert (sites[_ERR].iloc[rows] == FAR_ERROR).all()  # the placeholder; the texts come apart
+    checked = check_sites(table, progress=False)["error"].to_numpy()[rows]
+    assert texts.to_pylist() == checked.tolist()  # the check's own texts
     plain = _table_sites(table)[1][0]
     gcj = _table_sites(table, crs="gcj02", outside=bundled_layers())[1][0]
     assert len(plain) == len(gcj) == 0  # without the layers, or in another CRS: the plain way

@@ -41,7 +41,7 @@ from ganpo_geo._errors import ValidationError
 from ganpo_geo._threads import check_threads, in_threads
 from ganpo_geo.io import _DELIMITERS, _sniff_delimiter, atomic_path, check_output_path, write_table
 from ganpo_geo.layers import Layers, bundled_layers
-from ganpo_geo.siting import _FarPoints, _indexes_ready, _table_sites, check_sites, read_sites
+from ganpo_geo.siting import FAR_ERROR, _FarPoints, _indexes_ready, _table_sites, check_sites, read_sites
 
 __all__ = ["STREAM_CHUNK", "BatchSummary", "check_file", "error_kind"]
 
@@ -363,6 +363,23 @@ def _float_text_rare(values: np.ndarray) -> pa.Array:
     return text
 
 
+def _far_errors(table: pa.Table, column: str, far: _FarPoints) -> pa.Table:
+    """The table with the error texts of the far points (:func:`ganpo_geo.siting._table_sites`)
+    written in their rows."""
+    import pyarrow.compute as pc  # lazy on purpose: like pyarrow.csv, only batches need it
+
+    at = table.schema.get_field_index(column)
+    rows, texts = far[0], far[3]
+    mask = np.zeros(table.num_rows, dtype=bool)
+    mask[rows] = True
+    errors = table.column(at).combine_chunks()
+    if not pc.all(pc.equal(errors.filter(pa.array(mask)), FAR_ERROR)).as_py():  # they went through the check as such
+        msg = "far points lost their placeholder error in the check"
+        raise AssertionError(msg)
+    written = pc.replace_with_mask(errors, pa.array(mask), texts.cast(errors.type))
+    return table.set_column(at, table.schema.field(at), written)
+
+
 def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None, far: _FarPoints | None = None) -> pa.Table:
     """GeoParquet table (WKB geometry, ``geo`` metadata without a chunk's bounding box).
 
@@ -674,6 +691,8 @@ def _check_chunk(chunk: pd.DataFrame, setup: _ChunkSetup) -> tuple[BatchSummary,
     )
     result = check_sites(sites, crs="wgs84", progress=False, chunk_size=setup.chunk_size, workers=1, **setup.options)
     table = _csv_table(result) if setup.kind == "csv" else _parquet_table(result, setup.schema, far)
+    if len(far[0]):  # the far points' errors: their texts in place of FAR_ERROR
+        table = _far_errors(table, result.attrs.get("ganpo_columns", {}).get("error", "error"), far)
     part = BatchSummary()
     part.add(result, table)
     return part, table

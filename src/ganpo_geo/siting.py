@@ -534,8 +534,12 @@ def sites_from_table(
     return _table_sites(table, crs=crs, lon_col=lon_col, lat_col=lat_col, row_errors=row_errors)[0]
 
 
-#: Points certainly outside Jiangxi, found before the check (see :func:`_table_sites`): rows, lon, lat.
-_FarPoints = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: Points certainly outside Jiangxi, found before the check (see :func:`_table_sites`): rows, lon,
+#: lat, and their error texts (Arrow strings).
+_FarPoints = tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]
+
+#: The row error a far point carries through the check in place of its text (see :func:`_table_sites`).
+FAR_ERROR = "outside Jiangxi (text to follow)"
 
 
 def _table_sites(
@@ -550,10 +554,11 @@ def _table_sites(
     """:func:`sites_from_table`, and with ``outside`` (the layers of the check) the WGS84 points
     outside the bounding box of the layers' counties, which are certainly outside Jiangxi.
 
-    Those rows get the check's own error text for a site outside Jiangxi (:func:`_outside_texts`)
-    as their row error and no geometry: no shapely point is made for them (making points holds
-    the GIL, and a national list may be half outside Jiangxi). A caller writing the geometry
-    builds it from the returned (rows, lon, lat). Other CRSs are converted first: no such rows.
+    Those rows get no geometry (no shapely point is made for them: making points holds the GIL,
+    and a national list may be half outside Jiangxi) and the row error :data:`FAR_ERROR`; their
+    real error, the check's own text for a site outside Jiangxi (:func:`_outside_texts`), is
+    returned as Arrow strings with their (rows, lon, lat), for the caller to write in their place
+    (no Python text per row). Other CRSs are converted first: no such rows.
     """
     cols = [str(c) for c in table.columns]
     for given, option in ((lon_col, "lon_col"), (lat_col, "lat_col")):
@@ -569,7 +574,7 @@ def _table_sites(
     out = gpd.GeoDataFrame(out, geometry=geom_name, crs=WGS84, copy=False)  # out is ours: no copy
     errors = _blank(len(table)) if row_errors is None else np.asarray(row_errors, dtype=object).copy()
     spec = parse_crs(crs if crs is not None else "wgs84")
-    far: _FarPoints = (np.empty(0, dtype=np.intp), np.empty(0), np.empty(0))
+    far: _FarPoints = (np.empty(0, dtype=np.intp), np.empty(0), np.empty(0), pa.array([], pa.string()))
     if lon_name and lat_name and lon_name in table and lat_name in table:
         lon = _numbers(table[lon_name])
         lat = _numbers(table[lat_name])
@@ -578,9 +583,10 @@ def _table_sites(
         fine = ~np.isnan(lon) & ~np.isnan(lat)
         if outside is not None and spec.kind == "wgs84":
             rows = _far_from_jiangxi(lon, lat, fine & (errors == ""), outside)
-            errors[rows] = _outside_texts(lon[rows], lat[rows], _context(outside), outside)
+            texts = _outside_texts(lon[rows], lat[rows], _context(outside), outside, arrow=True)
+            errors[rows] = FAR_ERROR
             fine[rows] = False
-            far = (rows, lon[rows], lat[rows])
+            far = (rows, lon[rows], lat[rows], texts)
         geoms = np.full(len(table), None, dtype=object)
         geoms[fine] = shapely.points(lon[fine], lat[fine])
     elif wkt_name:
@@ -1111,9 +1117,10 @@ def _locate_outside(geoms: np.ndarray, ctx: _Context, layers: Layers) -> tuple[n
     return out, county, ~inside
 
 
-def _outside_texts(x: np.ndarray, y: np.ndarray, ctx: _Context, layers: Layers) -> np.ndarray:
+def _outside_texts(x: np.ndarray, y: np.ndarray, ctx: _Context, layers: Layers, *, arrow: bool = False) -> Any:
     """The error text of sites at (x, y) outside Jiangxi: the province they are in, or outside
-    China; or swapped coordinates, when (y, x) is in Jiangxi."""
+    China; or swapped coordinates, when (y, x) is in Jiangxi. ``arrow``: as Arrow strings, else
+    an object array."""
     swapped = (np.abs(x) <= 90) & shapely.contains_xy(ctx.province, y, x)
     index, names = layers.cached("siting_province_index", _province_index)  # built once, when a site is outside
     p_idx, g_idx = index.query_points(x, y)
@@ -1125,12 +1132,15 @@ def _outside_texts(x: np.ndarray, y: np.ndarray, ctx: _Context, layers: Layers) 
     endings = pa.array([*(f", in {name}" for name in names), " and outside China"], pa.string())
     which = pa.array(np.where(where >= 0, where, len(names)).astype(np.int32))
     ending = pc.cast(pa.DictionaryArray.from_arrays(which, endings), pa.string())
-    texts: np.ndarray = pc.binary_join_element_wise(site, ending, "").to_numpy(zero_copy_only=False).astype(object)
-    for k in np.flatnonzero(swapped).tolist():  # few: a mistake, not a kind of site
-        texts[k] = (
+    texts = pc.binary_join_element_wise(site, ending, "")
+    swapped_rows = np.flatnonzero(swapped).tolist()  # few: a mistake, not a kind of site
+    if swapped_rows:
+        fixed = [
             f"longitude and latitude look swapped: ({x[k]}, {y[k]}) is outside Jiangxi but ({y[k]}, {x[k]}) is in it"
-        )
-    return texts
+            for k in swapped_rows
+        ]
+        texts = pc.replace_with_mask(texts, pa.array(swapped), pa.array(fixed, pa.string()))
+    return texts if arrow else texts.to_numpy(zero_copy_only=False).astype(object)
 
 
 def _fixed5(values: np.ndarray) -> pa.Array:
