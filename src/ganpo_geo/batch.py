@@ -385,8 +385,9 @@ def _parquet_table(result: gpd.GeoDataFrame, like: pa.Schema | None = None, far:
 
     ``like``: the schema of an earlier chunk of the same file (its metadata is the file's). The
     text columns are then converted by :func:`ganpo_geo._arrow.text_array` (without the GIL) instead of by
-    geopandas, and the table takes that schema. ``far``: (rows, lon, lat) of points read
-    without a geometry (see :func:`_check_chunk`), written as those points.
+    geopandas, and the table takes that schema. ``far``: the points read without a geometry
+    (:func:`ganpo_geo.siting._table_sites`), written from their coordinates (made as shapely
+    points first when geopandas converts the chunk: the first one, or one not all points).
     """
     if far is not None and len(far[0]) and like is None:  # geopandas writes the geometry: make the points
         result = result.copy(deep=False)
@@ -681,14 +682,10 @@ def _check_chunk(chunk: pd.DataFrame, setup: _ChunkSetup) -> tuple[BatchSummary,
 
     Points far outside Jiangxi get their error while the coordinates are read, without a shapely
     point (:func:`ganpo_geo.siting._table_sites`); a Parquet chunk writes their geometry from the
-    coordinates. The first Parquet chunk (which sets the file's schema through geopandas) is read
-    the plain way.
+    coordinates (:func:`_parquet_table`).
     """
     layers = setup.options["layers"] or bundled_layers()
-    plain = setup.kind == "parquet" and setup.schema is None
-    sites, far = _table_sites(
-        chunk, crs=setup.crs, lon_col=setup.lon_col, lat_col=setup.lat_col, outside=None if plain else layers
-    )
+    sites, far = _table_sites(chunk, crs=setup.crs, lon_col=setup.lon_col, lat_col=setup.lat_col, outside=layers)
     result = check_sites(sites, crs="wgs84", progress=False, chunk_size=setup.chunk_size, workers=1, **setup.options)
     table = _csv_table(result) if setup.kind == "csv" else _parquet_table(result, setup.schema, far)
     if len(far[0]):  # the far points' errors: their texts in place of FAR_ERROR

@@ -769,6 +769,7 @@ class _Shoreline:
     body_rule: np.ndarray
     body_key: np.ndarray
     body_uncertainty_m: np.ndarray
+    body_name: np.ndarray  # "name_zh name_en"
 
     def rows_where(self, rule: str | None = None, key: str | None = None) -> np.ndarray:
         """The rows of the bodies with this ``rule`` (or this ``body_key``)."""
@@ -813,6 +814,7 @@ def _build_shoreline(reaches: gpd.GeoDataFrame, reach_m: np.ndarray) -> _Shoreli
         body_rule=bodies["rule"].to_numpy(dtype=object),
         body_key=bodies["body_key"].to_numpy(dtype=object),
         body_uncertainty_m=bodies["positional_uncertainty_m"].to_numpy(dtype=float),
+        body_name=(bodies["name_zh"] + " " + bodies["name_en"]).to_numpy(dtype=object),
     )
 
 
@@ -1537,11 +1539,11 @@ def _fill(
         "tp_exceeding_basin": tp_basin,
         "in_central_urban_area": touched_urban & district,
         "outside_industrial_park": ~touched_park,
-        "basin": basin,
     }
     flags |= _screening(g, layers, text, num, flag, pos)
     bits = _term_bits(layers)
-    term_mask = _term_states(bits, n=m, pairs=pairs, ctx=ctx, flags=flags)
+    basins = (basin_code, np.asarray(basin_names, dtype=object))
+    term_mask = _term_states(bits, n=m, pairs=pairs, ctx=ctx, flags=flags, basins=basins)
     text["conditions"][pos] = _describe_terms(term_mask, bits)
     rules = layers.access_rules()
     # the rules' combination of each pair: (city, category, unit override, industry), found per
@@ -1965,12 +1967,21 @@ def _within(pairs: _BankPairs, shore: _Shoreline, n: int, threshold_m: float) ->
 
 
 def _term_states(
-    terms: dict[str, int], *, n: int, pairs: _BankPairs, ctx: _Context, flags: dict[str, np.ndarray]
+    terms: dict[str, int],
+    *,
+    n: int,
+    pairs: _BankPairs,
+    ctx: _Context,
+    flags: dict[str, np.ndarray],
+    basins: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """The condition-term mask of each site (see :func:`condition_state`)."""
+    """The condition-term mask of each site (see :func:`condition_state`).
+
+    ``basins``: each site's basin as a code into the distinct basin names (codes, names).
+    """
     shore = ctx.shoreline
     mask = np.zeros(n, dtype=np.int64)
-    basin_code, basin_names = pd.factorize(flags["basin"])  # one hashing pass, not a comparison per basin term
+    basin_code, basin_names = basins
     for term, bit in terms.items():
         name, _, arg = term.partition(":")
         unsure = np.zeros(n, dtype=bool)
@@ -1980,7 +1991,7 @@ def _term_states(
             key, _, metres = arg.partition(":")
             met, unsure = _within(pairs.of_bodies(shore.rows_where(key=key)), shore, n, float(metres))
         elif name == "in_basin":
-            met = np.isin(basin_code, np.flatnonzero(np.asarray(basin_names, dtype=object) == arg))
+            met = np.isin(basin_code, np.flatnonzero(basin_names == arg))
         elif term in flags:
             met = flags[term]
         else:  # a term the check cannot evaluate is never silently "not met"
@@ -1992,18 +2003,18 @@ def _term_states(
 
 def _shoreline_columns(pairs: _BankPairs, ctx: _Context, n: int) -> dict[str, np.ndarray]:
     """Nearest protected bank of each site (``shoreline_1km`` bodies) and the 1 km answer."""
-    bodies = ctx.shoreline.bodies
-    mine = pairs.of_bodies(ctx.shoreline.rows_where(rule="shoreline_1km"))
+    shore = ctx.shoreline
+    mine = pairs.of_bodies(shore.rows_where(rule="shoreline_1km"))
     order = np.lexsort((mine.distance_m, mine.site))  # stable: on a tie, the body listed first
     first = order[np.unique(mine.site[order], return_index=True)[1]]  # each site's nearest
     site, body = mine.site[first], mine.body[first]
     dist = np.full(n, np.nan)
     dist[site] = np.maximum(mine.distance_m[first], 0.0)
     name = _blank(n)
-    name[site] = (bodies["name_zh"] + " " + bodies["name_en"]).to_numpy()[body]
+    name[site] = shore.body_name[body]
     unc = np.full(n, np.nan)
-    unc[site] = ctx.shoreline.body_uncertainty_m[body]
-    met, unsure = _within(mine, ctx.shoreline, n, NEAR_RIVER_M)
+    unc[site] = shore.body_uncertainty_m[body]
+    met, unsure = _within(mine, shore, n, NEAR_RIVER_M)
     answer = np.array(["outside", "uncertain", "inside"], dtype=object)[np.where(met, 2, unsure.astype(np.int64))]
     # the uncertainty that decided an uncertain answer (not always the nearest body's)
     return {"shoreline_1km": answer, "shoreline_distance_m": dist, "shoreline_body": name, "uncertainty": unc}
